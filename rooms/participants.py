@@ -1,0 +1,61 @@
+"""A person in a session and who is acting on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rooms.errors import InvalidInput
+from rooms.ids import ConsultationRoomId, ParticipantId, PointId
+from rooms.roles import Role, StaffRole
+from rooms.states import ParticipantState
+from rooms.text import Text
+
+
+@dataclass(slots=True)
+class Participant:
+    """State of one person in one session; only the session aggregate changes it."""
+
+    id: ParticipantId
+    name: str
+    role: Role
+    point_id: PointId
+    state: ParticipantState = ParticipantState.INVITED
+    identity_verified: bool = False
+    muted: bool = False
+    """Muted by the court: the server forwards none of this person's audio."""
+    media_locked: bool = False
+    """The person may not unmute themselves."""
+    hand_raised: bool = False
+    screen_sharing: bool = False
+    consultation_room: ConsultationRoomId | None = None
+    state_before_disconnect: ParticipantState | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidInput(
+                "participant.name",
+                Text("Người tham gia phải có họ tên.", "A participant needs a name."),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who gives a command. The session looks a participant's role up itself, never trusting
+    a role the caller claims."""
+
+    id: str
+    name: str = ""
+    staff_role: StaffRole | None = None
+    is_system: bool = False
+
+    @classmethod
+    def participant(cls, participant_id: ParticipantId, name: str = "") -> Actor:
+        return cls(id=participant_id, name=name)
+
+    @classmethod
+    def staff(cls, user_id: str, role: StaffRole, name: str = "") -> Actor:
+        return cls(id=f"staff:{user_id}", name=name, staff_role=role)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(id="system", name="system", is_system=True)

@@ -1,0 +1,127 @@
+"""The one table that decides who may do what; every service call asks it first."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from rooms.errors import PermissionDenied
+from rooms.roles import Role, StaffRole
+from rooms.text import Text
+
+
+class Action(StrEnum):
+    """Controls a participant may give inside a live session."""
+
+    START = "start"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    CLOSE = "close"
+    POSTPONE = "postpone"
+    ADMIT = "admit"
+    DENY = "deny"
+    REMOVE = "remove"
+    VERIFY_IDENTITY = "verify_identity"
+    MUTE_OTHERS = "mute_others"
+    UNMUTE_OTHERS = "unmute_others"
+    LOCK_MEDIA = "lock_media"
+    GIVE_FLOOR = "give_floor"
+    CALL_WITNESS = "call_witness"
+    START_RECORDING = "start_recording"
+    PAUSE_RECORDING = "pause_recording"
+    SHARE_SCREEN = "share_screen"
+    SEE_CLOSED_SESSION = "see_closed_session"
+    MANAGE_CONSULTATION = "manage_consultation"
+    SET_SCREENING = "set_screening"
+    RAISE_HAND = "raise_hand"
+    CHAT_WITH_COURT = "chat_with_court"
+
+
+_PRESIDING = frozenset({Role.PRESIDING_JUDGE, Role.CHAIR})
+_RUNNING = _PRESIDING | {Role.CLERK, Role.TECHNICIAN}
+_EVERYONE = frozenset(Role)
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.START: _PRESIDING,
+    Action.SUSPEND: _PRESIDING,
+    Action.RESUME: _PRESIDING,
+    Action.CLOSE: _PRESIDING,
+    Action.POSTPONE: _PRESIDING,
+    Action.ADMIT: _RUNNING,
+    Action.DENY: _RUNNING,
+    Action.REMOVE: _PRESIDING,
+    Action.VERIFY_IDENTITY: frozenset({Role.PRESIDING_JUDGE, Role.CLERK}),
+    Action.MUTE_OTHERS: _RUNNING,
+    Action.UNMUTE_OTHERS: _PRESIDING | {Role.CLERK},
+    Action.LOCK_MEDIA: _PRESIDING,
+    Action.GIVE_FLOOR: _PRESIDING,
+    Action.CALL_WITNESS: frozenset({Role.PRESIDING_JUDGE}),
+    Action.START_RECORDING: _RUNNING,
+    Action.PAUSE_RECORDING: _RUNNING,
+    Action.SHARE_SCREEN: frozenset(
+        {
+            Role.PRESIDING_JUDGE,
+            Role.CLERK,
+            Role.PROCURATOR,
+            Role.DEFENCE_COUNSEL,
+            Role.EXPERT,
+            Role.COURT_IT,
+            Role.CHAIR,
+            Role.SPEAKER,
+            Role.TECHNICIAN,
+        }
+    ),
+    Action.SEE_CLOSED_SESSION: _EVERYONE - {Role.OBSERVER},
+    Action.MANAGE_CONSULTATION: frozenset({Role.PRESIDING_JUDGE, Role.CLERK}),
+    Action.SET_SCREENING: frozenset({Role.PRESIDING_JUDGE}),
+    Action.RAISE_HAND: _EVERYONE,
+    Action.CHAT_WITH_COURT: _EVERYONE,
+}
+
+
+def may(role: Role, action: Action) -> bool:
+    return role in PERMISSIONS[action]
+
+
+def ensure_may(role: Role, action: Action) -> None:
+    if not may(role, action):
+        raise PermissionDenied(
+            f"permission.{action.value}",
+            Text(
+                f"Vai trò «{role.label.vi}» không được phép thực hiện thao tác «{action.value}».",
+                f"The role '{role.label.en}' may not perform '{action.value}'.",
+            ),
+        )
+
+
+class StaffAction(StrEnum):
+    """What a staff account may do through the API, outside any one session."""
+
+    SCHEDULE = "schedule"
+    MONITOR = "monitor"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+    MANAGE_COURTS = "manage_courts"
+
+
+STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
+    StaffAction.SCHEDULE: frozenset(StaffRole),
+    StaffAction.MONITOR: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF, StaffRole.JUDGE}),
+    StaffAction.VIEW_AUDIT: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
+    StaffAction.MANAGE_USERS: frozenset({StaffRole.ADMIN}),
+    StaffAction.MANAGE_COURTS: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
+}
+
+
+def staff_may(role: StaffRole, action: StaffAction) -> bool:
+    return role in STAFF_PERMISSIONS[action]
+
+
+def ensure_staff_may(role: StaffRole, action: StaffAction) -> None:
+    if not staff_may(role, action):
+        raise PermissionDenied(
+            f"staff_permission.{action.value}",
+            Text(
+                f"Tài khoản «{role.label.vi}» không được phép thực hiện «{action.value}».",
+                f"A '{role.label.en}' account may not perform '{action.value}'.",
+            ),
+        )
