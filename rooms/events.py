@@ -53,7 +53,8 @@ class SessionStateChanged(Event):
 @dataclass(frozen=True, kw_only=True)
 class PointAdded(Event):
     point_id: PointId
-    name: str
+    point_name: str
+    """Not ``name``: that is every event's own name (a property of ``Event``)."""
     point_kind: str
 
 

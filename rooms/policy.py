@@ -22,6 +22,33 @@ def _roman(number: int) -> str:
     return out
 
 
+_COUNT_SETTINGS = frozenset({"max_remote_points", "max_meeting_points"})
+_TEXT_SETTINGS = frozenset({"name", "time_zone"})
+_FLAG_SETTINGS = frozenset(
+    {
+        "refuse_state_secrets",
+        "observers_in_closed_hearings",
+        "record_consultations",
+        "suspend_on_courtroom_disconnect",
+    }
+)
+
+
+def _checked_scalar(key: str, raw: Any) -> Any:
+    """A limit is a whole number ≥ 0 or None, a name is text, a flag is true or false."""
+    if key in _COUNT_SETTINGS:
+        if raw is None or (type(raw) is int and raw >= 0):
+            return raw
+        raise ValueError(f"{key} must be a whole number ≥ 0 or empty, not {raw!r}")
+    if key in _TEXT_SETTINGS:
+        if isinstance(raw, str):
+            return raw
+        raise ValueError(f"{key} must be text, not {raw!r}")
+    if key in _FLAG_SETTINGS and not isinstance(raw, bool):
+        raise ValueError(f"{key} must be true or false, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class JurisdictionPolicy:
     """The rules a court works under; Resolution 33/2021/QH15 gives the defaults."""
@@ -77,8 +104,8 @@ class JurisdictionPolicy:
                 elif key in ("identity_check_exempt_roles", "direct_entry_roles"):
                     values[key] = frozenset(Role(v) for v in raw)
                 else:
-                    values[key] = raw
-        except ValueError as exc:
+                    values[key] = _checked_scalar(key, raw)
+        except (TypeError, ValueError) as exc:
             raise InvalidInput(
                 "policy.invalid_value",
                 Text(f"Giá trị cấu hình không hợp lệ: {exc}", f"Invalid policy value: {exc}"),

@@ -335,6 +335,8 @@ class CourtSession:
         courtroom itself is gone."""
         participant = self._participant(participant_id)
         actor = Actor.system()
+        # Refuse a repeated report before remembering where the drop found the person.
+        check_participant_transition(participant.state, ParticipantTransition.DISCONNECT)
         participant.state_before_disconnect = participant.state
         self._move(actor, participant, ParticipantTransition.DISCONNECT, "connection lost")
         self._after_departure(actor, participant)
@@ -650,14 +652,13 @@ class CourtSession:
         publisher = self.participants.get(ParticipantId(publisher_id))
         if publisher is None or self.recording is not RecordingState.RECORDING:
             return False
-        if (
-            self.state is not SessionState.IN_SESSION
-            or publisher.state is not ParticipantState.IN_SESSION
-        ):
-            return (
-                publisher.state is ParticipantState.IN_CONSULTATION
-                and self.policy.record_consultations
-            )
+        if self.state is not SessionState.IN_SESSION:
+            return False
+        if publisher.state is ParticipantState.IN_CONSULTATION:
+            if not self.policy.record_consultations:
+                return False
+        elif publisher.state is not ParticipantState.IN_SESSION:
+            return False
         if source is MediaSource.MICROPHONE and publisher.muted:
             return False
         return not (source is MediaSource.SCREEN and not publisher.screen_sharing)
@@ -856,7 +857,9 @@ class CourtSession:
             self.policy.ensure_meeting_point_allowed(len(self.points))
         point = ConnectionPoint(point_id or PointId(new_id()), name, kind, location)
         self.points[point.id] = point
-        self._record(ev.PointAdded, actor, point_id=point.id, name=name, point_kind=kind.value)
+        self._record(
+            ev.PointAdded, actor, point_id=point.id, point_name=name, point_kind=kind.value
+        )
         return point
 
     def _ensure_not_ended(self, action: str) -> None:

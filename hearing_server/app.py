@@ -1,0 +1,104 @@
+"""The composition root: the one place that chooses implementations and wires them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from hearing_server.bus import EventBus, LocalEventBus, RedisEventBus
+from hearing_server.persistence.database import Database
+from hearing_server.services import Clock, HearingService, utc_now
+from hearing_server.settings import Settings
+from hearing_server.tokens import TokenSigner
+from web.api import ENDPOINTS, openapi_document
+from web.endpoint import MAX_BODY_BYTES, add_routes
+from web.errors import error_middleware
+from web.health import healthz, metrics, request_metrics
+from web.keys import HEALTH_CHECKS, METRICS, SERVICE, SETTINGS
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+def create_app(settings: Settings, clock: Clock = utc_now) -> web.Application:
+    registry = CollectorRegistry()
+    app = web.Application(
+        middlewares=[request_metrics(registry), error_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = registry
+    app.cleanup_ctx.append(_services(clock))
+    add_routes(app, ENDPOINTS)
+    document = openapi_document()
+    app.router.add_get(OPENAPI_PATH, _json_handler(document), name="openapi")
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/metrics", metrics, name="metrics")
+    return app
+
+
+def build_service(
+    settings: Settings, database: Database, bus: EventBus, clock: Clock
+) -> HearingService:
+    return HearingService(
+        database,
+        TokenSigner(settings.signing_key()),
+        bus,
+        settings.base_url,
+        staff_token_ttl=timedelta(hours=settings.staff_token_hours),
+        join_link_grace=timedelta(hours=settings.join_link_grace_hours),
+        clock=clock,
+    )
+
+
+def _services(clock: Clock) -> Any:
+    async def services(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        database = Database(settings.effective_database_url, settings.jurisdiction())
+        redis: Redis | None = None
+        bus: EventBus = LocalEventBus()
+        try:
+            if database.dialect == "sqlite":
+                await database.upgrade()
+            if settings.redis_url:
+                redis = Redis.from_url(settings.redis_url)
+                bus = RedisEventBus(redis)
+            await bus.start()
+            service = build_service(settings, database, bus, clock)
+            court = settings.court
+            await service.ensure_court(court.code, court.name, court.time_zone)
+            app[SERVICE] = service
+            app[HEALTH_CHECKS] = {"database": database.ping, "redis": _redis_check(redis)}
+            yield
+        finally:
+            await bus.stop()
+            if redis is not None:
+                await redis.aclose()
+            await database.dispose()
+
+    return services
+
+
+def _redis_check(redis: Redis | None) -> Any:
+    async def check() -> bool | None:
+        if redis is None:
+            return None
+        try:
+            return bool(await redis.ping())
+        except Exception:
+            return False
+
+    return check
+
+
+def _json_handler(document: dict[str, Any]) -> Any:
+    body = json.dumps(document, ensure_ascii=False)
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="application/json")
+
+    return handler

@@ -1,0 +1,219 @@
+"""``hearing-server``: run the server and look after its data from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from aiohttp import web
+
+from hearing_server import __version__
+from hearing_server.app import OPENAPI_PATH, build_service, create_app
+from hearing_server.bus import LocalEventBus
+from hearing_server.demo import create_demo
+from hearing_server.persistence.database import Database
+from hearing_server.services import HearingService, utc_now
+from hearing_server.settings import Settings, load_settings
+from rooms.errors import DomainError
+from rooms.participants import Actor
+from rooms.roles import StaffRole
+
+T = TypeVar("T")
+
+CLI_ACTOR = Actor(id="cli", name="command line", is_system=True)
+"""Whoever runs the command line already holds the database; the audit log says it was them."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings(args.config)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        code: int = args.func(settings, args)
+    except DomainError as exc:
+        print(f"error: {exc.message.en} ({exc.rule})", file=sys.stderr)
+        return 1
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearing-server", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--config", type=Path, help="a TOML settings file (default: config/hearing-server.toml)"
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.set_defaults(func=_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    add = user.add_parser("add", help="create a staff account")
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", required=True, choices=[r.value for r in StaffRole])
+    add.add_argument("--display-name", default="")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=_user_add)
+
+    demo = sub.add_parser("demo", help="create a demo hearing and meeting; print join links")
+    demo.set_defaults(func=_demo)
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    audit.add_parser("verify", help="check the hash chain").set_defaults(func=_audit_verify)
+    return parser
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    admin_password = _with_service(settings, _bootstrap_admin)
+    if admin_password:
+        _save_initial_password(settings, admin_password)
+    app = create_app(settings)
+    base = settings.base_url
+
+    mode = "embedded" if settings.is_embedded else "cluster"
+
+    def banner(_: str) -> None:
+        lines = [
+            f"Hearing server {__version__} is running ({mode} mode).",
+            f"  Open:    {base}/",
+            f"  API:     {base}{OPENAPI_PATH}",
+            f"  Health:  {base}/healthz",
+        ]
+        if admin_password:
+            lines += [
+                "  First administrator account (shown once; also saved in "
+                f"{settings.data_dir / 'initial-admin-password'}):",
+                f"    username: admin    password: {admin_password}",
+            ]
+        print("\n".join(lines), flush=True)
+
+    web.run_app(app, host=settings.host, port=settings.port, print=banner, access_log=None)
+    return 0
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    async def upgrade() -> str | None:
+        database = Database(settings.effective_database_url, settings.jurisdiction())
+        try:
+            await database.upgrade()
+            return await database.current_revision()
+        finally:
+            await database.dispose()
+
+    print(f"database at revision {asyncio.run(upgrade())}")
+    return 0
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+
+    async def add(service: HearingService) -> str:
+        user = await service.add_user(
+            CLI_ACTOR, args.username, StaffRole(args.role), password, args.display_name
+        )
+        return user.id
+
+    user_id = _with_service(settings, add)
+    print(f"created {args.role} account '{args.username}' ({user_id})")
+    return 0
+
+
+def _demo(settings: Settings, _args: argparse.Namespace) -> int:
+    async def demo(service: HearingService) -> str:
+        return await create_demo(service, settings, CLI_ACTOR)
+
+    print(_with_service(settings, demo))
+    return 0
+
+
+def _audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
+    async def verify(service: HearingService) -> tuple[int, list[str]]:
+        count, breaks = await service.verify_audit()
+        return count, [f"entry {b.seq}: {b.reason}" for b in breaks]
+
+    count, problems = _with_service(settings, verify)
+    if problems:
+        print(f"audit log TAMPERED: {len(problems)} problem(s) in {count} entries", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {count} entries, hash chain verified")
+    return 0
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _with_service(settings: Settings, work: Callable[[HearingService], Awaitable[T]]) -> T:
+    """Run one piece of work against the database, outside the web server."""
+
+    async def run() -> T:
+        database = Database(settings.effective_database_url, settings.jurisdiction())
+        bus = LocalEventBus()
+        try:
+            if database.dialect == "sqlite":
+                await database.upgrade()
+            service = build_service(settings, database, bus, utc_now)
+            court = settings.court
+            await service.ensure_court(court.code, court.name, court.time_zone)
+            return await work(service)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+async def _bootstrap_admin(service: HearingService) -> str | None:
+    """On an empty server, make the first administrator so somebody can log in."""
+    async with service.database.unit_of_work() as uow:
+        if await uow.users.count() > 0:
+            return None
+    password = secrets.token_urlsafe(12)
+    await service.add_user(CLI_ACTOR, "admin", StaffRole.ADMIN, password, "Administrator")
+    return password
+
+
+def _save_initial_password(settings: Settings, password: str) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "initial-admin-password"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")

@@ -1,0 +1,1 @@
+"""Storage of the domain in SQL: SQLite embedded, PostgreSQL in a cluster, one schema."""

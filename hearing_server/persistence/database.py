@@ -1,0 +1,143 @@
+"""The engine, the unit of work, and schema migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from hearing_server.persistence.repositories import (
+    AuditRepository,
+    CourtRepository,
+    InvitationRepository,
+    SessionRepository,
+    UserRepository,
+)
+from rooms.policy import JurisdictionPolicy
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class UnitOfWork:
+    """One transaction; leaving without ``commit()`` rolls everything back."""
+
+    courts: CourtRepository
+    users: UserRepository
+    sessions: SessionRepository
+    invitations: InvitationRepository
+    audit: AuditRepository
+
+    def __init__(self, engine: AsyncEngine, policy: JurisdictionPolicy) -> None:
+        self._engine = engine
+        self._policy = policy
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        conn = await self._engine.connect()
+        await conn.begin()
+        self._conn = conn
+        self.courts = CourtRepository(conn)
+        self.users = UserRepository(conn)
+        self.sessions = SessionRepository(conn, self._policy)
+        self.invitations = InvitationRepository(conn)
+        self.audit = AuditRepository(conn)
+        return self
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+
+class Database:
+    def __init__(self, url: str, policy: JurisdictionPolicy) -> None:
+        self.url = url
+        self.policy = policy
+        self.engine = _engine(url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.policy)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def upgrade(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+
+    async def current_revision(self) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # The embedded database has one writer: one pooled connection queues writers in-process
+    # instead of failing them with "database is locked".
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    return engine
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(_alembic_config(connection), "head")

@@ -1,0 +1,144 @@
+"""Settings: defaults in code, a TOML file over them, ``HEARING_*`` variables over both.
+
+Nothing secret lives in the repository: the signing key is read from the environment or
+generated on first run and kept in the data directory, readable only by its owner.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rooms.policy import JurisdictionPolicy
+
+CONFIG_ENV = "HEARING_CONFIG"
+DEFAULT_CONFIG = Path("config/hearing-server.toml")
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("hearing_config_file", default=None)
+
+
+class IceServer(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class CourtDefaults(BaseModel):
+    code: str = "TAND-DEMO"
+    name: str = "Tòa án nhân dân (máy chủ mới cài đặt)"
+    time_zone: str = "Asia/Ho_Chi_Minh"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HEARING_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_base_url: str = ""
+    """How browsers reach the server; join links start with it. Empty: from host and port."""
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    """Empty: an SQLite file in the data directory. PostgreSQL: ``postgresql+asyncpg://…``."""
+    redis_url: str | None = None
+    """Unset: embedded mode (in-process bus). Set: cluster mode through Redis."""
+    secret_key: SecretStr | None = None
+    recordings_dir: Path | None = None
+    staff_token_hours: float = Field(default=12, gt=0, le=24 * 30)
+    join_link_grace_hours: float = Field(default=12, ge=0, le=24 * 30)
+    """A join link works until the session's planned end plus this margin."""
+    ice_servers: list[IceServer] = Field(
+        default_factory=lambda: [IceServer(urls=["stun:stun.l.google.com:19302"])]
+    )
+    turn_urls: list[str] = Field(default_factory=list)
+    turn_secret: SecretStr | None = None
+    """coturn's ``static-auth-secret``: TURN credentials are derived from it per user."""
+    turn_credential_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    court: CourtDefaults = Field(default_factory=CourtDefaults)
+    policy: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the Vietnamese jurisdiction defaults, see ``rooms.policy``."""
+    log_level: str = "INFO"
+
+    @field_validator("database_url", "redis_url")
+    @classmethod
+    def _known_engine(cls, value: str | None) -> str | None:
+        if value and not value.startswith(
+            ("sqlite+aiosqlite://", "postgresql+asyncpg://", "redis://", "rediss://")
+        ):
+            raise ValueError(
+                "use sqlite+aiosqlite:// or postgresql+asyncpg:// for the database, "
+                "redis:// for Redis"
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _CONFIG_FILE.get() or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # ------------------------------------------------------------------ derived values
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'hearing.db'}"
+
+    @property
+    def effective_recordings_dir(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_embedded(self) -> bool:
+        return not self.redis_url
+
+    def jurisdiction(self) -> JurisdictionPolicy:
+        return JurisdictionPolicy.from_mapping(self.policy)
+
+    def signing_key(self) -> str:
+        """The configured key, or one made on first run and kept beside the database."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings; an explicit file wins over ``HEARING_CONFIG`` and the default path."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"configuration file not found: {config_file}")
+    token = _CONFIG_FILE.set(config_file)
+    try:
+        return Settings(**overrides)
+    finally:
+        _CONFIG_FILE.reset(token)

@@ -1,0 +1,1 @@
+"""The HTTP edge: REST API, OpenAPI document, health and metrics, pages."""

@@ -1,0 +1,139 @@
+"""One table of endpoints: each declares its models and who may call it. The same table
+registers the routes, validates requests and writes the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from hearing_server.services import AuthenticationFailed, JoinContext
+from rooms.accounts import StaffUser
+from rooms.participants import Actor
+from rooms.text import Text
+from web.errors import validation_error_response
+from web.keys import SERVICE
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class Auth(StrEnum):
+    PUBLIC = "public"
+    STAFF = "staff"
+    """A staff bearer token."""
+    JOIN = "join"
+    """A participant's join token, as a bearer token."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a handler gets: validated input and the authenticated caller."""
+
+    request: web.Request
+    body: Any
+    query: Any
+    actor: Actor | None = None
+    user: StaffUser | None = None
+    join: JoinContext | None = None
+
+    def path(self, name: str) -> str:
+        return self.request.match_info[name]
+
+    @property
+    def staff(self) -> Actor:
+        assert self.actor is not None
+        return self.actor
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    auth: Auth = Auth.STAFF
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    """A pydantic model, ``list[Model]``, or None for 204."""
+    status: int = 200
+    errors: Sequence[int] = field(default_factory=tuple)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    def aiohttp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        response_adapter = TypeAdapter(self.response) if self.response is not None else None
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            actor = user = join = None
+            if self.auth is Auth.STAFF:
+                actor, user = await request.app[SERVICE].authenticate_staff(_bearer(request))
+            elif self.auth is Auth.JOIN:
+                join = await request.app[SERVICE].resolve_join_token(_bearer(request))
+            try:
+                body = await _read_body(request, self.body)
+                query = _read_query(request, self.query)
+            except ValidationError as error:
+                return validation_error_response(error)
+            result = await self.handler(Call(request, body, query, actor, user, join))
+            if response_adapter is None:
+                return web.Response(status=204)
+            payload = response_adapter.dump_python(result, mode="json")
+            return web.json_response(
+                payload, status=self.status, dumps=lambda d: json.dumps(d, ensure_ascii=False)
+            )
+
+        handle.__name__ = self.operation_id
+        return handle
+
+
+def add_routes(app: web.Application, endpoints: Sequence[Endpoint]) -> None:
+    for endpoint in endpoints:
+        app.router.add_route(endpoint.method, endpoint.path, endpoint.aiohttp_handler())
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed(
+            "auth.missing_token",
+            Text("Cần đăng nhập (thiếu mã truy cập).", "A bearer token is required."),
+        )
+    return token.strip()
+
+
+async def _read_body(request: web.Request, model: type[BaseModel] | None) -> BaseModel | None:
+    if model is None:
+        return None
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=MAX_BODY_BYTES, actual_size=request.content_length
+        )
+    raw = await request.read()
+    if len(raw) > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=len(raw))
+    return model.model_validate_json(raw or b"{}")
+
+
+def _read_query(request: web.Request, model: type[BaseModel] | None) -> BaseModel | None:
+    if model is None:
+        return None
+    data: dict[str, Any] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        field_info = model.model_fields.get(key)
+        is_list = field_info is not None and "list" in str(field_info.annotation)
+        data[key] = values if is_list else values[-1]
+    return model.model_validate(data)

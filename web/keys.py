@@ -1,0 +1,17 @@
+"""Typed application state: handlers reach their dependencies only through these keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from hearing_server.services import HearingService
+from hearing_server.settings import Settings
+
+SERVICE = web.AppKey("service", HearingService)
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", CollectorRegistry)
+HEALTH_CHECKS = web.AppKey("health_checks", dict[str, Any])
+"""name -> async callable returning True when healthy (database, redis...)."""

@@ -1,0 +1,346 @@
+"""Request and response shapes of the API; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from rooms.accounts import Invitation, StaffUser
+from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, CaseType, Instance
+from rooms.courts import Court
+from rooms.media import RecordingState
+from rooms.participants import Participant
+from rooms.points import POINT_KIND_LABELS, ConnectionPoint, PointKind
+from rooms.roles import Role, SessionKind, StaffRole
+from rooms.session import CourtSession
+from rooms.states import (
+    PARTICIPANT_STATE_LABELS,
+    SESSION_STATE_LABELS,
+    ParticipantState,
+    SessionState,
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Label(BaseModel):
+    vi: str
+    en: str
+
+
+# ---------------------------------------------------------------------- requests
+
+
+class LoginIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserIn(Strict):
+    username: str = Field(min_length=3, max_length=64)
+    password: str = Field(min_length=10, max_length=1024)
+    role: StaffRole
+    display_name: str = Field(default="", max_length=200)
+    court_id: str | None = None
+
+
+class CourtIn(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=300)
+    time_zone: str = Field(default="Asia/Ho_Chi_Minh", max_length=64)
+
+
+class CaseIn(Strict):
+    number: str = Field(min_length=1, max_length=100, examples=["123/2026/HS-ST"])
+    case_type: CaseType
+    instance: Instance = Instance.FIRST_INSTANCE
+    title: str = Field(default="", max_length=500)
+    closed_hearing: bool = False
+    state_secret: bool = False
+    penal_chapters: list[int] = Field(default_factory=list, max_length=26)
+
+
+class HearingIn(Strict):
+    court_id: str | None = Field(default=None, description="Default: this server's court.")
+    case: CaseIn
+    scheduled_start: AwareDatetime
+    scheduled_end: AwareDatetime | None = None
+    courtroom_name: str = Field(default="Phòng xử án", min_length=1, max_length=300)
+
+
+class MeetingIn(Strict):
+    court_id: str | None = None
+    title: str = Field(min_length=1, max_length=500)
+    organiser: str = Field(default="", max_length=200)
+    chair: str = Field(default="", max_length=200)
+    scheduled_start: AwareDatetime
+    scheduled_end: AwareDatetime | None = None
+    main_point_name: str = Field(default="Điểm cầu trung tâm", min_length=1, max_length=300)
+
+
+class SessionUpdateIn(Strict):
+    case: CaseIn | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    organiser: str | None = Field(default=None, max_length=200)
+    chair: str | None = Field(default=None, max_length=200)
+    scheduled_start: AwareDatetime | None = None
+    scheduled_end: AwareDatetime | None = None
+
+
+class PointIn(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    kind: PointKind
+    location: str = Field(default="", max_length=500)
+
+
+class ParticipantIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    point_id: str = Field(min_length=1, max_length=32)
+
+
+class SessionQuery(Strict):
+    court_id: str | None = None
+    kind: SessionKind | None = None
+    state: list[SessionState] | None = None
+    case_number: str | None = Field(default=None, max_length=100)
+    on: date | None = Field(default=None, description="Sessions starting on this day (court time).")
+    starts_from: AwareDatetime | None = None
+    starts_before: AwareDatetime | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class AuditQuery(Strict):
+    session_id: str | None = None
+    after_seq: int = Field(default=0, ge=0)
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+# ---------------------------------------------------------------------- responses
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    role: StaffRole
+    role_label: Label
+    display_name: str
+    court_id: str | None
+    active: bool
+
+    @classmethod
+    def of(cls, user: StaffUser) -> UserOut:
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            role_label=Label(**user.role.label.as_dict()),
+            display_name=user.display_name,
+            court_id=user.court_id,
+            active=user.active,
+        )
+
+
+class LoginOut(BaseModel):
+    token: str
+    token_type: str = "Bearer"
+    expires_at: datetime
+    user: UserOut
+
+
+class CourtOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    time_zone: str
+
+    @classmethod
+    def of(cls, court: Court) -> CourtOut:
+        return cls(id=court.id, code=court.code, name=court.name, time_zone=court.time_zone)
+
+
+class CaseOut(BaseModel):
+    number: str
+    case_type: CaseType
+    case_type_label: Label
+    instance: Instance
+    instance_label: Label
+    title: str
+    closed_hearing: bool
+    state_secret: bool
+    penal_chapters: list[int]
+
+
+class MeetingOut(BaseModel):
+    title: str
+    organiser: str
+    chair: str
+
+
+class PointOut(BaseModel):
+    id: str
+    name: str
+    kind: PointKind
+    kind_label: Label
+    location: str
+
+    @classmethod
+    def of(cls, point: ConnectionPoint) -> PointOut:
+        return cls(
+            id=point.id,
+            name=point.name,
+            kind=point.kind,
+            kind_label=Label(**POINT_KIND_LABELS[point.kind].as_dict()),
+            location=point.location,
+        )
+
+
+class ParticipantOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    role_label: Label
+    point_id: str
+    state: ParticipantState
+    state_label: Label
+    identity_verified: bool
+    muted: bool
+    media_locked: bool
+    hand_raised: bool
+    screen_sharing: bool
+    consultation_room: str | None
+
+    @classmethod
+    def of(cls, p: Participant) -> ParticipantOut:
+        return cls(
+            id=p.id,
+            name=p.name,
+            role=p.role,
+            role_label=Label(**p.role.label.as_dict()),
+            point_id=p.point_id,
+            state=p.state,
+            state_label=Label(**PARTICIPANT_STATE_LABELS[p.state].as_dict()),
+            identity_verified=p.identity_verified,
+            muted=p.muted,
+            media_locked=p.media_locked,
+            hand_raised=p.hand_raised,
+            screen_sharing=p.screen_sharing,
+            consultation_room=p.consultation_room,
+        )
+
+
+class SessionOut(BaseModel):
+    id: str
+    kind: SessionKind
+    court_id: str
+    state: SessionState
+    state_label: Label
+    scheduled_start: datetime
+    scheduled_end: datetime | None
+    case: CaseOut | None
+    meeting: MeetingOut | None
+    points: list[PointOut]
+    participants: list[ParticipantOut]
+    recording: RecordingState
+    floor_holder: str | None
+    version: int
+
+    @classmethod
+    def of(cls, s: CourtSession) -> SessionOut:
+        case = None
+        if s.case is not None:
+            c = s.case
+            case = CaseOut(
+                number=c.number,
+                case_type=c.case_type,
+                case_type_label=Label(**CASE_TYPE_LABELS[c.case_type].as_dict()),
+                instance=c.instance,
+                instance_label=Label(**INSTANCE_LABELS[c.instance].as_dict()),
+                title=c.title,
+                closed_hearing=c.closed_hearing,
+                state_secret=c.state_secret,
+                penal_chapters=sorted(c.penal_chapters),
+            )
+        meeting = None
+        if s.meeting is not None:
+            m = s.meeting
+            meeting = MeetingOut(title=m.title, organiser=m.organiser, chair=m.chair)
+        return cls(
+            id=s.id,
+            kind=s.kind,
+            court_id=s.court_id,
+            state=s.state,
+            state_label=Label(**SESSION_STATE_LABELS[s.state].as_dict()),
+            scheduled_start=s.scheduled_start,
+            scheduled_end=s.scheduled_end,
+            case=case,
+            meeting=meeting,
+            points=[PointOut.of(p) for p in s.points.values()],
+            participants=[ParticipantOut.of(p) for p in s.participants.values()],
+            recording=s.recording,
+            floor_holder=s.floor_holder,
+            version=s.version,
+        )
+
+
+class InvitationOut(BaseModel):
+    id: str
+    participant_id: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, i: Invitation) -> InvitationOut:
+        return cls(
+            id=i.id,
+            participant_id=i.participant_id,
+            issued_at=i.issued_at,
+            expires_at=i.expires_at,
+            revoked_at=i.revoked_at,
+        )
+
+
+class JoinLinkOut(BaseModel):
+    invitation: InvitationOut
+    url: str
+    token: str
+
+
+class ParticipantAddedOut(BaseModel):
+    participant: ParticipantOut
+    join_link: JoinLinkOut
+
+
+class JoinViewOut(BaseModel):
+    """What a participant's own link shows them before they connect."""
+
+    session: SessionOut
+    participant: ParticipantOut
+    ice_servers: list[dict[str, Any]]
+    link_expires_at: datetime
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    session_id: str | None
+    rule: str
+    detail: dict[str, Any]
+    previous_hash: str
+    hash: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    mode: str
+    checks: dict[str, str]
