@@ -18,10 +18,10 @@ from rooms.accounts import Invitation, StaffUser
 from rooms.audit import AuditEntry, ChainBreak, SealedEntry, verify_chain
 from rooms.cases import Case, MeetingInfo
 from rooms.courts import Court
-from rooms.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from rooms.errors import DomainError, InvalidInput, NotFound
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId, new_id
 from rooms.participants import Actor, Participant
-from rooms.permissions import StaffAction, ensure_staff_may
+from rooms.permissions import StaffAction, ensure_staff_actor
 from rooms.points import ConnectionPoint, PointKind
 from rooms.roles import Role, StaffRole
 from rooms.session import CourtSession
@@ -134,7 +134,7 @@ class HearingService:
         court_id: CourtId | None = None,
     ) -> StaffUser:
         def create() -> StaffUser:
-            _ensure_staff_or_system(actor, StaffAction.MANAGE_USERS)
+            ensure_staff_actor(actor, StaffAction.MANAGE_USERS)
             try:
                 password_hash = hash_password(password)
             except ValueError as exc:
@@ -154,7 +154,7 @@ class HearingService:
         )
 
     async def users(self, actor: Actor) -> list[StaffUser]:
-        _ensure_staff_or_system(actor, StaffAction.MANAGE_USERS)
+        ensure_staff_actor(actor, StaffAction.MANAGE_USERS)
         async with self.database.unit_of_work() as uow:
             return await uow.users.all()
 
@@ -174,7 +174,7 @@ class HearingService:
 
     async def add_court(self, actor: Actor, code: str, name: str, time_zone: str) -> Court:
         def create() -> Court:
-            _ensure_staff_or_system(actor, StaffAction.MANAGE_COURTS)
+            ensure_staff_actor(actor, StaffAction.MANAGE_COURTS)
             return Court(CourtId(new_id()), code, name, time_zone)
 
         async def store(uow: UnitOfWork, court: Court) -> None:
@@ -278,7 +278,7 @@ class HearingService:
         self, actor: Actor, session_id: SessionId, participant_id: ParticipantId
     ) -> JoinLink:
         """A fresh link; older ones stay valid until revoked or expired."""
-        _ensure_staff_or_system(actor, StaffAction.SCHEDULE)
+        ensure_staff_actor(actor, StaffAction.SCHEDULE)
         async with self.database.unit_of_work() as uow:
             session = await uow.sessions.get(session_id)
             if participant_id not in session.participants:
@@ -292,7 +292,7 @@ class HearingService:
     ) -> None:
         async with self.database.unit_of_work() as uow:
             try:
-                _ensure_staff_or_system(actor, StaffAction.SCHEDULE)
+                ensure_staff_actor(actor, StaffAction.SCHEDULE)
                 invitation = await uow.invitations.get(invitation_id)
                 if invitation is None or invitation.session_id != session_id:
                     raise NotFound(
@@ -390,7 +390,7 @@ class HearingService:
     async def audit_trail(
         self, actor: Actor, session_id: str | None = None, after_seq: int = 0, limit: int = 200
     ) -> list[SealedEntry]:
-        _ensure_staff_or_system(actor, StaffAction.VIEW_AUDIT)
+        ensure_staff_actor(actor, StaffAction.VIEW_AUDIT)
         async with self.database.unit_of_work() as uow:
             return await uow.audit.read(session_id, after_seq, limit)
 
@@ -513,17 +513,6 @@ class HearingService:
 
 def _staff_actor(user: StaffUser) -> Actor:
     return Actor.staff(user.id, user.role, user.display_name or user.username)
-
-
-def _ensure_staff_or_system(actor: Actor, action: StaffAction) -> None:
-    if actor.is_system:
-        return
-    if actor.staff_role is None:
-        raise PermissionDenied(
-            f"staff_permission.{action.value}",
-            Text("Thao tác này dành cho cán bộ Tòa án.", "Only court staff accounts may do this."),
-        )
-    ensure_staff_may(actor.staff_role, action)
 
 
 _BAD_LOGIN = Text("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.")

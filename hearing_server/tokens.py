@@ -121,7 +121,14 @@ class TokenSigner:
                 algorithms=[ALGORITHM],
                 audience=audience,
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_exp": False},
+                # Time claims are checked against the caller's clock below, not PyJWT's wall
+                # clock: a token issued by a clock a second ahead must not read as malformed.
+                options={
+                    "require": ["exp", "iat", "sub", "aud", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.InvalidAudienceError as exc:
             raise TokenError("wrong_kind") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from rooms.errors import PermissionDenied
+from rooms.participants import Actor
 from rooms.roles import Role, StaffRole
 from rooms.text import Text
 
@@ -125,3 +126,15 @@ def ensure_staff_may(role: StaffRole, action: StaffAction) -> None:
                 f"A '{role.label.en}' account may not perform '{action.value}'.",
             ),
         )
+
+
+def ensure_staff_actor(actor: Actor, action: StaffAction) -> None:
+    """Staff work needs a staff account allowed to do it; the system itself is trusted."""
+    if actor.is_system:
+        return
+    if actor.staff_role is None:
+        raise PermissionDenied(
+            f"staff_permission.{action.value}",
+            Text("Thao tác này dành cho cán bộ Tòa án.", "Only court staff accounts may do this."),
+        )
+    ensure_staff_may(actor.staff_role, action)

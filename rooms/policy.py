@@ -8,7 +8,7 @@ from typing import Any
 
 from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, Case, CaseType, Instance
 from rooms.errors import InvalidInput, PolicyViolation
-from rooms.roles import COURT_ROLES, Role
+from rooms.roles import OFFICIAL_ROLES, Role
 from rooms.text import Text
 
 
@@ -70,9 +70,9 @@ class JurisdictionPolicy:
     refuse_state_secrets: bool = True
     max_remote_points: int | None = 3
     max_meeting_points: int | None = None
-    identity_check_exempt_roles: frozenset[Role] = COURT_ROLES
+    identity_check_exempt_roles: frozenset[Role] = OFFICIAL_ROLES
     """Everyone else must be confirmed by the clerk before admission."""
-    direct_entry_roles: frozenset[Role] = COURT_ROLES | {Role.CHAIR, Role.TECHNICIAN}
+    direct_entry_roles: frozenset[Role] = OFFICIAL_ROLES | {Role.CHAIR, Role.TECHNICIAN}
     """Roles that skip the lobby: the court does not wait for itself."""
     observers_in_closed_hearings: bool = False
     record_consultations: bool = False

@@ -74,6 +74,9 @@ PANEL_ROLES = frozenset({Role.PRESIDING_JUDGE, Role.JUDGE, Role.PEOPLES_ASSESSOR
 COURT_ROLES = PANEL_ROLES | {Role.CLERK, Role.COURT_IT}
 """People who run the hearing for the court rather than take part in it."""
 
+OFFICIAL_ROLES = COURT_ROLES | {Role.PROCURATOR}
+"""Those conducting the proceedings (người tiến hành tố tụng): no lobby, no identity check."""
+
 HEARING_ROLES = frozenset(
     {
         Role.PRESIDING_JUDGE,

@@ -22,10 +22,10 @@ from rooms.errors import (
 from rooms.ids import ConsultationRoomId, CourtId, ParticipantId, PointId, SessionId, new_id
 from rooms.media import MediaSource, RecordingState, Screening
 from rooms.participants import Actor, Participant
-from rooms.permissions import Action, StaffAction, ensure_may, ensure_staff_may, may
+from rooms.permissions import Action, StaffAction, ensure_may, ensure_staff_actor, may
 from rooms.points import ConnectionPoint, PointKind
 from rooms.policy import JurisdictionPolicy
-from rooms.roles import ROLES_BY_KIND, Role, SessionKind
+from rooms.roles import PANEL_ROLES, ROLES_BY_KIND, Role, SessionKind
 from rooms.states import (
     ENDED_SESSION_STATES,
     JOINABLE_SESSION_STATES,
@@ -48,6 +48,7 @@ SINGLE_ROLES = frozenset({Role.PRESIDING_JUDGE, Role.CHAIR})
 """Roles a session has at most one of."""
 
 COURTROOM_LOST = "courtroom_connection_lost"
+PANEL_MEMBER_LOST = "panel_member_connection_lost"
 
 
 @dataclass
@@ -88,7 +89,7 @@ class CourtSession:
         courtroom_name: str = "Phòng xử án",
         session_id: SessionId | None = None,
     ) -> CourtSession:
-        _ensure_staff(actor, StaffAction.SCHEDULE)
+        ensure_staff_actor(actor, StaffAction.SCHEDULE)
         policy.ensure_online_hearing_allowed(case)
         _check_times(start, end)
         session = cls(
@@ -116,7 +117,7 @@ class CourtSession:
         main_point_name: str = "Điểm cầu trung tâm",
         session_id: SessionId | None = None,
     ) -> CourtSession:
-        _ensure_staff(actor, StaffAction.SCHEDULE)
+        ensure_staff_actor(actor, StaffAction.SCHEDULE)
         _check_times(start, end)
         session = cls(
             id=session_id or SessionId(new_id()),
@@ -141,7 +142,7 @@ class CourtSession:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> None:
-        _ensure_staff(actor, StaffAction.SCHEDULE)
+        ensure_staff_actor(actor, StaffAction.SCHEDULE)
         if self.state is not SessionState.SCHEDULED:
             raise InvalidTransition(
                 "session_state.update",
@@ -188,7 +189,7 @@ class CourtSession:
         location: str = "",
         point_id: PointId | None = None,
     ) -> ConnectionPoint:
-        _ensure_staff(actor, StaffAction.SCHEDULE)
+        ensure_staff_actor(actor, StaffAction.SCHEDULE)
         self._ensure_not_ended("add_point")
         return self._add_point(actor, name, kind, location, point_id)
 
@@ -200,7 +201,7 @@ class CourtSession:
         point_id: PointId,
         participant_id: ParticipantId | None = None,
     ) -> Participant:
-        _ensure_staff(actor, StaffAction.SCHEDULE)
+        ensure_staff_actor(actor, StaffAction.SCHEDULE)
         self._ensure_not_ended("add_participant")
         if role not in ROLES_BY_KIND[self.kind]:
             raise InvalidInput(
@@ -246,14 +247,14 @@ class CourtSession:
         return participant
 
     def cancel(self, actor: Actor) -> None:
-        _ensure_staff(actor, StaffAction.SCHEDULE)
+        ensure_staff_actor(actor, StaffAction.SCHEDULE)
         self._transition(actor, SessionTransition.CANCEL)
 
     # ----------------------------------------------------------------- session state
 
     def open_lobby(self, actor: Actor) -> None:
         if actor.staff_role is not None:
-            _ensure_staff(actor, StaffAction.SCHEDULE)
+            ensure_staff_actor(actor, StaffAction.SCHEDULE)
         else:
             self._authorize(actor, Action.START)
         self._transition(actor, SessionTransition.OPEN_LOBBY)
@@ -280,7 +281,7 @@ class CourtSession:
 
     def postpone(self, actor: Actor, reason: str = "") -> None:
         if actor.staff_role is not None:
-            _ensure_staff(actor, StaffAction.SCHEDULE)
+            ensure_staff_actor(actor, StaffAction.SCHEDULE)
         else:
             self._authorize(actor, Action.POSTPONE)
         self._transition(actor, SessionTransition.POSTPONE, reason)
@@ -331,27 +332,31 @@ class CourtSession:
         self._after_departure(actor, participant)
 
     def disconnect(self, participant_id: ParticipantId) -> None:
-        """The media or signalling link died; the law wants the hearing stopped if the
-        courtroom itself is gone."""
+        """The media or signalling link died. The law wants the hearing stopped when the
+        courtroom is gone or the panel is no longer whole."""
         participant = self._participant(participant_id)
         actor = Actor.system()
         # Refuse a repeated report before remembering where the drop found the person.
         check_participant_transition(participant.state, ParticipantTransition.DISCONNECT)
+        was_taking_part = participant.state in TAKING_PART_STATES
         participant.state_before_disconnect = participant.state
         self._move(actor, participant, ParticipantTransition.DISCONNECT, "connection lost")
         self._after_departure(actor, participant)
         if (
-            self.kind is SessionKind.HEARING
-            and self.policy.suspend_on_courtroom_disconnect
-            and self.state is SessionState.IN_SESSION
-            and self.points[participant.point_id].kind is PointKind.COURTROOM
-            and not any(
-                p.state in TAKING_PART_STATES
-                for p in self.participants.values()
-                if p.point_id == participant.point_id
-            )
+            self.kind is not SessionKind.HEARING
+            or not self.policy.suspend_on_courtroom_disconnect
+            or self.state is not SessionState.IN_SESSION
         ):
+            return
+        courtroom_empty = self.points[participant.point_id].kind is PointKind.COURTROOM and not any(
+            p.state in TAKING_PART_STATES
+            for p in self.participants.values()
+            if p.point_id == participant.point_id
+        )
+        if courtroom_empty:
             self._suspend(actor, COURTROOM_LOST)
+        elif was_taking_part and participant.role in PANEL_ROLES:
+            self._suspend(actor, PANEL_MEMBER_LOST)
 
     # ----------------------------------------------------------------- lobby and identity
 
@@ -410,6 +415,12 @@ class CourtSession:
     # ----------------------------------------------------------------- audio and the floor
 
     def mute(self, actor: Actor, participant_id: ParticipantId, lock: bool = False) -> None:
+        """Anyone may mute themselves; muting others, and locking, belong to the court."""
+        if participant_id == actor.id and not lock:
+            self._authorize(actor, Action.RAISE_HAND)  # any present participant
+            participant = self._participant(participant_id)
+            self._set_audio(actor, participant, muted=True, locked=participant.media_locked)
+            return
         self._authorize(actor, Action.MUTE_OTHERS)
         if lock:
             self._authorize(actor, Action.LOCK_MEDIA)
@@ -628,11 +639,12 @@ class CourtSession:
         if self.state not in LIVE_SESSION_STATES:
             return False
         if publisher.state is ParticipantState.IN_LOBBY:
-            # The clerk looks at a waiting person to check who they are; no sound reaches the room.
+            # Whoever admits looks at a waiting person to see who they are; no sound reaches
+            # the room.
             return (
                 source is MediaSource.CAMERA
                 and receiver.state is ParticipantState.IN_SESSION
-                and may(receiver.role, Action.VERIFY_IDENTITY)
+                and may(receiver.role, Action.ADMIT)
             )
         if receiver.state not in TAKING_PART_STATES or publisher.state not in TAKING_PART_STATES:
             return False
@@ -648,14 +660,17 @@ class CourtSession:
         )
 
     def may_record(self, publisher_id: str, source: MediaSource) -> bool:
-        """Deliberation and consultation are never recorded; muted audio is not either."""
+        """Consultation is recorded only where the policy says so, deliberation of the panel
+        never, whatever the policy; muted audio is not either."""
         publisher = self.participants.get(ParticipantId(publisher_id))
         if publisher is None or self.recording is not RecordingState.RECORDING:
             return False
         if self.state is not SessionState.IN_SESSION:
             return False
         if publisher.state is ParticipantState.IN_CONSULTATION:
-            if not self.policy.record_consultations:
+            if not self.policy.record_consultations or self._is_deliberation(
+                publisher.consultation_room
+            ):
                 return False
         elif publisher.state is not ParticipantState.IN_SESSION:
             return False
@@ -664,6 +679,11 @@ class CourtSession:
         return not (source is MediaSource.SCREEN and not publisher.screen_sharing)
 
     # ----------------------------------------------------------------- queries
+
+    def _is_deliberation(self, room: ConsultationRoomId | None) -> bool:
+        """A private room holding only the panel is deliberation (nghị án)."""
+        members = [p for p in self.participants.values() if p.consultation_room == room]
+        return room is not None and all(p.role in PANEL_ROLES for p in members)
 
     @property
     def is_closed_hearing(self) -> bool:
@@ -890,17 +910,6 @@ class CourtSession:
 
     def _record(self, event_type: type[ev.Event], actor: Actor, **fields: object) -> None:
         self.events.append(event_type(session_id=self.id, actor=actor.id, **fields))
-
-
-def _ensure_staff(actor: Actor, action: StaffAction) -> None:
-    if actor.is_system:
-        return
-    if actor.staff_role is None:
-        raise PermissionDenied(
-            f"staff_permission.{action.value}",
-            Text("Thao tác này dành cho cán bộ Tòa án.", "Only court staff accounts may do this."),
-        )
-    ensure_staff_may(actor.staff_role, action)
 
 
 def _check_times(start: datetime, end: datetime | None) -> None:

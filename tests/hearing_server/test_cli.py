@@ -1,0 +1,144 @@
+"""The command line as an operator uses it: real processes, real ports, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POSTGRES_URL, reset_postgres
+
+CLI = [sys.executable, "-m", "hearing_server"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARING_")}
+    env.update(
+        HEARING_CONFIG="/nonexistent/hearing-server.toml",
+        HEARING_DATA_DIR=str(tmp_path / "data"),
+        **extra,
+    )
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_prints_where_to_open_it_and_answers_health(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "password:" in line:
+                break
+        text = "".join(banner)
+        assert f"http://127.0.0.1:{port}/" in text
+        assert "username: admin" in text
+        password = text.split("password:")[1].split()[0]
+        saved = (tmp_path / "data" / "initial-admin-password").read_text().strip()
+        assert saved == password
+        assert (tmp_path / "data" / "initial-admin-password").stat().st_mode & 0o077 == 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            health = json.load(response)
+        assert health["status"] == "ok" and health["checks"]["database"] == "ok"
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/auth/login",
+            data=json.dumps({"username": "admin", "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(login, timeout=10) as response:
+            assert json.load(response)["user"]["role"] == "admin"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert (tmp_path / "data" / "hearing.db").exists()
+    key = tmp_path / "data" / "secret_key"
+    assert key.stat().st_mode & 0o077 == 0 and len(key.read_text()) >= 32
+
+
+def test_demo_prints_join_links_and_keeps_the_audit_chain(tmp_path: Path) -> None:
+    env = _env(tmp_path, HEARING_PUBLIC_BASE_URL="https://toa.example.vn")
+    demo = subprocess.run([*CLI, "demo"], env=env, capture_output=True, text=True, timeout=60)
+    assert demo.returncode == 0, demo.stderr
+    links = [line for line in demo.stdout.splitlines() if "https://toa.example.vn/join/" in line]
+    assert len(links) == 11  # 7 hearing participants, chair and 3 meeting points
+    assert any("Presiding judge" in line for line in links)
+    verify = subprocess.run(
+        [*CLI, "audit", "verify"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert verify.returncode == 0, verify.stderr
+    assert "hash chain verified" in verify.stdout
+
+
+def test_user_add_reads_the_password_from_stdin_and_refuses_short_ones(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    ok = subprocess.run(
+        [*CLI, "user", "add", "--username", "thuky.lan", "--role", "clerk", "--password-stdin"],
+        input="a-long-enough-password\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "created clerk account 'thuky.lan'" in ok.stdout
+    short = subprocess.run(
+        [*CLI, "user", "add", "--username", "thuky.mai", "--role", "clerk", "--password-stdin"],
+        input="short\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert short.returncode == 1
+    assert "at least 10 characters" in short.stderr
+    again = subprocess.run(
+        [*CLI, "user", "add", "--username", "thuky.lan", "--role", "judge", "--password-stdin"],
+        input="another-long-password\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 1 and "taken" in again.stderr
+
+
+@pytest.mark.postgres
+async def test_db_upgrade_on_postgresql(tmp_path: Path) -> None:
+    await reset_postgres()
+    env = _env(tmp_path, HEARING_DATABASE_URL=POSTGRES_URL)
+    result = subprocess.run(
+        [*CLI, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "database at revision 0001" in result.stdout
+
+
+def test_a_bad_setting_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
+    env = _env(tmp_path, HEARING_DATABASE_URL="mysql://nope")
+    result = subprocess.run([*CLI, "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "postgresql+asyncpg://" in result.stderr
