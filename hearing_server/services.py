@@ -92,14 +92,17 @@ class HearingService:
             user = await uow.users.by_username(username)
         valid = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if user is None or not valid or not user.active:
-            await self._audit_refusal(
-                Actor(id=f"login:{username[:60]}"),
-                "auth.login",
-                None,
-                AuthenticationFailed("auth.bad_credentials", _BAD_LOGIN),
-                {"username": username[:64]},
-            )
-            raise AuthenticationFailed("auth.bad_credentials", _BAD_LOGIN)
+            refusal = AuthenticationFailed("auth.bad_credentials", _BAD_LOGIN)
+            async with self.database.unit_of_work() as uow:
+                await self._refuse(
+                    uow,
+                    Actor(id=f"login:{username[:60]}"),
+                    "auth.login",
+                    None,
+                    refusal,
+                    {"username": username[:64]},
+                )
+            raise refusal
         now = self.clock()
         async with self.database.unit_of_work() as uow:
             if needs_rehash(user.password_hash):
@@ -300,8 +303,8 @@ class HearingService:
                         Text("Không tìm thấy đường dẫn mời.", "No such join link."),
                     )
             except DomainError as error:
-                await self._audit_refusal(
-                    actor, "link.revoke", session_id, error, {"invitation": invitation_id}
+                await self._refuse(
+                    uow, actor, "link.revoke", session_id, error, {"invitation": invitation_id}
                 )
                 raise
             await uow.invitations.revoke(invitation_id, self.clock())
@@ -362,7 +365,7 @@ class HearingService:
                     session = await uow.sessions.get(session_id)
                     result = command(session)
                 except DomainError as error:
-                    await self._audit_refusal(actor, action, session_id, error, detail)
+                    await self._refuse(uow, actor, action, session_id, error, detail)
                     raise
                 events = session.collect_events()
                 try:
@@ -372,13 +375,9 @@ class HearingService:
                     continue
                 if after is not None:
                     await after(uow, session, result)
+                names = [e.name for e in events]
                 await self._audit(
-                    uow,
-                    actor,
-                    action,
-                    session_id,
-                    "accepted",
-                    {**detail, "events": [e.name for e in events]},
+                    uow, actor, action, session_id, "accepted", {**detail, "events": names}
                 )
                 await uow.commit()
             await self.bus.publish(events)
@@ -431,13 +430,9 @@ class HearingService:
                 result = create()
                 await store(uow, result)
             except DomainError as error:
-                await self._audit_refusal(actor, action, session_id, error, detail)
+                await self._refuse(uow, actor, action, session_id, error, detail)
                 raise
-            sid = (
-                getattr(result, "id", session_id)
-                if isinstance(result, CourtSession)
-                else session_id
-            )
+            sid = result.id if isinstance(result, CourtSession) else session_id
             await self._audit(uow, actor, action, sid, "accepted", detail)
             await uow.commit()
             return result
@@ -489,26 +484,27 @@ class HearingService:
         )
         await uow.audit.append(entry)
 
-    async def _audit_refusal(
+    async def _refuse(
         self,
+        uow: UnitOfWork,
         actor: Actor,
         action: str,
         session_id: str | None,
         error: DomainError,
         detail: dict[str, Any],
     ) -> None:
-        """Refusals are kept too, in their own transaction since the command's rolls back."""
-        async with self.database.unit_of_work() as uow:
-            await self._audit(
-                uow,
-                actor,
-                action,
-                session_id,
-                "refused",
-                {**detail, "code": error.code},
-                rule=error.rule,
-            )
-            await uow.commit()
+        """Refusals are kept too: undo the command's work, then record why it was refused."""
+        await uow.rollback()
+        await self._audit(
+            uow,
+            actor,
+            action,
+            session_id,
+            "refused",
+            {**detail, "code": error.code},
+            rule=error.rule,
+        )
+        await uow.commit()
 
 
 def _staff_actor(user: StaffUser) -> Actor:

@@ -55,6 +55,13 @@ class UnitOfWork:
         assert self._conn is not None
         await self._conn.commit()
 
+    async def rollback(self) -> None:
+        """Undo everything so far and carry on in a fresh transaction on the same
+        connection (the embedded database has only one)."""
+        assert self._conn is not None
+        await self._conn.rollback()
+        await self._conn.begin()
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,

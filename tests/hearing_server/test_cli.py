@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -127,8 +128,8 @@ def test_user_add_reads_the_password_from_stdin_and_refuses_short_ones(tmp_path:
 
 
 @pytest.mark.postgres
-async def test_db_upgrade_on_postgresql(tmp_path: Path) -> None:
-    await reset_postgres()
+def test_db_upgrade_on_postgresql(tmp_path: Path) -> None:
+    asyncio.run(reset_postgres())
     env = _env(tmp_path, HEARING_DATABASE_URL=POSTGRES_URL)
     result = subprocess.run(
         [*CLI, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60

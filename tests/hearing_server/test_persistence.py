@@ -1,0 +1,158 @@
+"""The schema, the migrations and the aggregate mapping, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from hearing_server.persistence.database import Database, head_revision
+from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
+from hearing_server.persistence.tables import metadata
+from rooms import (
+    VIETNAM,
+    Actor,
+    Case,
+    CaseType,
+    CourtId,
+    CourtSession,
+    Instance,
+    MediaSource,
+    PointKind,
+    Role,
+    StaffRole,
+)
+from rooms.audit import AuditEntry, verify_chain
+from rooms.courts import Court
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+STAFF = Actor.staff("u-1", StaffRole.CLERK)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url, VIETNAM)
+    await db.upgrade()
+    async with db.unit_of_work() as uow:
+        await uow.courts.add(Court(CourtId("court-1"), "TAND-HN", "TAND Hà Nội"))
+        await uow.commit()
+    yield db
+    await db.dispose()
+
+
+async def test_migrations_build_exactly_the_schema_the_code_uses(database: Database) -> None:
+    assert await database.current_revision() == head_revision()
+    async with database.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
+    assert diff == []
+
+
+async def test_upgrading_twice_changes_nothing(database: Database) -> None:
+    await database.upgrade()
+    assert await database.current_revision() == head_revision()
+
+
+def _hearing() -> CourtSession:
+    case = Case(
+        CourtId("court-1"),
+        "12/2026/HS-ST",
+        CaseType.CRIMINAL,
+        Instance.FIRST_INSTANCE,
+        title="Trộm cắp tài sản",
+        closed_hearing=True,
+        penal_chapters=frozenset({16}),
+    )
+    session = CourtSession.schedule_hearing(
+        STAFF, case, VIETNAM, NOW + timedelta(hours=1), NOW + timedelta(hours=3)
+    )
+    remote = session.add_point(STAFF, "Trại tạm giam", PointKind.DETENTION_CENTRE, "Hà Nội")
+    court = session.central_point.id
+    judge = session.add_participant(STAFF, "Thẩm phán An", Role.PRESIDING_JUDGE, court)
+    clerk = session.add_participant(STAFF, "Thư ký Bình", Role.CLERK, court)
+    accused = session.add_participant(STAFF, "Bị cáo Cường", Role.DEFENDANT, remote.id)
+    lawyer = session.add_participant(STAFF, "Luật sư Dũng", Role.DEFENCE_COUNSEL, remote.id)
+    witness = session.add_participant(STAFF, "Nhân chứng Em", Role.WITNESS, remote.id)
+    for person in (judge, clerk, accused, lawyer, witness):
+        session.join(person.id)
+    for person in (accused, lawyer, witness):
+        session.verify_identity(Actor.participant(clerk.id), person.id)
+    session.admit(Actor.participant(clerk.id), accused.id)
+    session.admit(Actor.participant(clerk.id), lawyer.id)
+    session.start(Actor.participant(judge.id))
+    session.start_recording(Actor.participant(clerk.id))
+    session.mute(Actor.participant(judge.id), lawyer.id, lock=True)
+    session.call_witness(Actor.participant(judge.id), witness.id)
+    session.set_screening(Actor.participant(judge.id), witness.id, accused.id, audio=True)
+    session.move_to_consultation(Actor.participant(judge.id), [accused.id], "Phòng riêng")
+    session.give_floor(Actor.participant(judge.id), witness.id)
+    session.collect_events()
+    return session
+
+
+async def test_a_live_hearing_round_trips_whole(database: Database) -> None:
+    original = _hearing()
+    async with database.unit_of_work() as uow:
+        await uow.sessions.add(original, NOW)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        loaded = await uow.sessions.get(original.id)
+    assert loaded == original
+    assert loaded.scheduled_start == original.scheduled_start
+    assert list(loaded.participants) == list(original.participants)
+    witness, accused = (
+        next(p.id for p in loaded.participants.values() if p.role is role)
+        for role in (Role.WITNESS, Role.DEFENDANT)
+    )
+    assert not loaded.may_receive(accused, witness, MediaSource.MICROPHONE)
+
+
+async def test_two_writers_cannot_both_win(database: Database) -> None:
+    session = _hearing()
+    async with database.unit_of_work() as uow:
+        await uow.sessions.add(session, NOW)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        theirs = await uow.sessions.get(session.id)  # read, then the other writer goes first
+    async with database.unit_of_work() as uow:
+        mine = await uow.sessions.get(session.id)
+        judge = next(p.id for p in mine.participants.values() if p.role is Role.PRESIDING_JUDGE)
+        mine.suspend(Actor.participant(judge), "recess")
+        await uow.sessions.save(mine, NOW)
+        await uow.commit()
+    theirs.close(Actor.participant(judge))
+    async with database.unit_of_work() as uow:
+        with pytest.raises(ConcurrentUpdate):
+            await uow.sessions.save(theirs, NOW)
+    async with database.unit_of_work() as uow:
+        assert (await uow.sessions.get(session.id)).state.value == "suspended"
+
+
+async def test_filters_find_by_case_number_state_and_time(database: Database) -> None:
+    session = _hearing()
+    async with database.unit_of_work() as uow:
+        await uow.sessions.add(session, NOW)
+        await uow.commit()
+        found = await uow.sessions.find(SessionFilter(case_number="12/2026/HS-ST"))
+        none = await uow.sessions.find(SessionFilter(starts_before=NOW))
+    assert [s.id for s in found] == [session.id] and none == []
+
+
+async def test_the_audit_table_refuses_edits_and_the_chain_verifies(database: Database) -> None:
+    async with database.unit_of_work() as uow:
+        for n in range(3):
+            await uow.audit.append(AuditEntry(NOW, "system", f"test.{n}", "accepted"))
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        assert verify_chain(await uow.audit.read()) == []
+        with pytest.raises(DBAPIError, match="append-only"):
+            await uow.audit._conn.execute(text("UPDATE audit_events SET actor = 'x'"))
+    async with database.unit_of_work() as uow:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await uow.audit._conn.execute(text("DELETE FROM audit_events"))
