@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -276,8 +276,10 @@ class SessionOut(BaseModel):
             court_id=s.court_id,
             state=s.state,
             state_label=Label(**SESSION_STATE_LABELS[s.state].as_dict()),
-            scheduled_start=s.scheduled_start,
-            scheduled_end=s.scheduled_end,
+            # Always UTC: a session reads the same whether it was just created (in the
+            # caller's offset) or loaded from the database.
+            scheduled_start=s.scheduled_start.astimezone(UTC),
+            scheduled_end=s.scheduled_end.astimezone(UTC) if s.scheduled_end else None,
             case=case,
             meeting=meeting,
             points=[PointOut.of(p) for p in s.points.values()],
