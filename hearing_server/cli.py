@@ -11,7 +11,7 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -54,10 +54,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hearing-server", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument(
-        "--config", type=Path, help="a TOML settings file (default: config/hearing-server.toml)"
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="a TOML settings file (default: config/hearing-server.toml)",
     )
+    parser.add_argument("--config", type=Path, default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return _add(name, parents=[config], **kwargs)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")

@@ -1,0 +1,100 @@
+"""Throttled keyframe requests towards one publisher track."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+__all__ = ["DEFAULT_KEYFRAME_INTERVAL", "KeyframeRequester"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KEYFRAME_INTERVAL = 1.0
+"""Seconds between two PLIs to one publisher track: a keyframe is many packets."""
+
+
+class KeyframeRequester:
+    """Coalesces keyframe requests into at most one PLI per ``min_interval``.
+
+    The first request goes out at once; requests inside the interval are
+    merged into one that goes out when the interval ends, unless a keyframe
+    arrived in the meantime (:meth:`keyframe_seen`).  Subscribers ask for
+    keyframes on every loss, so without this a publisher on a bad uplink
+    would be asked for a keyframe per subscriber per lost frame.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[], Awaitable[bool]],
+        *,
+        min_interval: float = DEFAULT_KEYFRAME_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if min_interval < 0:
+            raise ValueError(f"min_interval must be >= 0, got {min_interval}")
+        self.__send = send
+        self.__min_interval = min_interval
+        self.__clock = clock
+        self.__last_sent: float | None = None
+        self.__pending = False
+        self.__wake = asyncio.Event()
+        self.__started = asyncio.Event()
+        self.__exited = asyncio.Event()
+        self.__task: asyncio.Task[None] | None = None
+        self.sent = 0
+        "How many keyframe requests actually went out."
+
+    @property
+    def pending(self) -> bool:
+        return self.__pending
+
+    def start(self) -> None:
+        """Start the worker; needs a running event loop."""
+        if self.__task is None:
+            self.__task = asyncio.get_running_loop().create_task(self.__run())
+
+    async def stop(self) -> None:
+        """Cancel the worker and wait until it has exited."""
+        if self.__task is None:
+            return
+        await self.__started.wait()
+        self.__task.cancel()
+        await self.__exited.wait()
+
+    def request(self) -> None:
+        """Ask for a keyframe; cheap to call often."""
+        self.__pending = True
+        self.__wake.set()
+
+    def keyframe_seen(self) -> None:
+        """A keyframe arrived: any pending request is satisfied."""
+        self.__pending = False
+
+    async def __run(self) -> None:
+        self.__started.set()
+        try:
+            while True:
+                await self.__wake.wait()
+                self.__wake.clear()
+                if not self.__pending:
+                    continue
+                if self.__last_sent is not None:
+                    wait = self.__last_sent + self.__min_interval - self.__clock()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                if not self.__pending:
+                    continue
+                self.__pending = False
+                try:
+                    sent = await self.__send()
+                except ConnectionError:
+                    sent = False
+                if sent:
+                    self.sent += 1
+                    self.__last_sent = self.__clock()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.__exited.set()

@@ -1,0 +1,167 @@
+"""One hearing's media: a server peer per participant and a fan-out per published track."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from .fanout import TrackFanout
+from .keyframe import DEFAULT_KEYFRAME_INTERVAL
+from .peer import NegotiationError, OfferResult, RenegotiateCallback, ServerPeer
+from .policy import ForwardingPolicy, Source, TrackKey
+from .stats import ConnectionStats
+
+__all__ = ["MediaRoom"]
+
+logger = logging.getLogger(__name__)
+
+
+class MediaRoom:
+    """Forwards every participant's tracks to every other participant the policy allows.
+
+    Each participant gets the others' tracks on server-offered sendonly
+    m-lines; whether packets flow on them is re-decided by
+    :meth:`refresh`, never by renegotiating.  A recorder attaches to
+    :meth:`fanout` like any subscriber.
+    """
+
+    def __init__(
+        self,
+        room_id: str,
+        *,
+        policy: ForwardingPolicy,
+        on_renegotiate: RenegotiateCallback,
+        video_codec: str = "video/VP8",
+        keyframe_interval: float = DEFAULT_KEYFRAME_INTERVAL,
+        on_track_published: Callable[[TrackFanout], None] | None = None,
+        on_track_unpublished: Callable[[TrackKey], None] | None = None,
+        on_connection_state: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.room_id = room_id
+        self.__policy = policy
+        self.__on_renegotiate = on_renegotiate
+        self.__video_codec = video_codec
+        self.__keyframe_interval = keyframe_interval
+        self.__on_track_published = on_track_published
+        self.__on_track_unpublished = on_track_unpublished
+        self.__on_connection_state = on_connection_state
+        self.__peers: dict[str, ServerPeer] = {}
+        self.__closed = False
+
+    @property
+    def participants(self) -> tuple[str, ...]:
+        return tuple(self.__peers)
+
+    @property
+    def tracks(self) -> Mapping[TrackKey, TrackFanout]:
+        """Every published track in the room."""
+        return {
+            fanout.key: fanout
+            for peer in self.__peers.values()
+            for fanout in peer.published.values()
+        }
+
+    def fanout(self, publisher: str, source: Source) -> TrackFanout | None:
+        """The fan-out of one published track, e.g. for a recorder to attach to."""
+        peer = self.__peers.get(publisher)
+        return None if peer is None else peer.published.get(source)
+
+    def peer(self, participant_id: str) -> ServerPeer:
+        """The participant's server peer; KeyError if not in the room."""
+        return self.__peers[participant_id]
+
+    async def join(self, participant_id: str, offer_sdp: str, sources: Mapping[str, Source]) -> str:
+        """Admit a participant's media: apply its offer, return the answer.
+
+        The participant is then offered the others' tracks through
+        ``on_renegotiate`` once its connection is up, and its own tracks
+        are offered to everyone else.
+        """
+        if self.__closed:
+            raise NegotiationError(f"room {self.room_id} is closed")
+        if participant_id in self.__peers:
+            raise ValueError(f"{participant_id!r} has already joined room {self.room_id}")
+        peer = ServerPeer(
+            participant_id,
+            on_renegotiate=self.__on_renegotiate,
+            video_codec=self.__video_codec,
+            keyframe_interval=self.__keyframe_interval,
+            on_connection_state=self.__on_connection_state,
+        )
+        self.__peers[participant_id] = peer
+        try:
+            result = await peer.accept_offer(offer_sdp, sources)
+        except BaseException:
+            del self.__peers[participant_id]
+            await peer.close()
+            raise
+        for key, fanout in self.tracks.items():
+            if key.publisher != participant_id:
+                peer.subscribe(fanout, allowed=self.__may_receive(participant_id, key))
+        self.__apply(result)
+        return result.answer
+
+    async def update_offer(
+        self, participant_id: str, offer_sdp: str, sources: Mapping[str, Source]
+    ) -> str:
+        """Take a later offer from a participant (e.g. screen sharing on or off)."""
+        result = await self.__peers[participant_id].accept_offer(offer_sdp, sources)
+        self.__apply(result)
+        return result.answer
+
+    async def accept_answer(self, participant_id: str, answer_sdp: str) -> None:
+        """Take a participant's answer to the last server offer it was sent."""
+        await self.__peers[participant_id].accept_answer(answer_sdp)
+
+    async def leave(self, participant_id: str) -> None:
+        """Remove a participant and everything it had: subscriptions, tracks, peer."""
+        peer = self.__peers.pop(participant_id, None)
+        if peer is None:
+            return
+        for fanout in peer.published.values():
+            self.__unpublished(fanout.key)
+        await peer.close()
+
+    def refresh(self) -> None:
+        """Re-ask the policy for every subscription and start/stop forwarding to match."""
+        for receiver, peer in self.__peers.items():
+            for key, allowed in peer.subscriptions.items():
+                now_allowed = self.__may_receive(receiver, key)
+                if now_allowed != allowed:
+                    peer.set_allowed(key, now_allowed)
+
+    async def stats(self, participant_id: str) -> ConnectionStats:
+        return await self.__peers[participant_id].stats()
+
+    async def all_stats(self) -> dict[str, ConnectionStats]:
+        return {pid: await peer.stats() for pid, peer in list(self.__peers.items())}
+
+    async def close(self) -> None:
+        """Remove every participant; the room cannot be used afterwards."""
+        self.__closed = True
+        for participant_id in list(self.__peers):
+            await self.leave(participant_id)
+
+    def __apply(self, result: OfferResult) -> None:
+        for key in result.unpublished:
+            self.__unpublished(key)
+        for fanout in result.published:
+            for receiver, peer in self.__peers.items():
+                if receiver != fanout.key.publisher:
+                    peer.subscribe(fanout, allowed=self.__may_receive(receiver, fanout.key))
+            if self.__on_track_published is not None:
+                self.__on_track_published(fanout)
+
+    def __unpublished(self, key: TrackKey) -> None:
+        for receiver, peer in self.__peers.items():
+            if receiver != key.publisher:
+                peer.unsubscribe(key)
+        if self.__on_track_unpublished is not None:
+            self.__on_track_unpublished(key)
+
+    def __may_receive(self, receiver: str, key: TrackKey) -> bool:
+        try:
+            return bool(self.__policy.may_receive(receiver, key.publisher, key.source))
+        except Exception:
+            logger.exception("forwarding policy failed; not forwarding %s to %s", key, receiver)
+            return False

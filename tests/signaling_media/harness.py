@@ -1,0 +1,65 @@
+"""A room and probe clients connected over the machine's own addresses, signalled in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+from signaling.media import ForwardingPolicy, MediaRoom, TrackKey
+from signaling.media.synthetic import EncodedClip, ProbeClient, vp8_test_pattern_clip
+
+
+def small_clip() -> EncodedClip:
+    """320x240 keeps the client-side decoding of several streams cheap on 2 cores."""
+    return vp8_test_pattern_clip(320, 240, 30, 3.0, 300_000, 30)
+
+
+class Harness:
+    """A room plus probe clients, with the signalling done by direct calls."""
+
+    def __init__(self, policy: ForwardingPolicy, keyframe_interval: float = 1.0) -> None:
+        self.clients: dict[str, ProbeClient] = {}
+        self.offers: dict[str, int] = {}
+        self.room = MediaRoom(
+            "hearing-1",
+            policy=policy,
+            on_renegotiate=self.__renegotiate,
+            keyframe_interval=keyframe_interval,
+        )
+
+    async def __renegotiate(
+        self, participant_id: str, sdp: str, tracks: Mapping[str, TrackKey | None]
+    ) -> None:
+        self.offers[participant_id] = self.offers.get(participant_id, 0) + 1
+        client = self.clients[participant_id]
+        answer = await client.handle_offer(sdp, tracks)
+        await self.room.accept_answer(participant_id, answer)
+
+    async def join(self, participant_id: str, clip: EncodedClip | None = None) -> ProbeClient:
+        client = ProbeClient(participant_id, video_clip=clip or small_clip())
+        self.clients[participant_id] = client
+        sdp, sources = await client.create_offer()
+        answer = await self.room.join(participant_id, sdp, sources)
+        await client.accept_answer(answer)
+        return client
+
+    async def leave(self, participant_id: str) -> None:
+        await self.room.leave(participant_id)
+        await self.clients.pop(participant_id).close()
+
+    async def close(self) -> None:
+        await self.room.close()
+        for client in self.clients.values():
+            await client.close()
+        self.clients.clear()
+
+
+async def wait_until(predicate: Callable[[], bool], within: float, step: float = 0.05) -> bool:
+    """Poll ``predicate`` until it holds or ``within`` seconds pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(step)
+    return True

@@ -1,0 +1,182 @@
+"""Fail loudly if aiortc changes under signaling.media.aiortc_internals."""
+
+from __future__ import annotations
+
+import inspect
+import random
+
+import aiortc
+import pytest
+from aiortc import (
+    RTCCertificate,
+    RTCDtlsTransport,
+    RTCIceGatherer,
+    RTCIceTransport,
+    rtcrtpreceiver,
+    rtcrtpsender,
+)
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
+
+from signaling.media import aiortc_internals as internals
+
+
+def make_transport() -> RTCDtlsTransport:
+    ice = RTCIceTransport(RTCIceGatherer())
+    return RTCDtlsTransport(ice, [RTCCertificate.generateCertificate()])
+
+
+def test_pinned_version_is_installed() -> None:
+    assert aiortc.__version__ == internals.AIORTC_VERSION == "1.16.0"
+
+
+async def test_receiver_private_attributes_exist() -> None:
+    receiver = RTCRtpReceiver("video", make_transport())
+    for name in (
+        "_RTCRtpReceiver__decoder_queue",
+        "_RTCRtpReceiver__decoder_thread",
+        "_RTCRtpReceiver__started",
+        "_RTCRtpReceiver__rtcp_ssrc",
+        "_RTCRtpReceiver__rtx_ssrc",
+    ):
+        assert hasattr(receiver, name), name
+    assert callable(receiver._send_rtcp_pli)
+    assert internals.rtcp_ssrc(receiver) is None
+    assert internals.remote_media_ssrc(receiver) is None
+
+
+def test_receiver_hands_complete_frames_to_the_decoder_queue() -> None:
+    """The tap relies on this exact hand-off and on the worker exiting on None."""
+    handle = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    assert "self.__decoder_queue.put((codec, encoded_frame))" in handle
+    assert "encoded_frame.timestamp = self.__timestamp_mapper.map(" in handle
+    receive = inspect.getsource(RTCRtpReceiver.receive)
+    assert "self.__decoder_queue," in receive
+    worker = inspect.getsource(rtcrtpreceiver.decoder_worker)
+    assert "task = input_q.get()" in worker
+    assert "if task is None:" in worker
+    stop_decoder = "_RTCRtpReceiver__stop_decoder"
+    stop = inspect.getsource(getattr(RTCRtpReceiver, stop_decoder))
+    assert "self.__decoder_queue.put(None)" in stop
+
+
+def test_jitter_frame_shape() -> None:
+    frame = aiortc.jitterbuffer.JitterFrame(data=b"x", timestamp=3)
+    assert (frame.data, frame.timestamp) == (b"x", 3)
+
+
+async def test_frame_tap_forwards_and_ends_once() -> None:
+    receiver = RTCRtpReceiver("video", make_transport())
+    frames: list[tuple[str, bytes, int]] = []
+    ends: list[bool] = []
+    tap = internals.install_frame_tap(
+        receiver, lambda c, d, t: frames.append((c.mimeType, d, t)), lambda: ends.append(True)
+    )
+    assert internals.receiver_has_tap(receiver)
+    assert tap.get() is None  # aiortc's decoder thread exits at once
+    codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    tap.put((codec, aiortc.jitterbuffer.JitterFrame(b"\x10abc", 3000)))
+    tap.put(None)
+    tap.put(None)
+    tap.put((codec, aiortc.jitterbuffer.JitterFrame(b"late", 6000)))
+    assert frames == [("video/VP8", b"\x10abc", 3000)]
+    assert ends == [True]
+    assert tap.ended
+    assert not internals.decoder_thread_alive(receiver)
+
+
+async def test_installing_again_redirects_the_tap() -> None:
+    receiver = RTCRtpReceiver("video", make_transport())
+    first: list[bytes] = []
+    second: list[bytes] = []
+    tap = internals.install_frame_tap(receiver, lambda c, d, t: first.append(d), lambda: None)
+    setattr(receiver, "_RTCRtpReceiver__started", True)  # noqa: B010 - name-mangled
+    again = internals.install_frame_tap(receiver, lambda c, d, t: second.append(d), lambda: None)
+    assert again is tap
+    codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    tap.put((codec, aiortc.jitterbuffer.JitterFrame(b"x", 0)))
+    assert (first, second) == ([], [b"x"])
+
+
+async def test_frame_tap_refuses_a_started_receiver() -> None:
+    receiver = RTCRtpReceiver("audio", make_transport())
+    started = "_RTCRtpReceiver__started"
+    setattr(receiver, started, True)
+    with pytest.raises(RuntimeError):
+        internals.install_frame_tap(receiver, lambda c, d, t: None, lambda: None)
+
+
+def test_sender_pre_encoded_path_packs_without_encoding() -> None:
+    source = inspect.getsource(RTCRtpSender._next_encoded_frame)
+    assert "payloads, timestamp = self.__encoder.pack(data)" in source
+    assert "if isinstance(data, Frame):" in source
+
+
+@pytest.mark.parametrize("fmt", [RTCP_PSFB_PLI, RTCP_PSFB_FIR])
+async def test_keyframe_requests_are_intercepted(fmt: int) -> None:
+    sender = RTCRtpSender("video", make_transport())
+    calls: list[int] = []
+    internals.intercept_keyframe_requests(sender, lambda: calls.append(1))
+    await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=fmt, ssrc=1, media_ssrc=sender._ssrc))
+    assert calls == [1]
+    # without interception aiortc only sets a flag nobody reads on the packed path
+    assert hasattr(sender, "_RTCRtpSender__force_keyframe")
+    assert "self._send_keyframe()" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+
+
+async def test_set_msid_changes_the_described_ids() -> None:
+    sender = RTCRtpSender("audio", make_transport())
+    internals.set_msid(sender, "alice", "alice-microphone")
+    assert (sender._stream_id, sender._track_id) == ("alice", "alice-microphone")
+    source = inspect.getsource(aiortc.rtcpeerconnection.create_media_description_for_transceiver)
+    assert "transceiver.sender._stream_id} {transceiver.sender._track_id}" in source
+
+
+async def test_restrict_received_codec_keeps_codec_and_its_rtx() -> None:
+    transport = make_transport()
+    transceiver = RTCRtpTransceiver(
+        "video", RTCRtpReceiver("video", transport), RTCRtpSender("video", transport)
+    )
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    vp8_rtx = RTCRtpCodecParameters(
+        mimeType="video/rtx", clockRate=90000, payloadType=97, parameters={"apt": 96}
+    )
+    h264 = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
+    h264_rtx = RTCRtpCodecParameters(
+        mimeType="video/rtx", clockRate=90000, payloadType=103, parameters={"apt": 102}
+    )
+    transceiver._codecs = [vp8, vp8_rtx, h264, h264_rtx]
+    assert internals.restrict_received_codec(transceiver, "video/H264")
+    assert transceiver._codecs == [h264, h264_rtx]
+    assert not internals.restrict_received_codec(transceiver, "video/VP8")
+    assert transceiver._codecs == [h264, h264_rtx]
+
+
+class _FakeTransport:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def _send_rtp(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+async def test_simulated_loss_drops_rtp_only() -> None:
+    transport = _FakeTransport()
+    internals.simulate_rtp_loss(transport, 0.5, random.Random(1))  # type: ignore[arg-type]
+    rtp = bytes([0x80, 96]) + bytes(20)
+    rtcp = bytes([0x80, 200]) + bytes(20)
+    for _ in range(200):
+        await transport._send_rtp(rtp)
+        await transport._send_rtp(rtcp)
+    assert transport.sent.count(rtcp) == 200
+    assert 60 < transport.sent.count(rtp) < 140
+    with pytest.raises(ValueError):
+        internals.simulate_rtp_loss(transport, 1.0)  # type: ignore[arg-type]
+
+
+def test_dtls_transport_send_rtp_exists() -> None:
+    assert "async def _send_rtp(self, data: bytes)" in inspect.getsource(RTCDtlsTransport)
+    assert callable(rtcrtpsender.RTCRtpSender._send_keyframe)

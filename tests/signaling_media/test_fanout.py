@@ -1,0 +1,159 @@
+"""TrackFanout: keyframe gating, pausing, overflow, shared timeline."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import av
+import pytest
+
+from signaling.media import CodecInfo, ForwardedTrack, TrackFanout, TrackKey, is_keyframe
+
+VP8 = CodecInfo("video/VP8", 90000)
+OPUS = CodecInfo("audio/opus", 48000, 2)
+KEY = b"\x10\x02\x00\x9d\x01\x2a"  # VP8 frame tag with the key-frame bit clear
+DELTA = b"\x11\x02\x00"
+
+
+class Sink:
+    def __init__(self, accept: bool = True) -> None:
+        self.packets: list[av.Packet[Any]] = []
+        self.accept = accept
+
+    def on_packet(self, packet: av.Packet[Any], track: TrackKey, codec: CodecInfo) -> bool:
+        if self.accept:
+            self.packets.append(packet)
+        return self.accept
+
+
+class Requests:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def request(self) -> None:
+        self.count += 1
+
+    def keyframe_seen(self) -> None:
+        pass
+
+
+def video_fanout(requests: Requests | None = None, now: float = 100.0) -> TrackFanout:
+    return TrackFanout(
+        TrackKey("alice", "camera"),
+        requests,  # type: ignore[arg-type]
+        clock=lambda: now,
+    )
+
+
+def test_keyframe_detection() -> None:
+    assert is_keyframe("VP8", KEY) and not is_keyframe("VP8", DELTA)
+    assert not is_keyframe("VP8", b"")
+    assert is_keyframe("H264", b"\x00\x00\x00\x01\x67abc\x00\x00\x00\x01\x68x")
+    assert is_keyframe("H264", b"\x00\x00\x00\x01\x65abc")
+    assert not is_keyframe("H264", b"\x00\x00\x00\x01\x41abc")
+    assert is_keyframe("OPUS", b"\x01")
+
+
+def test_video_sink_starts_at_a_keyframe_and_asks_for_one() -> None:
+    requests = Requests()
+    fanout = video_fanout(requests)
+    sink = Sink()
+    fanout.add_sink(sink)
+    assert requests.count == 1
+    fanout.push(VP8, DELTA, 0)
+    fanout.push(VP8, KEY, 3000)
+    fanout.push(VP8, DELTA, 6000)
+    assert [bytes(p) for p in sink.packets] == [KEY, DELTA]
+    assert sink.packets[0].is_keyframe and not sink.packets[1].is_keyframe
+    assert fanout.frames_in == 3 and fanout.keyframes_in == 1
+
+
+def test_timestamps_move_onto_the_monotonic_clock() -> None:
+    fanout = video_fanout(now=10.0)
+    sink = Sink()
+    fanout.add_sink(sink)
+    fanout.push(VP8, KEY, 0)
+    fanout.push(VP8, DELTA, 3000)
+    assert [p.pts for p in sink.packets] == [900000, 903000]
+    assert sink.packets[0].time_base == Fraction(1, 90000)
+
+
+def test_paused_sink_gets_nothing_and_restarts_at_keyframe() -> None:
+    requests = Requests()
+    fanout = video_fanout(requests)
+    paused, other = Sink(), Sink()
+    fanout.add_sink(paused, active=False)
+    fanout.add_sink(other)
+    assert requests.count == 1  # only the active sink asked
+    for ts in range(5):
+        fanout.push(VP8, KEY if ts == 0 else DELTA, ts * 3000)
+    assert paused.packets == [] and len(other.packets) == 5
+    fanout.set_active(paused, True)
+    assert requests.count == 2
+    fanout.push(VP8, DELTA, 15000)
+    fanout.push(VP8, KEY, 18000)
+    assert [bytes(p) for p in paused.packets] == [KEY]
+    fanout.set_active(paused, False)
+    fanout.push(VP8, DELTA, 21000)
+    assert len(paused.packets) == 1 and not fanout.is_active(paused)
+
+
+def test_refusing_sink_is_resynced_on_the_next_keyframe() -> None:
+    requests = Requests()
+    fanout = video_fanout(requests)
+    sink = Sink()
+    fanout.add_sink(sink)
+    fanout.push(VP8, KEY, 0)
+    sink.accept = False
+    fanout.push(VP8, DELTA, 3000)
+    assert requests.count == 2
+    sink.accept = True
+    fanout.push(VP8, DELTA, 6000)
+    fanout.push(VP8, KEY, 9000)
+    assert [bytes(p) for p in sink.packets] == [KEY, KEY]
+
+
+def test_audio_needs_no_keyframe() -> None:
+    requests = Requests()
+    fanout = TrackFanout(TrackKey("bob", "microphone"), requests)  # type: ignore[arg-type]
+    sink = Sink()
+    fanout.add_sink(sink)
+    fanout.push(OPUS, b"\x78\x01", 0)
+    assert len(sink.packets) == 1 and requests.count == 0
+    assert sink.packets[0].time_base == Fraction(1, 48000)
+
+
+def test_remove_close_and_errors() -> None:
+    fanout = video_fanout()
+    sink = Sink()
+    fanout.add_sink(sink)
+    with pytest.raises(ValueError):
+        fanout.add_sink(sink)
+    fanout.remove_sink(sink)
+    fanout.remove_sink(sink)
+    assert fanout.sink_count == 0
+    fanout.close()
+    with pytest.raises(RuntimeError):
+        fanout.add_sink(Sink())
+    fanout.push(VP8, KEY, 0)
+    assert fanout.frames_in == 0
+    with pytest.raises(ValueError):
+        CodecInfo("VP8", 90000)
+
+
+async def test_forwarded_track_flushes_when_the_sender_falls_behind() -> None:
+    track = ForwardedTrack("video", queue_limit=3)
+    fanout = video_fanout(Requests())
+    fanout.add_sink(track)
+    fanout.push(VP8, KEY, 0)
+    fanout.push(VP8, DELTA, 3000)
+    fanout.push(VP8, DELTA, 6000)
+    fanout.push(VP8, DELTA, 9000)  # queue full: flushed, waits for a keyframe
+    assert track.overflows == 1 and track.queued == 0
+    fanout.push(VP8, DELTA, 12000)
+    fanout.push(VP8, KEY, 15000)
+    packet = await track.recv()
+    assert bytes(packet) == KEY and track.packets_out == 1
+    track.stop()
+    assert track.on_packet(packet, fanout.key, VP8)  # stopped track ignores packets

@@ -1,0 +1,74 @@
+"""KeyframeRequester: immediate first request, then at most one per interval."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from signaling.media import KeyframeRequester
+
+
+class Upstream:
+    def __init__(self, ok: bool = True) -> None:
+        self.sent: list[float] = []
+        self.ok = ok
+
+    async def send(self) -> bool:
+        self.sent.append(asyncio.get_running_loop().time())
+        return self.ok
+
+
+async def test_first_request_goes_out_at_once_then_coalesces() -> None:
+    upstream = Upstream()
+    requester = KeyframeRequester(upstream.send, min_interval=0.3)
+    requester.start()
+    start = asyncio.get_running_loop().time()
+    requester.request()
+    await asyncio.sleep(0.02)
+    assert len(upstream.sent) == 1 and upstream.sent[0] - start < 0.02
+    for _ in range(20):
+        requester.request()
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.35)
+    assert len(upstream.sent) == 2  # twenty requests merged into one, after the interval
+    assert upstream.sent[1] - upstream.sent[0] >= 0.29
+    assert requester.sent == 2
+    await requester.stop()
+
+
+async def test_keyframe_seen_cancels_a_pending_request() -> None:
+    upstream = Upstream()
+    requester = KeyframeRequester(upstream.send, min_interval=0.2)
+    requester.start()
+    requester.request()
+    await asyncio.sleep(0.01)
+    requester.request()
+    assert requester.pending
+    requester.keyframe_seen()
+    await asyncio.sleep(0.25)
+    assert len(upstream.sent) == 1
+    await requester.stop()
+
+
+async def test_unsent_request_does_not_start_the_interval() -> None:
+    upstream = Upstream(ok=False)
+    requester = KeyframeRequester(upstream.send, min_interval=10)
+    requester.start()
+    requester.request()
+    await asyncio.sleep(0.01)
+    upstream.ok = True
+    requester.request()
+    await asyncio.sleep(0.01)
+    assert len(upstream.sent) == 2 and requester.sent == 1
+    await requester.stop()
+
+
+async def test_stop_is_idempotent_and_never_hangs() -> None:
+    requester = KeyframeRequester(Upstream().send)
+    await requester.stop()  # never started
+    requester.start()
+    await requester.stop()
+    await requester.stop()
+    with pytest.raises(ValueError):
+        KeyframeRequester(Upstream().send, min_interval=-1)
