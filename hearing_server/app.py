@@ -21,6 +21,7 @@ from web.endpoint import MAX_BODY_BYTES, add_routes
 from web.errors import error_middleware
 from web.health import healthz, metrics, request_metrics
 from web.keys import HEALTH_CHECKS, METRICS, SERVICE, SETTINGS
+from web.pages import add_page_routes
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> web.Application:
     app.router.add_get(OPENAPI_PATH, _json_handler(document), name="openapi")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics, name="metrics")
+    add_page_routes(app)
     return app
 
 
