@@ -91,20 +91,9 @@ class CourtSession:
     ) -> CourtSession:
         ensure_staff_actor(actor, StaffAction.SCHEDULE)
         policy.ensure_online_hearing_allowed(case)
-        _check_times(start, end)
-        session = cls(
-            id=session_id or SessionId(new_id()),
-            kind=SessionKind.HEARING,
-            court_id=case.court_id,
-            policy=policy,
-            scheduled_start=start,
-            scheduled_end=end,
-            case=case,
-            created_by=actor.id,
+        return cls._schedule(
+            actor, policy, start, end, courtroom_name, session_id, case.court_id, case=case
         )
-        session._record(ev.SessionScheduled, actor, kind=SessionKind.HEARING.value)
-        session._add_point(actor, courtroom_name, PointKind.COURTROOM)
-        return session
 
     @classmethod
     def schedule_meeting(
@@ -118,19 +107,47 @@ class CourtSession:
         session_id: SessionId | None = None,
     ) -> CourtSession:
         ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        return cls._schedule(
+            actor,
+            policy,
+            start,
+            end,
+            main_point_name,
+            session_id,
+            meeting.court_id,
+            meeting=meeting,
+        )
+
+    @classmethod
+    def _schedule(
+        cls,
+        actor: Actor,
+        policy: JurisdictionPolicy,
+        start: datetime,
+        end: datetime | None,
+        central_point_name: str,
+        session_id: SessionId | None,
+        court_id: CourtId,
+        case: Case | None = None,
+        meeting: MeetingInfo | None = None,
+    ) -> CourtSession:
+        """What a hearing and a meeting share: times, the first event, the central point."""
         _check_times(start, end)
+        kind = SessionKind.HEARING if case is not None else SessionKind.MEETING
         session = cls(
             id=session_id or SessionId(new_id()),
-            kind=SessionKind.MEETING,
-            court_id=meeting.court_id,
+            kind=kind,
+            court_id=court_id,
             policy=policy,
             scheduled_start=start,
             scheduled_end=end,
+            case=case,
             meeting=meeting,
             created_by=actor.id,
         )
-        session._record(ev.SessionScheduled, actor, kind=SessionKind.MEETING.value)
-        session._add_point(actor, main_point_name, PointKind.MAIN_ROOM)
+        session._record(ev.SessionScheduled, actor, kind=kind.value)
+        central = PointKind.COURTROOM if kind is SessionKind.HEARING else PointKind.MAIN_ROOM
+        session._add_point(actor, central_point_name, central)
         return session
 
     def update_details(
