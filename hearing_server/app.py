@@ -16,6 +16,8 @@ from hearing_server.persistence.database import Database
 from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
+from signaling.gateway import MediaGatewayFactory, NoMediaGateway
+from signaling.server import SIGNALING, SignalingServer
 from web.api import ENDPOINTS, openapi_document
 from web.endpoint import MAX_BODY_BYTES, add_routes
 from web.errors import error_middleware
@@ -26,7 +28,9 @@ from web.pages import add_page_routes
 OPENAPI_PATH = "/api/v1/openapi.json"
 
 
-def create_app(settings: Settings, clock: Clock = utc_now) -> web.Application:
+def create_app(
+    settings: Settings, clock: Clock = utc_now, media: MediaGatewayFactory = NoMediaGateway
+) -> web.Application:
     registry = CollectorRegistry()
     app = web.Application(
         middlewares=[request_metrics(registry), error_middleware], client_max_size=MAX_BODY_BYTES
@@ -34,6 +38,10 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = registry
     app.cleanup_ctx.append(_services(clock))
+    signaling = SignalingServer(settings, media)
+    signaling.attach(app)
+    app[SIGNALING] = signaling
+    app.cleanup_ctx.append(signaling.cleanup_context(SERVICE))
     add_routes(app, ENDPOINTS)
     document = openapi_document()
     app.router.add_get(OPENAPI_PATH, _json_handler(document), name="openapi")

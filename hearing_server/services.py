@@ -393,6 +393,21 @@ class HearingService:
         async with self.database.unit_of_work() as uow:
             return await uow.audit.read(session_id, after_seq, limit)
 
+    async def audit_edge(
+        self,
+        actor: Actor,
+        action: str,
+        session_id: str | None,
+        outcome: str,
+        detail: dict[str, Any],
+        rule: str = "",
+    ) -> None:
+        """Keep in the same chain what an edge decided without the domain: a refused
+        connection or malformed message, a chat message's metadata."""
+        async with self.database.unit_of_work() as uow:
+            await self._audit(uow, actor, action, session_id, outcome, detail, rule)
+            await uow.commit()
+
     async def verify_audit(self) -> tuple[int, list[ChainBreak]]:
         async with self.database.unit_of_work() as uow:
             entries = await uow.audit.read()

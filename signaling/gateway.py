@@ -1,0 +1,143 @@
+"""The seam between signalling and media: what the socket.io edge asks of the forwarder.
+
+Signalling validates WebRTC messages and the domain's rules; the gateway negotiates and
+forwards. The forwarder (``signaling.media.MediaRoom``) sits behind an implementation of
+``MediaGateway``; when media is off, ``NoMediaGateway`` refuses negotiation clearly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from rooms.errors import DomainError
+from rooms.text import Text
+
+MayReceive = Callable[[str, str, str], bool]
+"""``(receiver_id, publisher_id, source) -> bool``: the session's forwarding rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingTrack:
+    """What one server-sent m-line carries: a publisher's microphone, camera or screen."""
+
+    publisher: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class IceCandidateInfo:
+    """A trickled browser candidate; ``candidate`` is None at the end of candidates."""
+
+    candidate: str | None
+    sdp_mid: str | None
+    sdp_mline_index: int | None
+
+
+ServerOfferSender = Callable[[str, str, str, Mapping[str, OutgoingTrack | None]], Awaitable[None]]
+"""``(session_id, participant_id, offer_sdp, tracks by mid)``: deliver a server offer to the
+participant's browser; signalling provides it, the gateway calls it on renegotiation."""
+
+
+class MediaRefused(DomainError):
+    """Negotiation failed or media is unavailable; reported to the client like any refusal."""
+
+    code = "media_error"
+
+
+class MediaGateway(Protocol):
+    """One forwarder per server process; all calls for a session arrive from the process that
+    holds that session's connections."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether clients should negotiate media at all (told in the welcome message)."""
+        ...
+
+    async def offer(
+        self,
+        session_id: str,
+        participant_id: str,
+        sdp: str,
+        sources: Mapping[str, str],
+        may_receive: MayReceive,
+    ) -> str:
+        """Apply a client offer (first or later) and return the answer SDP."""
+        ...
+
+    async def answer(self, session_id: str, participant_id: str, sdp: str) -> None:
+        """Apply the client's answer to the last server offer it was sent."""
+        ...
+
+    async def ice_candidate(
+        self, session_id: str, participant_id: str, candidate: IceCandidateInfo
+    ) -> None:
+        """Add a trickled browser candidate to the participant's server peer."""
+        ...
+
+    async def renegotiate(self, session_id: str, participant_id: str) -> None:
+        """Send the participant a fresh server offer (through the ``ServerOfferSender``)."""
+        ...
+
+    async def leave(self, session_id: str, participant_id: str) -> None:
+        """Drop the participant's peer and tracks; a no-op if they had none."""
+        ...
+
+    async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
+        """Re-apply the forwarding rule after the domain changed what may flow."""
+        ...
+
+    async def close(self) -> None:
+        """Close every peer; called once at shutdown."""
+        ...
+
+
+MediaGatewayFactory = Callable[[ServerOfferSender], MediaGateway]
+"""How the composition root hands signalling its gateway: built once the sender exists."""
+
+MEDIA_OFF = Text(
+    "Máy chủ này chưa bật truyền hình ảnh, âm thanh.",
+    "Media is not enabled on this server.",
+)
+
+
+class NoMediaGateway:
+    """Media off: signalling and the hearing's control work, negotiation is refused."""
+
+    def __init__(self, _send_offer: ServerOfferSender | None = None) -> None:
+        pass
+
+    @property
+    def enabled(self) -> bool:
+        return False
+
+    async def offer(
+        self,
+        session_id: str,
+        participant_id: str,
+        sdp: str,
+        sources: Mapping[str, str],
+        may_receive: MayReceive,
+    ) -> str:
+        raise MediaRefused("media.disabled", MEDIA_OFF)
+
+    async def answer(self, session_id: str, participant_id: str, sdp: str) -> None:
+        raise MediaRefused("media.disabled", MEDIA_OFF)
+
+    async def ice_candidate(
+        self, session_id: str, participant_id: str, candidate: IceCandidateInfo
+    ) -> None:
+        raise MediaRefused("media.disabled", MEDIA_OFF)
+
+    async def renegotiate(self, session_id: str, participant_id: str) -> None:
+        raise MediaRefused("media.disabled", MEDIA_OFF)
+
+    async def leave(self, session_id: str, participant_id: str) -> None:
+        return None
+
+    async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

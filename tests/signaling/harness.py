@@ -1,0 +1,220 @@
+"""Real socket.io clients against the real server, and a hearing scheduled through the service.
+
+Each ``Peer`` records every event it receives; tests wait for an event matching a condition
+instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import socketio
+from aiohttp.test_utils import TestClient
+
+from hearing_server.services import HearingService
+from rooms.cases import Case, CaseType, Instance
+from rooms.ids import ParticipantId, SessionId
+from rooms.participants import Actor
+from rooms.points import PointKind
+from rooms.roles import Role, StaffRole
+from rooms.session import CourtSession
+from web.keys import SERVICE
+
+CLI = Actor(id="cli", is_system=True)
+HANOI = timezone(timedelta(hours=7))
+START = datetime(2026, 11, 23, 8, 0, tzinfo=HANOI)
+"""The FakeClock's "now": the hearing is due to start as the tests run."""
+WAIT = 5.0
+
+Client = TestClient[Any, Any]
+Body = dict[str, Any]
+
+
+class ConnectRefused(Exception):
+    def __init__(self, data: Any) -> None:
+        super().__init__(data)
+        self.data = data
+
+
+@dataclass
+class Peer:
+    """One socket.io client; ``events`` keeps every (name, body) in arrival order."""
+
+    label: str
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    connect_error: Any = None
+    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def __post_init__(self) -> None:
+        async def record(event: str, *args: Any) -> None:
+            async with self._changed:
+                self.events.append((event, args[0] if args else None))
+                self._changed.notify_all()
+
+        async def on_connect_error(data: Any) -> None:
+            self.connect_error = data
+
+        async def on_disconnect(*_args: Any) -> None:
+            self.disconnected.set()
+
+        self.sio.on("*", record)
+        self.sio.on("connect_error", on_connect_error)
+        self.sio.on("disconnect", on_disconnect)
+
+    async def connect(self, url: str, auth: dict[str, Any]) -> Peer:
+        try:
+            await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=WAIT)
+        except socketio.exceptions.ConnectionError as exc:
+            raise ConnectRefused(self.connect_error) from exc
+        return self
+
+    async def call(self, event: str, data: Any = None) -> Body:
+        reply: Body = await self.sio.call(event, data if data is not None else {}, timeout=WAIT)
+        return reply
+
+    async def wait_for(self, name: str, condition: Callable[[Any], bool] = lambda _b: True) -> Any:
+        """The first ``name`` event (already received or coming) that meets ``condition``."""
+
+        def found() -> Any:
+            return next((b for n, b in self.events if n == name and condition(b)), None)
+
+        async with asyncio.timeout(WAIT):
+            async with self._changed:
+                await self._changed.wait_for(lambda: found() is not None)
+                return found()
+
+    def received(self, name: str) -> list[Any]:
+        return [b for n, b in self.events if n == name]
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+def state_event(current: str) -> Callable[[Any], bool]:
+    """A ``session_event`` reporting that the session moved to ``current``."""
+
+    def match(body: Any) -> bool:
+        event = body["event"]
+        return bool(
+            event["name"] == "session_state_changed" and event["payload"]["current"] == current
+        )
+
+    return match
+
+
+def person_state(participant_id: str, current: str) -> Callable[[Any], bool]:
+    def match(body: Any) -> bool:
+        event = body["event"]
+        return bool(
+            event["name"] == "participant_state_changed"
+            and event["payload"]["participant_id"] == participant_id
+            and event["payload"]["current"] == current
+        )
+
+    return match
+
+
+@dataclass
+class Hearing:
+    """A criminal hearing: judge and clerk in the courtroom, parties at remote points."""
+
+    client: Client
+    session_id: SessionId
+    tokens: dict[str, str]
+    ids: dict[str, ParticipantId]
+    peers: list[Peer] = field(default_factory=list)
+
+    @property
+    def service(self) -> HearingService:
+        return self.client.server.app[SERVICE]
+
+    @property
+    def url(self) -> str:
+        return str(self.client.server.make_url("/"))
+
+    async def session(self) -> CourtSession:
+        return await self.service.session(self.session_id)
+
+    async def connect(self, who: str, auth: dict[str, Any] | None = None) -> Peer:
+        peer = Peer(who)
+        self.peers.append(peer)
+        return await peer.connect(self.url, {"token": self.tokens[who]} if auth is None else auth)
+
+    async def join(self, who: str) -> tuple[Peer, Body]:
+        """Connect and return the welcome."""
+        peer = await self.connect(who)
+        return peer, await peer.wait_for("welcome")
+
+    async def connect_refused(self, who: str, auth: dict[str, Any] | None = None) -> Any:
+        """Connect expecting a refusal; return the refusal's ``data`` ({code, rule, message})."""
+        try:
+            await self.connect(who, auth)
+        except ConnectRefused as refused:
+            return refused.data["data"]
+        raise AssertionError(f"{who} was let in")
+
+    async def admit(self, clerk: Peer, who: str) -> None:
+        for command in ("verify_identity", "admit"):
+            reply = await clerk.call(command, {"participant_id": self.ids[who]})
+            assert reply["ok"], reply
+
+    async def audit(self, action: str) -> list[Any]:
+        trail = await self.service.audit_trail(CLI, self.session_id, limit=1000)
+        return [e.entry for e in trail if e.entry.action == action]
+
+    async def close(self) -> None:
+        for peer in self.peers:
+            await peer.close()
+
+
+PEOPLE: dict[str, tuple[str, Role, str]] = {
+    "judge": ("Trần Văn Chủ Tọa", Role.PRESIDING_JUDGE, "courtroom"),
+    "clerk": ("Lê Thị Thư Ký", Role.CLERK, "courtroom"),
+    "defendant": ("Nguyễn Văn Bị Cáo", Role.DEFENDANT, "detention"),
+    "victim": ("Phạm Thị Bị Hại", Role.VICTIM, "home"),
+}
+
+
+async def schedule_hearing(client: Client) -> Hearing:
+    service: HearingService = client.server.app[SERVICE]
+    court = (await service.courts())[0]
+    case = Case(
+        court_id=court.id,
+        number="45/2026/HS-ST",
+        case_type=CaseType.CRIMINAL,
+        instance=Instance.FIRST_INSTANCE,
+        title="Trộm cắp tài sản",
+    )
+    session = await service.schedule_hearing(CLI, case, START, START + timedelta(hours=4))
+    points = {
+        "courtroom": session.central_point.id,
+        "detention": (
+            await service.add_point(CLI, session.id, "Trại tạm giam", PointKind.DETENTION_CENTRE)
+        ).id,
+        "home": (await service.add_point(CLI, session.id, "Nhà riêng", PointKind.HOME)).id,
+    }
+    tokens: dict[str, str] = {}
+    ids: dict[str, ParticipantId] = {}
+    for key, (name, role, point) in PEOPLE.items():
+        participant, link = await service.add_participant(
+            CLI, session.id, name, role, points[point]
+        )
+        tokens[key] = link.token
+        ids[key] = participant.id
+    return Hearing(client, session.id, tokens, ids)
+
+
+async def staff_token(client: Client, username: str, role: StaffRole) -> str:
+    service: HearingService = client.server.app[SERVICE]
+    password = "a-password-long-enough"
+    await service.add_user(CLI, username, role, password)
+    return (await service.login(username, password)).token

@@ -1,0 +1,105 @@
+"""The protocol tables, payload parsing and the flood counters, without a server."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from rooms.session import CourtSession
+from signaling import protocol as p
+from signaling.commands import COMMANDS
+from signaling.ratelimit import RefusalWindow, TokenBucket
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_every_command_has_one_payload_model_and_names_an_aggregate_method() -> None:
+    assert set(COMMANDS) == set(p.COMMAND_PAYLOADS)
+    for name, command in COMMANDS.items():
+        assert command.model is p.COMMAND_PAYLOADS[name]
+        assert p.CLIENT_EVENTS[name].senders == {p.Sender.PARTICIPANT}
+    aggregate = {n for n, _ in inspect.getmembers(CourtSession, inspect.isfunction)}
+    methods = {name.replace("screen_share", "set_screen_share") for name in COMMANDS}
+    assert methods <= aggregate
+
+
+def test_every_payload_forbids_unknown_fields_and_coercion() -> None:
+    for spec in p.CLIENT_EVENTS.values():
+        assert spec.model.model_config["extra"] == "forbid"
+        assert spec.model.model_config["strict"] is True
+    with pytest.raises(p.Refusal) as caught:
+        p.parse_payload(p.Target, ({"participant_id": 5},))
+    assert caught.value.code == "malformed"
+    assert caught.value.fields[0]["field"] == "participant_id"
+
+
+@pytest.mark.parametrize(
+    ("args", "rule"),
+    [
+        ((["a"],), "protocol.malformed"),
+        (({"participant_id": "a"}, {"b": 1}), "protocol.malformed"),
+        (({"participant_id": "a b"},), "protocol.malformed"),
+        (({"participant_id": b"\x00"},), "protocol.malformed"),
+        (({"participant_id": "a", "ref": "r" * 65},), "protocol.malformed"),
+        (({"participant_id": "a" * p.MAX_MESSAGE_BYTES},), "protocol.message_too_large"),
+    ],
+)
+def test_bad_payloads_are_refused_with_a_rule(args: tuple[object, ...], rule: str) -> None:
+    with pytest.raises(p.Refusal) as caught:
+        p.parse_payload(p.Target, args)
+    assert caught.value.rule == rule
+    assert caught.value.message.vi and caught.value.message.en
+
+
+def test_a_missing_payload_is_an_empty_object() -> None:
+    assert p.parse_payload(p.Empty, ()) == p.Empty()
+    assert p.parse_payload(p.Empty, (None,)) == p.Empty()
+    assert p.parse_payload(p.WithReason, ({"reason": "recess", "ref": "7"},)).ref == "7"
+
+
+def test_sdp_size_is_counted_in_bytes_not_characters() -> None:
+    fits = "v=0\r\n" + "a" * (p.MAX_SDP_BYTES - 5)
+    assert p.parse_payload(p.Answer, ({"sdp": fits},)).sdp == fits
+    # Two bytes a character: under the limit in characters, over it in bytes.
+    wide = "v=0\r\n" + "é" * (p.MAX_SDP_BYTES // 2)
+    with pytest.raises(p.Refusal) as caught:
+        p.parse_payload(p.Answer, ({"sdp": wide},))
+    assert caught.value.rule == "protocol.sdp_too_large"
+
+
+def test_connect_auth_needs_exactly_one_credential() -> None:
+    assert p.parse_auth({"token": "t"}).token == "t"
+    assert p.parse_auth({"staff_token": "s"}).staff_token == "s"
+    for auth in (None, {}, {"token": "t", "staff_token": "s"}, {"token": 1}, "t", {"x": "t"}):
+        with pytest.raises(p.Refusal) as caught:
+            p.parse_auth(auth)
+        assert caught.value.code == "unauthenticated"
+
+
+def test_the_bucket_allows_a_burst_then_the_sustained_rate() -> None:
+    ticks = Ticks()
+    bucket = TokenBucket(burst=3, rate=2.0, clock=ticks)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    ticks.now += 0.5
+    assert [bucket.take(), bucket.take()] == [True, False]
+    ticks.now += 60
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    with pytest.raises(ValueError, match="burst"):
+        TokenBucket(burst=0, rate=1.0)
+
+
+def test_refusals_count_only_within_the_window() -> None:
+    ticks = Ticks()
+    window = RefusalWindow(limit=3, window=60.0, clock=ticks)
+    assert [window.add(), window.add()] == [False, False]
+    ticks.now += 61
+    assert window.add() is False
+    assert len(window) == 1
+    assert [window.add(), window.add()] == [False, True]
