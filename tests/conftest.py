@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -11,14 +12,19 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hearing_server.app import create_app
 from hearing_server.settings import Settings
 
-POSTGRES_URL = os.environ.get(
+BASE_POSTGRES_URL = os.environ.get(
     "HEARING_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+_RUN_DATABASE = f"{make_url(BASE_POSTGRES_URL).database}_run{os.getpid()}"
+POSTGRES_URL = make_url(BASE_POSTGRES_URL).set(database=_RUN_DATABASE).render_as_string(False)
+"""Each test run gets its own database beside ``test``, so runs in parallel never collide."""
+_run_database_created = False
 REDIS_URL = os.environ.get("HEARING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -36,7 +42,36 @@ class FakeClock:
         self.now += delta
 
 
+async def _create_run_database() -> None:
+    global _run_database_created
+    if _run_database_created:
+        return
+    admin = create_async_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{_RUN_DATABASE}"'))
+            await conn.execute(text(f'CREATE DATABASE "{_RUN_DATABASE}"'))
+    finally:
+        await admin.dispose()
+    _run_database_created = True
+
+
+async def _drop_run_database() -> None:
+    admin = create_async_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{_RUN_DATABASE}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _run_database_created:
+        asyncio.run(_drop_run_database())
+
+
 async def reset_postgres(url: str = POSTGRES_URL) -> None:
+    await _create_run_database()
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:

@@ -169,6 +169,17 @@ async def update_session(call: Call) -> s.SessionOut:
     session_id = SessionId(call.path("session_id"))
     current = await service.session(session_id)
     case = _case(current.court_id, body.case) if body.case is not None else None
+    if current.meeting is None and (
+        body.title is not None or body.organiser is not None or body.chair is not None
+    ):
+        # Silently ignoring them would tell the clerk a change was saved when it was not.
+        raise InvalidInput(
+            "session.meeting",
+            Text(
+                "Phiên tòa không có tiêu đề, đơn vị tổ chức hay chủ trì cuộc họp.",
+                "A hearing has no meeting title, organiser or chair.",
+            ),
+        )
     meeting = None
     if current.meeting is not None and (
         body.title or body.organiser is not None or body.chair is not None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from rooms.accounts import Invitation, StaffUser
 from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, CaseType, Instance
@@ -52,6 +53,16 @@ class CourtIn(Strict):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=300)
     time_zone: str = Field(default="Asia/Ho_Chi_Minh", max_length=64)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        """Days are counted in the court's zone; an unknown one would fail every search."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"unknown IANA time zone: {value!r}") from exc
+        return value
 
 
 class CaseIn(Strict):
