@@ -271,7 +271,7 @@ async def my_session(call: Call) -> s.JoinViewOut:
     settings = call.request.app[SETTINGS]
     now = call.request.app[SERVICE].clock()
     return s.JoinViewOut(
-        session=s.SessionOut.of(call.join.session),
+        session=s.ParticipantSessionOut.of(call.join.session, call.join.participant),
         participant=s.ParticipantOut.of(call.join.participant),
         ice_servers=ice_servers_for(settings, call.join.participant.id, now),
         link_expires_at=call.join.invitation.expires_at,

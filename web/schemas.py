@@ -330,10 +330,50 @@ class ParticipantAddedOut(BaseModel):
     join_link: JoinLinkOut
 
 
+class ParticipantSessionOut(BaseModel):
+    """The session as one participant may see it: no one else's details, no other point's
+    location (a victim's home address is not the defendant's business)."""
+
+    id: str
+    kind: SessionKind
+    court_id: str
+    state: SessionState
+    state_label: Label
+    scheduled_start: datetime
+    scheduled_end: datetime | None
+    case: CaseOut | None
+    meeting: MeetingOut | None
+    central_point: str
+    own_point: PointOut
+    recording: RecordingState
+
+    @classmethod
+    def of(cls, session: CourtSession, participant: Participant) -> ParticipantSessionOut:
+        full = SessionOut.of(session)
+        return cls(
+            **full.model_dump(
+                include={
+                    "id",
+                    "kind",
+                    "court_id",
+                    "state",
+                    "state_label",
+                    "scheduled_start",
+                    "scheduled_end",
+                    "case",
+                    "meeting",
+                    "recording",
+                }
+            ),
+            central_point=session.central_point.name,
+            own_point=PointOut.of(session.points[participant.point_id]),
+        )
+
+
 class JoinViewOut(BaseModel):
     """What a participant's own link shows them before they connect."""
 
-    session: SessionOut
+    session: ParticipantSessionOut
     participant: ParticipantOut
     ice_servers: list[dict[str, Any]]
     link_expires_at: datetime

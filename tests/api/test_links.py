@@ -77,6 +77,9 @@ async def test_the_participant_sees_their_session_with_turn_credentials(api: Api
     for key in ("id", "kind", "state", "scheduled_start", "scheduled_end", "case"):
         assert view["session"][key] == session[key], key
     assert view["link_expires_at"] == added["join_link"]["invitation"]["expires_at"]
+    # Nobody else's details reach a party: no participant list, no other point's location.
+    assert "participants" not in view["session"] and "points" not in view["session"]
+    assert view["session"]["own_point"]["id"] == added["participant"]["point_id"]
 
     stun, turn = view["ice_servers"]
     assert stun == {"urls": ["stun:stun.l.google.com:19302"]}
