@@ -245,7 +245,9 @@ class ParticipantOut(BaseModel):
         )
 
 
-class SessionOut(BaseModel):
+class SessionFactsOut(BaseModel):
+    """What anyone with a right to the session may know of it."""
+
     id: str
     kind: SessionKind
     court_id: str
@@ -255,9 +257,14 @@ class SessionOut(BaseModel):
     scheduled_end: datetime | None
     case: CaseOut | None
     meeting: MeetingOut | None
+    recording: RecordingState
+
+
+class SessionOut(SessionFactsOut):
+    """The staff view: every point and every participant."""
+
     points: list[PointOut]
     participants: list[ParticipantOut]
-    recording: RecordingState
     floor_holder: str | None
     version: int
 
@@ -330,41 +337,18 @@ class ParticipantAddedOut(BaseModel):
     join_link: JoinLinkOut
 
 
-class ParticipantSessionOut(BaseModel):
+class ParticipantSessionOut(SessionFactsOut):
     """The session as one participant may see it: no one else's details, no other point's
     location (a victim's home address is not the defendant's business)."""
 
-    id: str
-    kind: SessionKind
-    court_id: str
-    state: SessionState
-    state_label: Label
-    scheduled_start: datetime
-    scheduled_end: datetime | None
-    case: CaseOut | None
-    meeting: MeetingOut | None
     central_point: str
     own_point: PointOut
-    recording: RecordingState
 
     @classmethod
     def of(cls, session: CourtSession, participant: Participant) -> ParticipantSessionOut:
-        full = SessionOut.of(session)
+        facts = SessionOut.of(session).model_dump(include=set(SessionFactsOut.model_fields))
         return cls(
-            **full.model_dump(
-                include={
-                    "id",
-                    "kind",
-                    "court_id",
-                    "state",
-                    "state_label",
-                    "scheduled_start",
-                    "scheduled_end",
-                    "case",
-                    "meeting",
-                    "recording",
-                }
-            ),
+            **facts,
             central_point=session.central_point.name,
             own_point=PointOut.of(session.points[participant.point_id]),
         )
