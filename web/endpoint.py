@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -103,6 +103,13 @@ def add_routes(app: web.Application, endpoints: Sequence[Endpoint]) -> None:
         app.router.add_route(endpoint.method, endpoint.path, endpoint.aiohttp_handler())
 
 
+def is_list_annotation(annotation: Any) -> bool:
+    """``list[X]`` or ``list[X] | None``: a query parameter that may be repeated."""
+    return get_origin(annotation) is list or any(
+        get_origin(arg) is list for arg in get_args(annotation)
+    )
+
+
 def _bearer(request: web.Request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -134,6 +141,6 @@ def _read_query(request: web.Request, model: type[BaseModel] | None) -> BaseMode
     for key in request.query:
         values = request.query.getall(key)
         field_info = model.model_fields.get(key)
-        is_list = field_info is not None and "list" in str(field_info.annotation)
-        data[key] = values if is_list else values[-1]
+        repeatable = field_info is not None and is_list_annotation(field_info.annotation)
+        data[key] = values if repeatable else values[-1]
     return model.model_validate(data)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from web.endpoint import Auth, Endpoint
+from web.endpoint import Auth, Endpoint, is_list_annotation
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -89,6 +89,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
     if e.query is not None:
         query_schema = e.query.model_json_schema(ref_template="#/components/schemas/{model}")
         required = set(query_schema.get("required", []))
+        fields = e.query.model_fields
         for name, schema in query_schema["properties"].items():
             param: dict[str, Any] = {
                 "name": name,
@@ -96,7 +97,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
                 "required": name in required,
                 "schema": schema,
             }
-            if "array" in str(schema):
+            if is_list_annotation(fields[name].annotation):
                 param.update(style="form", explode=True)
             params.append(param)
     if params:
