@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest services bench clean
+.PHONY: run test lint typecheck pytest services bench messages clean
 
 run: $(STAMP)
 	$(BIN)/hearing-server serve
@@ -35,6 +35,10 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.sfu
+
+# After changing page text: re-extract strings into web/locale/vi/LC_MESSAGES/*.po, then translate.
+messages: $(STAMP)
+	PYBABEL=$(BIN)/pybabel scripts/extract-messages
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

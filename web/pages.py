@@ -1,38 +1,51 @@
-"""Server-rendered pages (jinja2); the browser client for hearings builds on these."""
+"""Server-rendered pages (jinja2), in the visitor's language; the browser client builds on these."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
 from aiohttp import web
 
 from hearing_server import __version__
+from web.i18n import LOCALES, locale_of, make_environment, remember_locale, script_messages
 from web.keys import HEALTH_CHECKS, SETTINGS
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
-environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=jinja2.select_autoescape(["html"]),
-    enable_async=True,
-)
+ENVIRONMENTS = {code: make_environment(code, TEMPLATES) for code in LOCALES}
 
 
-async def render(template: str, status: int = 200, **context: object) -> web.Response:
-    body = await environment.get_template(template).render_async(**context)
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+async def render(
+    request: web.Request, template: str, status: int = 200, **context: object
+) -> web.Response:
+    """Render ``template`` in the request's language; the page also gets its scripts' messages
+    (``script_messages``) and the path to switch language (``request_path``)."""
+    code = locale_of(request)
+    body = await (
+        ENVIRONMENTS[code]
+        .get_template(template)
+        .render_async(
+            script_messages=dict(script_messages(code)),
+            request_path=request.path,
+            **context,
+        )
+    )
+    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    response.headers["Content-Language"] = code
+    remember_locale(request, response)
+    return response
 
 
 async def index(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     checks = {name: await check() for name, check in request.app[HEALTH_CHECKS].items()}
     return await render(
+        request,
         "index.html",
         version=__version__,
         court=settings.court,
-        mode="embedded" if settings.is_embedded else "cluster",
+        embedded=settings.is_embedded,
         checks=checks,
     )
 

@@ -22,5 +22,6 @@ async def test_the_front_page_names_the_court_and_its_status(
     assert response.content_type == "text/html"
     page = await response.text()
     assert "Tòa án nhân dân" in page
-    assert "database: hoạt động · up" in page
+    assert "database: hoạt động" in page
+    assert 'lang="vi"' in page
     assert (await client.get("/static/site.css")).status == 200

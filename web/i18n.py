@@ -1,0 +1,142 @@
+"""Languages of the pages: Vietnamese by default, English on request.
+
+Message ids are English; Vietnamese comes from gettext catalogues under ``web/locale/vi``.
+Each page area keeps its own catalogue (``common.po``, ``staff.po``, ``hearing.po`` ...) so
+they can be extracted and translated apart; a language's catalogues are merged when loaded.
+Strings in templates use ``_()``/``{% trans %}``; strings in the browser scripts use
+``t("...")`` and reach the browser through :func:`script_messages`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES: Final = ("vi", "en")
+DEFAULT_LOCALE: Final = "vi"
+LANGUAGE_NAMES: Final = {"vi": "Tiếng Việt", "en": "English"}
+LANGUAGE_COOKIE: Final = "lang"
+"""Remembers a visitor's choice of language for a year."""
+LOCALE_DIR = Path(__file__).parent / "locale"
+SCRIPT_SUFFIX = ".js"
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """One language's messages: for templates (``translations``) and scripts (``script``)."""
+
+    code: str
+    translations: NullTranslations
+    script: Mapping[str, str]
+
+
+def _read_catalogue(locale: str) -> Catalog:
+    """All of a language's ``.po`` files in one catalogue; later files may not redefine ids."""
+    merged = Catalog(locale=locale)
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    for path in sorted(folder.glob("*.po")) if folder.is_dir() else []:
+        with path.open("rb") as handle:
+            part = read_po(handle, locale=locale)
+        for message in part:
+            if not message.id:
+                continue
+            if message.id in merged and merged[message.id].string != message.string:
+                raise ValueError(f"{path.name}: {message.id!r} is translated twice, differently")
+            merged[message.id] = message
+    return merged
+
+
+@cache
+def language(code: str) -> Language:
+    """The loaded messages of a language (cached: catalogues are read once per process)."""
+    if code not in LOCALES:
+        raise ValueError(f"unsupported language {code!r}")
+    catalogue = _read_catalogue(code)
+    # Fuzzy entries are guesses awaiting review; showing them would mislead, as gettext does.
+    for message in catalogue:
+        if message.fuzzy and message.id:
+            message.string = ""
+    buffer = io.BytesIO()
+    write_mo(buffer, catalogue)
+    buffer.seek(0)
+    translations: NullTranslations = Translations(buffer) if len(catalogue) else NullTranslations()
+    script = {
+        str(message.id): str(message.string)
+        for message in catalogue
+        if isinstance(message.id, str)
+        and message.string
+        and not message.fuzzy
+        and any(str(location).endswith(SCRIPT_SUFFIX) for location, _line in message.locations)
+    }
+    return Language(code, translations, script)
+
+
+def script_messages(code: str) -> Mapping[str, str]:
+    """Translations the browser scripts need, id → text (empty for English)."""
+    return language(code).script
+
+
+def locale_of(request: web.Request) -> str:
+    """``?lang=`` first, then the remembered choice, then Vietnamese."""
+    asked = request.query.get("lang", "")
+    if asked in LOCALES:
+        return asked
+    remembered = request.cookies.get(LANGUAGE_COOKIE, "")
+    return remembered if remembered in LOCALES else DEFAULT_LOCALE
+
+
+def remember_locale(request: web.Request, response: web.StreamResponse) -> None:
+    """Keep a language chosen with ``?lang=`` for the visitor's next pages."""
+    asked = request.query.get("lang", "")
+    if asked in LOCALES and request.cookies.get(LANGUAGE_COOKIE) != asked:
+        response.set_cookie(
+            LANGUAGE_COOKIE, asked, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+        )
+
+
+def _zone(time_zone: str | ZoneInfo) -> ZoneInfo:
+    return time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
+
+
+def make_environment(code: str, templates: Path) -> jinja2.Environment:
+    """A template environment speaking one language, with date filters in that language.
+
+    Date filters take the court's time zone: ``{{ when|datetime(court_zone) }}``.
+    """
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        autoescape=jinja2.select_autoescape(["html"]),
+        enable_async=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(language(code).translations, newstyle=True)  # type: ignore[attr-defined]
+
+    def as_datetime(value: datetime, time_zone: str | ZoneInfo, form: str = "medium") -> str:
+        return format_datetime(value, form, tzinfo=_zone(time_zone), locale=code)
+
+    def as_date(value: datetime, time_zone: str | ZoneInfo, form: str = "full") -> str:
+        return format_date(value.astimezone(_zone(time_zone)), form, locale=code)
+
+    def as_time(value: datetime, time_zone: str | ZoneInfo, form: str = "short") -> str:
+        return format_time(value, form, tzinfo=_zone(time_zone), locale=code)
+
+    environment.filters["datetime"] = as_datetime
+    environment.filters["date"] = as_date
+    environment.filters["time"] = as_time
+    environment.globals["lang"] = code
+    environment.globals["languages"] = LANGUAGE_NAMES
+    return environment
