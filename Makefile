@@ -4,24 +4,29 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest services bench messages clean
+.PHONY: run test lint typecheck pytest services browser bench messages clean
 
 run: $(STAMP)
 	$(BIN)/hearing-server serve
 
-test: $(STAMP) services lint typecheck pytest
+test: $(STAMP) services browser lint typecheck pytest
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	npm ci --no-audit --no-fund --loglevel=error
 	rm -f $(VENV)/.installed-* && touch $@
 
 # PostgreSQL and Redis are real servers in the tests; start them if this machine has them stopped.
 services:
 	@bash scripts/ensure-services
+
+# Browser tests run Debian's Chromium with a fake camera and microphone.
+browser:
+	@bash scripts/ensure-chromium
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

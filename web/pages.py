@@ -12,6 +12,9 @@ from web.keys import HEALTH_CHECKS, SETTINGS
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
+NODE_MODULES = Path(__file__).parent.parent / "node_modules"
+VENDOR_FILES = {"socket.io.min.js": NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js"}
+"""Browser libraries installed from npm by ``make`` (package.json), never copied into the tree."""
 
 ENVIRONMENTS = {code: make_environment(code, TEMPLATES) for code in LOCALES}
 
@@ -50,6 +53,14 @@ async def index(request: web.Request) -> web.Response:
     )
 
 
+async def vendor_file(request: web.Request) -> web.StreamResponse:
+    path = VENDOR_FILES.get(request.match_info["name"])
+    if path is None or not path.is_file():
+        raise web.HTTPNotFound(text="not installed: run `make` (npm ci) first")
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", index, name="index")
+    app.router.add_get("/static/vendor/{name}", vendor_file, name="vendor")
     app.router.add_static("/static", STATIC, name="static")

@@ -64,3 +64,12 @@ async def test_the_front_page_is_vietnamese_unless_english_is_chosen(
     again = await client.get("/")
     assert again.headers["Content-Language"] == "en"
     assert (await client.get("/?lang=klingon")).headers["Content-Language"] == "en"
+
+
+async def test_the_socketio_browser_client_is_served_from_its_npm_package(
+    client: TestClient[Any, Any],
+) -> None:
+    response = await client.get("/static/vendor/socket.io.min.js")
+    assert response.status == 200
+    assert "socket.io" in (await response.text())[:400].lower()
+    assert (await client.get("/static/vendor/other.js")).status == 404
