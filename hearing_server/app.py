@@ -16,7 +16,8 @@ from hearing_server.persistence.database import Database
 from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
-from signaling.gateway import MediaGatewayFactory, NoMediaGateway
+from signaling.forwarding import ForwardingGateway
+from signaling.gateway import MediaGateway, MediaGatewayFactory, NoMediaGateway, ServerOfferSender
 from signaling.server import SIGNALING, SignalingServer
 from web.api import ENDPOINTS, openapi_document
 from web.endpoint import MAX_BODY_BYTES, add_routes
@@ -29,7 +30,7 @@ OPENAPI_PATH = "/api/v1/openapi.json"
 
 
 def create_app(
-    settings: Settings, clock: Clock = utc_now, media: MediaGatewayFactory = NoMediaGateway
+    settings: Settings, clock: Clock = utc_now, media: MediaGatewayFactory | None = None
 ) -> web.Application:
     registry = CollectorRegistry()
     app = web.Application(
@@ -38,7 +39,7 @@ def create_app(
     app[SETTINGS] = settings
     app[METRICS] = registry
     app.cleanup_ctx.append(_services(clock))
-    signaling = SignalingServer(settings, media)
+    signaling = SignalingServer(settings, media or media_gateway_factory(settings))
     signaling.attach(app)
     app[SIGNALING] = signaling
     app.cleanup_ctx.append(signaling.cleanup_context(SERVICE))
@@ -49,6 +50,17 @@ def create_app(
     app.router.add_get("/metrics", metrics, name="metrics")
     add_page_routes(app)
     return app
+
+
+def media_gateway_factory(settings: Settings) -> MediaGatewayFactory:
+    """The forwarder when media is on (the default), otherwise signalling only."""
+    if not settings.media_enabled:
+        return NoMediaGateway
+
+    def forwarding(send_offer: ServerOfferSender) -> MediaGateway:
+        return ForwardingGateway(send_offer, video_codec=f"video/{settings.video_codec}")
+
+    return forwarding
 
 
 def build_service(

@@ -10,7 +10,7 @@ import os
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     turn_secret: SecretStr | None = None
     """coturn's ``static-auth-secret``: TURN credentials are derived from it per user."""
     turn_credential_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    media_enabled: bool = True
+    """Forward audio and video between participants; off: signalling and control only."""
+    video_codec: Literal["VP8", "H264"] = "VP8"
+    """The one video codec every participant of a session sends and receives."""
+    media_silence_seconds: float = Field(default=10, gt=0, le=600)
+    """A connected participant that sends no media for this long is marked disconnected."""
+    link_report_seconds: float = Field(default=2, gt=0, le=60)
+    """How often connection quality is measured and sent to participants and monitors."""
     court: CourtDefaults = Field(default_factory=CourtDefaults)
     policy: dict[str, Any] = Field(default_factory=dict)
     """Overrides of the Vietnamese jurisdiction defaults, see ``rooms.policy``."""

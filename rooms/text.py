@@ -13,3 +13,7 @@ class Text:
 
     def as_dict(self) -> dict[str, str]:
         return {"vi": self.vi, "en": self.en}
+
+    def format(self, **values: object) -> Text:
+        """Fill ``{name}`` fields in both languages alike."""
+        return Text(self.vi.format(**values), self.en.format(**values))

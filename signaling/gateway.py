@@ -35,6 +35,23 @@ class IceCandidateInfo:
     sdp_mline_index: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkReport:
+    """How one participant's media link looks from the server, for the IT view and the
+    participant's own indicator. ``connection`` is "none" when there is no peer."""
+
+    participant_id: str
+    connection: str
+    loss: float
+    "Worst of the loss fractions in either direction since the last report, 0..1."
+    jitter_ms: float | None
+    rtt_ms: float | None
+    bitrate_in_kbps: float
+    bitrate_out_kbps: float
+    silent_seconds: float | None
+    "Seconds since the participant's last media frame (None: it never sent any)."
+
+
 ServerOfferSender = Callable[[str, str, str, Mapping[str, OutgoingTrack | None]], Awaitable[None]]
 """``(session_id, participant_id, offer_sdp, tracks by mid)``: deliver a server offer to the
 participant's browser; signalling provides it, the gateway calls it on renegotiation."""
@@ -88,6 +105,14 @@ class MediaGateway(Protocol):
         """Re-apply the forwarding rule after the domain changed what may flow."""
         ...
 
+    async def links(self, session_id: str) -> dict[str, LinkReport]:
+        """A fresh report of every participant with media in the session."""
+        ...
+
+    def sessions(self) -> tuple[str, ...]:
+        """Sessions with media on this process."""
+        ...
+
     async def close(self) -> None:
         """Close every peer; called once at shutdown."""
         ...
@@ -138,6 +163,12 @@ class NoMediaGateway:
 
     async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
         return None
+
+    async def links(self, session_id: str) -> dict[str, LinkReport]:
+        return {}
+
+    def sessions(self) -> tuple[str, ...]:
+        return ()
 
     async def close(self) -> None:
         return None

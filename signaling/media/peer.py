@@ -11,6 +11,7 @@ from typing import Literal
 
 from aiortc import (
     RTCConfiguration,
+    RTCIceCandidate,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -46,6 +47,9 @@ VIDEO_CODECS = ("video/VP8", "video/H264")
 """Video codecs a room can forward (all participants of a room use one)."""
 
 AUDIO_CODEC = "audio/opus"
+
+MAX_EARLY_CANDIDATES = 64
+"""Candidates kept while their offer is still on its way; a browser trickles a handful."""
 
 RenegotiateCallback = Callable[[str, str, Mapping[str, TrackKey | None]], Awaitable[None]]
 """``(participant_id, offer_sdp, tracks)``: send a server offer to the participant.
@@ -161,6 +165,7 @@ class ServerPeer:
         self.__negotiation_task: asyncio.Task[None] | None = None
         self.__codec_info: dict[int, CodecInfo] = {}
         self.__sampler = StatsSampler(participant_id)
+        self.__early_candidates: list[RTCIceCandidate | None] = []
         self.__closed = False
 
     # -- properties -------------------------------------------------------
@@ -231,6 +236,7 @@ class ServerPeer:
                     f"{self.__pc.signalingState!r}: answer the server's offer first"
                 )
             await self.__pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await self.__apply_early_candidates()
             published, unpublished = self.__update_published(sending)
             answer = await self.__pc.createAnswer()
             await self.__pc.setLocalDescription(answer)
@@ -255,6 +261,30 @@ class ServerPeer:
             self.__attach_ready_slots()
         if self.__negotiation_needed:
             self.__schedule_negotiation()
+
+    async def add_ice_candidate(self, candidate: RTCIceCandidate | None) -> None:
+        """Add a trickled candidate of the participant (None: it has no more).
+
+        Candidates that overtake the offer they belong to are kept until it is applied.
+        """
+        async with self.__lock:
+            if self.__closed:
+                return
+            if self.__pc.remoteDescription is None:
+                if len(self.__early_candidates) >= MAX_EARLY_CANDIDATES:
+                    raise NegotiationError("too many ICE candidates before the offer")
+                self.__early_candidates.append(candidate)
+                return
+            await self.__pc.addIceCandidate(candidate)
+
+    def request_offer(self) -> None:
+        """Send the participant a fresh server offer (e.g. after it restarted its side)."""
+        self.__schedule_negotiation()
+
+    async def __apply_early_candidates(self) -> None:
+        early, self.__early_candidates = self.__early_candidates, []
+        for candidate in early:
+            await self.__pc.addIceCandidate(candidate)
 
     def __check_offer(self, sdp: str, sources: Mapping[str, Source]) -> dict[str, Source]:
         """Validate the offer against ``sources`` before it touches the connection."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from aiortc import RTCIceCandidate
+
 from .fanout import TrackFanout
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL
 from .peer import NegotiationError, OfferResult, RenegotiateCallback, ServerPeer
@@ -112,6 +114,16 @@ class MediaRoom:
     async def accept_answer(self, participant_id: str, answer_sdp: str) -> None:
         """Take a participant's answer to the last server offer it was sent."""
         await self.__peers[participant_id].accept_answer(answer_sdp)
+
+    async def add_ice_candidate(
+        self, participant_id: str, candidate: RTCIceCandidate | None
+    ) -> None:
+        """A participant's trickled candidate; KeyError if it has not joined."""
+        await self.__peers[participant_id].add_ice_candidate(candidate)
+
+    def renegotiate(self, participant_id: str) -> None:
+        """Send the participant a fresh server offer; KeyError if it has not joined."""
+        self.__peers[participant_id].request_offer()
 
     async def leave(self, participant_id: str) -> None:
         """Remove a participant and everything it had: subscriptions, tracks, peer."""

@@ -12,7 +12,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hearing_server.app import create_app
 from hearing_server.settings import Settings
-from signaling.gateway import IceCandidateInfo, MayReceive, OutgoingTrack, ServerOfferSender
+from signaling.gateway import (
+    IceCandidateInfo,
+    LinkReport,
+    MayReceive,
+    OutgoingTrack,
+    ServerOfferSender,
+)
 from tests.conftest import FakeClock
 from tests.signaling.harness import Client, Hearing, schedule_hearing
 
@@ -69,6 +75,12 @@ class RecordingGateway:
 
     async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
         self.refreshes.append((session_id, may_receive))
+
+    async def links(self, session_id: str) -> dict[str, LinkReport]:
+        return {}
+
+    def sessions(self) -> tuple[str, ...]:
+        return ()
 
     async def close(self) -> None:
         self.calls.append(("close", None))

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+
+from hearing_server.settings import Settings
 from signaling.gateway import IceCandidateInfo
 from tests.signaling.conftest import ANSWER_SDP, RecordingGateway
 from tests.signaling.harness import Hearing
 
 OFFER = "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\n"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """This module's server runs without media, unless a test brings its own gateway."""
+    return settings.model_copy(update={"media_enabled": False})
 
 
 async def test_a_party_writes_to_the_court_and_only_the_court_reads_it(hearing: Hearing) -> None:

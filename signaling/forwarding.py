@@ -1,0 +1,274 @@
+"""The real media gateway: one forwarding ``MediaRoom`` per session, policy from the domain.
+
+Signalling hands over the session's forwarding rule with every offer and after every event
+that changes what may flow; the room re-asks it for every subscription, so media follows the
+judge's decisions without renegotiation. Errors from negotiation come back as
+``MediaRefused`` so clients see them like any other refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from aiortc import RTCIceCandidate
+from aiortc.sdp import candidate_from_sdp
+
+from rooms.text import Text
+from signaling.gateway import (
+    IceCandidateInfo,
+    LinkReport,
+    MayReceive,
+    MediaRefused,
+    OutgoingTrack,
+    ServerOfferSender,
+)
+from signaling.media import MediaRoom, NegotiationError, RenegotiateCallback, Source, TrackKey
+from signaling.media.stats import ConnectionStats
+
+__all__ = ["ForwardingGateway", "parse_ice_candidate"]
+
+logger = logging.getLogger(__name__)
+
+MAX_WAITING_CANDIDATES = 64
+"""Candidates kept for a participant whose offer has not arrived yet."""
+
+NEGOTIATION_FAILED = Text(
+    "Không thiết lập được kết nối hình ảnh, âm thanh: {detail}",
+    "Could not set up audio and video: {detail}",
+)
+NOT_NEGOTIATED = Text(
+    "Chưa có kết nối hình ảnh, âm thanh: hãy gửi offer trước.",
+    "There is no media connection yet: send an offer first.",
+)
+BAD_CANDIDATE = Text(
+    "Ứng viên ICE không hợp lệ.",
+    "The ICE candidate is not valid.",
+)
+TOO_MANY_CANDIDATES = Text(
+    "Quá nhiều ứng viên ICE trước khi có offer.",
+    "Too many ICE candidates before the offer.",
+)
+
+
+def parse_ice_candidate(info: IceCandidateInfo) -> RTCIceCandidate | None:
+    """A browser's ``RTCIceCandidate`` fields → aiortc's; None ends the candidates."""
+    if info.candidate is None:
+        return None
+    text = info.candidate.strip()
+    if text.startswith("candidate:"):
+        text = text[len("candidate:") :]
+    try:
+        candidate = candidate_from_sdp(text)
+    except (AssertionError, ValueError, IndexError) as exc:
+        raise MediaRefused("media.ice_candidate", BAD_CANDIDATE) from exc
+    if info.sdp_mid is None and info.sdp_mline_index is None:
+        raise MediaRefused("media.ice_candidate", BAD_CANDIDATE)
+    candidate.sdpMid = info.sdp_mid
+    candidate.sdpMLineIndex = info.sdp_mline_index
+    return candidate
+
+
+class _Rule:
+    """The room's forwarding policy: the latest rule signalling handed over."""
+
+    def __init__(self, rule: MayReceive) -> None:
+        self.rule = rule
+
+    def may_receive(self, receiver: str, publisher: str, source: str) -> bool:
+        return self.rule(receiver, publisher, source)
+
+
+@dataclass
+class _SessionMedia:
+    room: MediaRoom
+    rule: _Rule
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: dict[str, list[RTCIceCandidate | None]] = field(default_factory=dict)
+    "Candidates of participants whose first offer is still being applied."
+
+
+class ForwardingGateway:
+    """Media on: forwards encoded frames between participants (signaling/media)."""
+
+    def __init__(
+        self,
+        send_offer: ServerOfferSender,
+        *,
+        video_codec: str = "video/VP8",
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._send_offer = send_offer
+        self._video_codec = video_codec
+        self._monotonic = monotonic
+        self._sessions: dict[str, _SessionMedia] = {}
+        self._closed = False
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+    def room(self, session_id: str) -> MediaRoom | None:
+        """The session's forwarder, for the recorder and diagnostics."""
+        media = self._sessions.get(session_id)
+        return None if media is None else media.room
+
+    async def offer(
+        self,
+        session_id: str,
+        participant_id: str,
+        sdp: str,
+        sources: Mapping[str, str],
+        may_receive: MayReceive,
+    ) -> str:
+        media = self._session(session_id, may_receive)
+        media.rule.rule = may_receive
+        checked: dict[str, Source] = {mid: _source(s) for mid, s in sources.items()}
+        async with media.lock:
+            try:
+                with _refusing():
+                    if participant_id in media.room.participants:
+                        return await media.room.update_offer(participant_id, sdp, checked)
+                    answer = await media.room.join(participant_id, sdp, checked)
+                for candidate in media.waiting.pop(participant_id, []):
+                    with _refusing():
+                        await media.room.add_ice_candidate(participant_id, candidate)
+                return answer
+            finally:
+                await self._drop_if_empty(session_id, media)
+
+    async def answer(self, session_id: str, participant_id: str, sdp: str) -> None:
+        media = self._joined(session_id, participant_id)
+        with _refusing():
+            await media.room.accept_answer(participant_id, sdp)
+
+    async def ice_candidate(
+        self, session_id: str, participant_id: str, candidate: IceCandidateInfo
+    ) -> None:
+        parsed = parse_ice_candidate(candidate)
+        media = self._sessions.get(session_id)
+        if media is None or participant_id not in media.room.participants:
+            # The offer may still be on its way (handlers run concurrently): keep it.
+            if media is None:
+                raise MediaRefused("media.not_negotiated", NOT_NEGOTIATED)
+            waiting = media.waiting.setdefault(participant_id, [])
+            if len(waiting) >= MAX_WAITING_CANDIDATES:
+                raise MediaRefused("media.ice_candidate", TOO_MANY_CANDIDATES)
+            waiting.append(parsed)
+            return
+        with _refusing():
+            await media.room.add_ice_candidate(participant_id, parsed)
+
+    async def renegotiate(self, session_id: str, participant_id: str) -> None:
+        self._joined(session_id, participant_id).room.renegotiate(participant_id)
+
+    async def leave(self, session_id: str, participant_id: str) -> None:
+        media = self._sessions.get(session_id)
+        if media is None:
+            return
+        async with media.lock:
+            media.waiting.pop(participant_id, None)
+            await media.room.leave(participant_id)
+            await self._drop_if_empty(session_id, media)
+
+    async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
+        media = self._sessions.get(session_id)
+        if media is not None:
+            media.rule.rule = may_receive
+            media.room.refresh()
+
+    async def links(self, session_id: str) -> dict[str, LinkReport]:
+        media = self._sessions.get(session_id)
+        if media is None:
+            return {}
+        now = self._monotonic()
+        stats = await media.room.all_stats()
+        return {pid: _link_report(s, now) for pid, s in stats.items()}
+
+    def sessions(self) -> tuple[str, ...]:
+        return tuple(self._sessions)
+
+    async def close(self) -> None:
+        self._closed = True
+        sessions, self._sessions = self._sessions, {}
+        for media in sessions.values():
+            await media.room.close()
+
+    def _session(self, session_id: str, may_receive: MayReceive) -> _SessionMedia:
+        if self._closed:
+            raise MediaRefused("media.closed", NEGOTIATION_FAILED.format(detail="shutdown"))
+        media = self._sessions.get(session_id)
+        if media is None:
+            rule = _Rule(may_receive)
+            room = MediaRoom(
+                session_id,
+                policy=rule,
+                on_renegotiate=self._renegotiation_sender(session_id),
+                video_codec=self._video_codec,
+            )
+            media = self._sessions[session_id] = _SessionMedia(room, rule)
+        return media
+
+    async def _drop_if_empty(self, session_id: str, media: _SessionMedia) -> None:
+        """A session's forwarder lives while someone has media in it."""
+        if not media.room.participants and self._sessions.get(session_id) is media:
+            del self._sessions[session_id]
+            await media.room.close()
+
+    def _joined(self, session_id: str, participant_id: str) -> _SessionMedia:
+        media = self._sessions.get(session_id)
+        if media is None or participant_id not in media.room.participants:
+            raise MediaRefused("media.not_negotiated", NOT_NEGOTIATED)
+        return media
+
+    def _renegotiation_sender(self, session_id: str) -> RenegotiateCallback:
+        async def send(
+            participant_id: str, sdp: str, tracks: Mapping[str, TrackKey | None]
+        ) -> None:
+            outgoing = {
+                mid: None if key is None else OutgoingTrack(key.publisher, key.source)
+                for mid, key in tracks.items()
+            }
+            await self._send_offer(session_id, participant_id, sdp, outgoing)
+
+        return send
+
+
+def _source(value: str) -> Source:
+    if value == "microphone":
+        return "microphone"
+    if value == "camera":
+        return "camera"
+    if value == "screen":
+        return "screen"
+    raise MediaRefused("media.source", NEGOTIATION_FAILED.format(detail=f"source {value!r}"))
+
+
+@contextmanager
+def _refusing() -> Iterator[None]:
+    """Negotiation failures become refusals the client can read."""
+    try:
+        yield
+    except (NegotiationError, ValueError) as exc:
+        raise MediaRefused("media.negotiation", NEGOTIATION_FAILED.format(detail=str(exc))) from exc
+    except KeyError as exc:
+        raise MediaRefused("media.not_negotiated", NOT_NEGOTIATED) from exc
+
+
+def _link_report(stats: ConnectionStats, now: float) -> LinkReport:
+    silence = stats.media_silence(now)
+    loss = max(stats.fraction_lost_in, stats.fraction_lost_out or 0.0)
+    return LinkReport(
+        participant_id=stats.participant_id,
+        connection=stats.connection_state,
+        loss=loss,
+        jitter_ms=None if stats.jitter_in is None else stats.jitter_in * 1000,
+        rtt_ms=None if stats.rtt is None else stats.rtt * 1000,
+        bitrate_in_kbps=stats.bitrate_in / 1000,
+        bitrate_out_kbps=stats.bitrate_out / 1000,
+        silent_seconds=silence,
+    )

@@ -1,0 +1,91 @@
+"""The whole stack with real media: the app on a real socket, the forwarding gateway, and
+headless participants (socket.io + aiortc over loopback) joining with their join links."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from hearing_server.app import create_app
+from hearing_server.settings import Settings
+from signaling.client import HeadlessParticipant
+from signaling.forwarding import ForwardingGateway
+from signaling.media.policy import Source
+from signaling.server import SIGNALING
+from tests.conftest import FakeClock
+from tests.signaling.harness import Hearing, schedule_hearing
+
+SETTLE = 0.5
+"""Seconds to let packets flow before comparing counts: 15 video frames, 25 audio packets."""
+
+
+@dataclass
+class MediaHearing:
+    hearing: Hearing
+    people: dict[str, HeadlessParticipant] = field(default_factory=dict)
+
+    @property
+    def gateway(self) -> ForwardingGateway:
+        gateway = self.hearing.client.server.app[SIGNALING].gateway
+        assert isinstance(gateway, ForwardingGateway)
+        return gateway
+
+    def id(self, who: str) -> str:
+        return str(self.hearing.ids[who])
+
+    async def join(self, who: str, *, publish: bool = True) -> HeadlessParticipant:
+        person = HeadlessParticipant(self.hearing.url.rstrip("/"), self.hearing.tokens[who])
+        self.people[who] = person
+        await person.join()
+        if publish:
+            await person.publish()
+        return person
+
+    async def packets(self, receiver: str, publisher: str, source: Source) -> int:
+        return await self.people[receiver].packets_from(self.id(publisher), source)
+
+    async def flowing(self, receiver: str, publisher: str, source: Source) -> bool:
+        """Whether packets of ``publisher``'s ``source`` keep arriving at ``receiver``."""
+        before = await self.packets(receiver, publisher, source)
+        await asyncio.sleep(SETTLE)
+        return await self.packets(receiver, publisher, source) > before
+
+    async def wait_flowing(
+        self, receiver: str, publisher: str, source: Source, within: float = 10.0
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not await self.flowing(receiver, publisher, source):
+            assert loop.time() < deadline, f"{publisher}'s {source} never reached {receiver}"
+
+    async def wait_stopped(
+        self, receiver: str, publisher: str, source: Source, within: float = 5.0
+    ) -> None:
+        """Packets already on the wire may still land; then nothing more may."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while await self.flowing(receiver, publisher, source):
+            assert loop.time() < deadline, f"{publisher}'s {source} still reaches {receiver}"
+
+    async def close(self) -> None:
+        for person in self.people.values():
+            await person.close()
+
+
+@pytest.fixture
+async def media_hearing(settings: Settings, clock: FakeClock) -> AsyncIterator[MediaHearing]:
+    if settings.effective_database_url.startswith("postgresql"):
+        pytest.skip("media does not depend on the database")
+    app = create_app(settings.model_copy(update={"ice_servers": []}), clock=clock)
+    async with TestClient(TestServer(app)) as client:
+        scheduled = await schedule_hearing(client)
+        media = MediaHearing(scheduled)
+        try:
+            yield media
+        finally:
+            await media.close()
+            await scheduled.close()
