@@ -15,6 +15,7 @@ from hearing_server.persistence.database import Database, UnitOfWork
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
 from hearing_server.tokens import JoinClaims, TokenError, TokenSigner
 from rooms.accounts import Invitation, StaffUser
+from rooms.alerts import Alert, AlertKind, raise_alert
 from rooms.audit import AuditEntry, ChainBreak, SealedEntry, verify_chain
 from rooms.cases import Case, MeetingInfo
 from rooms.courts import Court
@@ -384,6 +385,48 @@ class HearingService:
             return result
         raise ConcurrentUpdate(session_id)
 
+    # ------------------------------------------------------------------ alerts
+
+    async def raise_alert(
+        self,
+        session_id: SessionId,
+        participant_id: ParticipantId | None,
+        kind: AlertKind,
+        **facts: object,
+    ) -> Alert:
+        """The system noticed something staff must see; kept until acknowledged."""
+        alert = raise_alert(session_id, participant_id, kind, self.clock(), **facts)
+        async with self.database.unit_of_work() as uow:
+            await uow.alerts.add(alert)
+            detail = {"alert": alert.id, "kind": kind.value, "participant_id": participant_id}
+            await self._audit(uow, Actor.system(), "alert.raise", session_id, "accepted", detail)
+            await uow.commit()
+        return alert
+
+    async def acknowledge_alert(self, actor: Actor, alert_id: str) -> Alert:
+        """A staff member takes charge of an alert; refusals are audited like any command."""
+        async with self.database.unit_of_work() as uow:
+            alert = await uow.alerts.get(alert_id)
+            session_id = None if alert is None else alert.session_id
+            detail = {"alert": alert_id}
+            try:
+                ensure_staff_actor(actor, StaffAction.MONITOR)
+                if alert is None:
+                    raise NotFound("alert.not_found", ALERT_NOT_FOUND)
+                staff_id = actor.id.removeprefix("staff:")
+                acknowledged = alert.acknowledge(staff_id, actor.name, self.clock())
+            except DomainError as error:
+                await self._refuse(uow, actor, "alert.acknowledge", session_id, error, detail)
+                raise
+            await uow.alerts.save(acknowledged)
+            await self._audit(uow, actor, "alert.acknowledge", session_id, "accepted", detail)
+            await uow.commit()
+        return acknowledged
+
+    async def alerts(self, session_id: SessionId, *, open_only: bool = True) -> list[Alert]:
+        async with self.database.unit_of_work() as uow:
+            return await uow.alerts.for_session(session_id, open_only=open_only)
+
     # ------------------------------------------------------------------ audit
 
     async def audit_trail(
@@ -550,3 +593,6 @@ def _no_participant(participant_id: str) -> Text:
         f"Không tìm thấy người tham gia {participant_id}.",
         f"No such participant: {participant_id}.",
     )
+
+
+ALERT_NOT_FOUND = Text("Không có cảnh báo này.", "There is no such alert.")

@@ -127,6 +127,14 @@ ABUSE = Refusal(
         "Too many refused messages; the connection is closed.",
     ),
 )
+NOT_WATCHING = Refusal(
+    "forbidden",
+    "monitor.not_watching",
+    Text(
+        "Hãy theo dõi phiên này trước khi xử lý cảnh báo của nó.",
+        "Watch this session before handling its alerts.",
+    ),
+)
 LEFT = Refusal(
     "invalid_state",
     "connection.left",
@@ -259,6 +267,25 @@ class Watch(Payload):
     session_id: Id
 
 
+class AcknowledgeAlert(Payload):
+    session_id: Id
+    alert_id: Id
+
+
+DeviceResult = Literal["ok", "denied", "missing", "failed", "skipped"]
+
+
+class DeviceCheck(Payload):
+    """What the join page's device check found, before the person entered."""
+
+    passed: bool
+    camera: DeviceResult
+    microphone: DeviceResult
+    speaker: Literal["ok", "failed", "untested"] = "untested"
+    network: Literal["ok", "poor", "failed", "untested"] = "untested"
+    detail: Reason = ""
+
+
 @dataclass(frozen=True, slots=True)
 class EventSpec:
     model: type[Payload]
@@ -310,8 +337,10 @@ CLIENT_EVENTS: dict[str, EventSpec] = {
     "answer": EventSpec(Answer, _P, "the browser's answer to a server offer"),
     "ice_candidate": EventSpec(IceCandidate, _P, "a trickled ICE candidate from the browser"),
     "renegotiate": EventSpec(Empty, _P, "ask the server for a fresh offer"),
+    "device_check": EventSpec(DeviceCheck, _P, "the result of the join page's device check"),
     "watch": EventSpec(Watch, _M, "start watching a session"),
     "unwatch": EventSpec(Watch, _M, "stop watching a session"),
+    "acknowledge_alert": EventSpec(AcknowledgeAlert, _M, "take charge of an alert"),
     "ping": EventSpec(Empty, _ALL, "liveness and clock check; acknowledged with server time"),
 }
 
@@ -322,6 +351,8 @@ SERVER_EVENTS: dict[str, str] = {
     "chat": "a chat message addressed to you (or your own, echoed)",
     "offer": "a server WebRTC offer (new tracks to receive); reply with 'answer'",
     "goodbye": "the server is about to close the connection, and why",
+    "quality": "link quality measured by the server: your own, or every watched participant's",
+    "alert": "(monitors) something in a watched session needs a person, or was acknowledged",
 }
 
 

@@ -20,13 +20,14 @@ from aiohttp import web
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from hearing_server.turn import ice_servers_for
+from rooms.alerts import AlertKind
 from rooms.errors import DomainError, NotFound, PermissionDenied
 from rooms.ids import ParticipantId, SessionId, new_id
 from rooms.media import MediaSource
 from rooms.participants import Actor
 from rooms.permissions import StaffAction, ensure_staff_actor
 from rooms.session import CourtSession
-from rooms.states import ENDED_SESSION_STATES
+from rooms.states import ENDED_SESSION_STATES, SessionState
 from rooms.text import Text
 from signaling import protocol as p
 from signaling.chat import recipients
@@ -40,6 +41,7 @@ from signaling.gateway import (
     NoMediaGateway,
     OutgoingTrack,
 )
+from signaling.monitoring import Monitoring, monitor_room
 from signaling.ratelimit import Monotonic, RefusalWindow, TokenBucket
 from signaling.views import lobby_may_see, monitor_view, participant_view, takes_part
 
@@ -116,6 +118,14 @@ class SignalingServer:
         self.sio.on("*", self._on_message)
         self.gateway: MediaGateway = media(self._send_server_offer)
         self.registry = ConnectionRegistry()
+        self.monitoring = Monitoring(
+            sio=self.sio,
+            gateway=self.gateway,
+            service=lambda: self.service,
+            participant_room=participant_room,
+            interval=settings.link_report_seconds,
+            silence_limit=settings.media_silence_seconds,
+        )
         self._monotonic = monotonic
         self._service: HearingService | None = None
         self._closing = False
@@ -128,8 +138,10 @@ class SignalingServer:
             "answer": self._answer,
             "ice_candidate": self._ice_candidate,
             "renegotiate": self._renegotiate,
+            "device_check": self._device_check,
             "watch": self._watch,
             "unwatch": self._unwatch,
+            "acknowledge_alert": self._acknowledge_alert,
             "ping": self._ping,
         }
 
@@ -143,6 +155,7 @@ class SignalingServer:
     def start(self, service: HearingService) -> None:
         self._service = service
         service.bus.subscribe(self._on_bus_event)
+        self.monitoring.start()
 
     async def close(self) -> None:
         """Disconnect everyone, stop background work, close media; idempotent."""
@@ -153,6 +166,7 @@ class SignalingServer:
             connection.departed = True
             await self._emit(connection.sid, "goodbye", _goodbye("server.shutdown"))
             await self.sio.disconnect(connection.sid, ignore_queue=True)
+        await self.monitoring.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -295,16 +309,26 @@ class SignalingServer:
             if session_id is None or participant_id is None:
                 return
             await self.gateway.leave(session_id, participant_id)
+
+            def drop(session: CourtSession) -> bool:
+                """Whether this loss suspended the hearing (the courtroom or panel is gone)."""
+                was_in_session = session.state is SessionState.IN_SESSION
+                session.disconnect(participant_id)
+                return was_in_session and session.state is SessionState.SUSPENDED
+
             try:
-                await self.service.execute(
+                suspended = await self.service.execute(
                     Actor.system(),
                     session_id,
                     "participant.disconnect",
-                    lambda s: s.disconnect(participant_id),
+                    drop,
                     {"participant": participant_id, "reason": str(reason or "")},
                 )
             except DomainError as error:
                 log.info("disconnect of %s not recorded: %s", participant_id, error.rule)
+                return
+            session = await self.service.session(session_id)
+            await self.monitoring.connection_lost(session, participant_id, suspended)
         except Exception:  # a failing handler must not break python-socketio's bookkeeping
             log.exception("disconnect handling failed for %s", sid)
 
@@ -475,14 +499,59 @@ class SignalingServer:
             await self._audit_refusal(connection.actor, "monitor.watch", session_id, error, detail)
             raise _Audited(error) from None
         self.registry.watch(connection, session_id)
+        await self.sio.enter_room(connection.sid, monitor_room(session_id))
         await self.service.audit_edge(
             connection.actor, "monitor.watch", session_id, "accepted", detail
         )
-        return {"view": monitor_view(session)}
+        return {
+            "view": monitor_view(session),
+            "alerts": await self.monitoring.open_alerts(session_id),
+            "quality": self.monitoring.quality(session_id),
+        }
 
     async def _unwatch(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
         assert isinstance(payload, p.Watch)
         self.registry.unwatch(connection, SessionId(payload.session_id))
+        await self.sio.leave_room(connection.sid, monitor_room(payload.session_id))
+        return {}
+
+    async def _acknowledge_alert(
+        self, connection: Connection, payload: p.Payload
+    ) -> dict[str, Any]:
+        assert isinstance(payload, p.AcknowledgeAlert)
+        if payload.session_id not in connection.watching:
+            raise p.NOT_WATCHING
+        try:
+            alert = await self.monitoring.acknowledge(
+                connection.actor, payload.session_id, payload.alert_id
+            )
+        except DomainError as error:
+            raise _Audited(error) from None
+        return {"alert": alert}
+
+    async def _device_check(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
+        """Kept in the audit log; a failed check alerts the court's IT staff."""
+        assert isinstance(payload, p.DeviceCheck)
+        session_id, actor = self._participant_of(connection)
+        result = payload.model_dump(exclude={"ref"})
+        outcome = "accepted" if payload.passed else "failed"
+        await self.service.audit_edge(
+            actor, "participant.device_check", session_id, outcome, result
+        )
+        if not payload.passed:
+            failed = [
+                f"{device}: {state}"
+                for device, state in result.items()
+                if device in ("camera", "microphone", "speaker", "network")
+                and state not in ("ok", "untested", "skipped")
+            ]
+            await self.monitoring.alert(
+                session_id,
+                ParticipantId(actor.id),
+                AlertKind.DEVICE_CHECK_FAILED,
+                name=actor.name,
+                detail=", ".join(failed) or payload.detail or "?",
+            )
         return {}
 
     async def _ping(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:

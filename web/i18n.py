@@ -44,19 +44,26 @@ class Language:
     script: Mapping[str, str]
 
 
-def _read_catalogue(locale: str) -> Catalog:
-    """All of a language's ``.po`` files in one catalogue; later files may not redefine ids."""
-    merged = Catalog(locale=locale)
+def area_catalogues(locale: str) -> dict[str, Catalog]:
+    """A language's catalogue of each page area, by area name."""
     folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    areas: dict[str, Catalog] = {}
     for path in sorted(folder.glob("*.po")) if folder.is_dir() else []:
         with path.open("rb") as handle:
-            part = read_po(handle, locale=locale)
-        for message in part:
-            if not message.id:
-                continue
-            if message.id in merged and merged[message.id].string != message.string:
-                raise ValueError(f"{path.name}: {message.id!r} is translated twice, differently")
-            merged[message.id] = message
+            areas[path.stem] = read_po(handle, locale=locale)
+    return areas
+
+
+def _read_catalogue(locale: str) -> Catalog:
+    """All of a language's areas in one catalogue. A string shared by two areas should read
+    the same in both (a test checks); if not, the ``common`` area's reading is kept."""
+    merged = Catalog(locale=locale)
+    areas = area_catalogues(locale)
+    ordered = sorted(areas, key=lambda name: (name != "common", name))
+    for name in ordered:
+        for message in areas[name]:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
     return merged
 
 

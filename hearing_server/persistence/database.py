@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hearing_server.persistence.repositories import (
+    AlertRepository,
     AuditRepository,
     CourtRepository,
     InvitationRepository,
@@ -33,6 +34,7 @@ class UnitOfWork:
     users: UserRepository
     sessions: SessionRepository
     invitations: InvitationRepository
+    alerts: AlertRepository
     audit: AuditRepository
 
     def __init__(self, engine: AsyncEngine, policy: JurisdictionPolicy) -> None:
@@ -48,6 +50,7 @@ class UnitOfWork:
         self.users = UserRepository(conn)
         self.sessions = SessionRepository(conn, self._policy)
         self.invitations = InvitationRepository(conn)
+        self.alerts = AlertRepository(conn)
         self.audit = AuditRepository(conn)
         return self
 

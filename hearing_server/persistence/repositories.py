@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hearing_server.persistence import tables as t
 from rooms.accounts import Invitation, StaffUser
+from rooms.alerts import Alert, AlertKind
 from rooms.audit import GENESIS_HASH, AuditEntry, SealedEntry, chain_hash
 from rooms.cases import Case, CaseType, Instance, MeetingInfo
 from rooms.courts import Court
@@ -477,6 +478,59 @@ def _invitation(row: Row[Any]) -> Invitation:
         expires_at=row.expires_at,
         issued_by=row.issued_by,
         revoked_at=row.revoked_at,
+    )
+
+
+class AlertRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, alert: Alert) -> None:
+        await self._conn.execute(insert(t.alerts).values(**_alert_row(alert)))
+
+    async def save(self, alert: Alert) -> None:
+        await self._conn.execute(
+            update(t.alerts).where(t.alerts.c.id == alert.id).values(**_alert_row(alert))
+        )
+
+    async def get(self, alert_id: str) -> Alert | None:
+        row = (await self._conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id))).first()
+        return None if row is None else _alert(row)
+
+    async def for_session(self, session_id: SessionId, *, open_only: bool) -> list[Alert]:
+        query = select(t.alerts).where(t.alerts.c.session_id == session_id)
+        if open_only:
+            query = query.where(t.alerts.c.acknowledged_at.is_(None))
+        rows = await self._conn.execute(query.order_by(t.alerts.c.raised_at, t.alerts.c.id))
+        return [_alert(r) for r in rows]
+
+
+def _alert_row(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "session_id": alert.session_id,
+        "participant_id": alert.participant_id,
+        "kind": alert.kind.value,
+        "message_vi": alert.message.vi,
+        "message_en": alert.message.en,
+        "raised_at": alert.raised_at,
+        "acknowledged_by": alert.acknowledged_by,
+        "acknowledged_by_name": alert.acknowledged_by_name,
+        "acknowledged_at": alert.acknowledged_at,
+    }
+
+
+def _alert(row: Row[Any]) -> Alert:
+    return Alert(
+        id=row.id,
+        session_id=SessionId(row.session_id),
+        participant_id=None if row.participant_id is None else ParticipantId(row.participant_id),
+        kind=AlertKind(row.kind),
+        message=Text(row.message_vi, row.message_en),
+        raised_at=row.raised_at,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_by_name=row.acknowledged_by_name,
+        acknowledged_at=row.acknowledged_at,
     )
 
 

@@ -194,6 +194,23 @@ recordings = Table(
     Column("size_bytes", BigInteger, nullable=False, default=0),
 )
 
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("participant_id", ID, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("message_vi", Text, nullable=False),
+    Column("message_en", Text, nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("acknowledged_by", String(64), nullable=True),
+    Column("acknowledged_by_name", String(200), nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,

@@ -27,8 +27,10 @@ from rooms import (
     Role,
     StaffRole,
 )
+from rooms.alerts import AlertKind, raise_alert
 from rooms.audit import AuditEntry, verify_chain
 from rooms.courts import Court
+from rooms.errors import InvalidTransition
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 STAFF = Actor.staff("u-1", StaffRole.CLERK)
@@ -156,3 +158,33 @@ async def test_the_audit_table_refuses_edits_and_the_chain_verifies(database: Da
     async with database.unit_of_work() as uow:
         with pytest.raises(DBAPIError, match="append-only"):
             await uow.audit._conn.execute(text("DELETE FROM audit_events"))
+
+
+async def test_alerts_are_kept_with_their_session_and_acknowledged_once(
+    database: Database,
+) -> None:
+    session = _hearing()
+    accused = next(p for p in session.participants.values() if p.role is Role.DEFENDANT)
+    raised = raise_alert(
+        session.id, accused.id, AlertKind.MEDIA_SILENT, NOW, name=accused.name, seconds=12
+    )
+    async with database.unit_of_work() as uow:
+        await uow.sessions.add(session, NOW)
+        await uow.alerts.add(raised)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        [loaded] = await uow.alerts.for_session(session.id, open_only=True)
+        assert loaded == raised
+        assert (
+            loaded.message.vi
+            == "Không nhận được hình ảnh, âm thanh của Bị cáo Cường trong 12 giây."
+        )
+        done = loaded.acknowledge("u-7", "Kỹ thuật viên Giang", NOW + timedelta(minutes=1))
+        await uow.alerts.save(done)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        assert await uow.alerts.for_session(session.id, open_only=True) == []
+        assert await uow.alerts.for_session(session.id, open_only=False) == [done]
+        assert await uow.alerts.get(raised.id) == done
+    with pytest.raises(InvalidTransition):
+        done.acknowledge("u-8", "someone else", NOW + timedelta(minutes=2))

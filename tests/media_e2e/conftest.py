@@ -77,10 +77,16 @@ class MediaHearing:
 
 
 @pytest.fixture
-async def media_hearing(settings: Settings, clock: FakeClock) -> AsyncIterator[MediaHearing]:
-    if settings.effective_database_url.startswith("postgresql"):
+def media_settings(settings: Settings) -> Settings:
+    """Loopback needs no STUN; modules may override this to tune the server."""
+    return settings.model_copy(update={"ice_servers": []})
+
+
+@pytest.fixture
+async def media_hearing(media_settings: Settings, clock: FakeClock) -> AsyncIterator[MediaHearing]:
+    if media_settings.effective_database_url.startswith("postgresql"):
         pytest.skip("media does not depend on the database")
-    app = create_app(settings.model_copy(update={"ice_servers": []}), clock=clock)
+    app = create_app(media_settings, clock=clock)
     async with TestClient(TestServer(app)) as client:
         scheduled = await schedule_hearing(client)
         media = MediaHearing(scheduled)

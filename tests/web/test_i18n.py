@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
-from web.i18n import LOCALE_DIR, language, make_environment
+from web.i18n import LOCALE_DIR, area_catalogues, language, make_environment
 from web.pages import TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +36,16 @@ def test_every_string_of_an_area_has_a_vietnamese_translation(area: str) -> None
     catalogue = language("vi").translations
     untranslated = sorted(m for m in extracted(area) if catalogue.gettext(m) == m)
     assert untranslated == []
+
+
+def test_a_string_shared_by_two_areas_reads_the_same_in_both() -> None:
+    readings: dict[str, dict[str, str]] = {}
+    for area, catalogue in area_catalogues("vi").items():
+        for message in catalogue:
+            if message.id and message.string:
+                readings.setdefault(str(message.id), {})[area] = str(message.string)
+    differing = {m: r for m, r in readings.items() if len(set(r.values())) > 1}
+    assert differing == {}
 
 
 def test_strings_used_by_scripts_reach_the_browser_only_in_their_language() -> None:

@@ -1,0 +1,96 @@
+"""Alerts for court IT staff: something in a live session needs a person's attention.
+
+An alert is raised by the system (a link went silent, a device check failed), stays open
+until a staff member acknowledges it, and is kept afterwards as part of the session's record.
+What each kind means and says is decided here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from rooms.errors import InvalidTransition
+from rooms.ids import ParticipantId, SessionId, new_id
+from rooms.text import Text
+
+
+class AlertKind(StrEnum):
+    DISCONNECTED = "disconnected"
+    "A participant's connection dropped without leaving."
+    MEDIA_SILENT = "media_silent"
+    "A participant is connected but no audio or video has arrived for a while."
+    DEVICE_CHECK_FAILED = "device_check_failed"
+    "A participant's camera, microphone, speaker or network failed the check before joining."
+    CONNECTION_POOR = "connection_poor"
+    "Heavy packet loss or delay on a participant's link."
+    COURTROOM_LOST = "courtroom_lost"
+    "The hearing was suspended because the courtroom or a panel member lost its connection."
+
+
+ALERT_TEXT: dict[AlertKind, Text] = {
+    AlertKind.DISCONNECTED: Text("{name} đã mất kết nối.", "{name} lost the connection."),
+    AlertKind.MEDIA_SILENT: Text(
+        "Không nhận được hình ảnh, âm thanh của {name} trong {seconds} giây.",
+        "No audio or video from {name} for {seconds} seconds.",
+    ),
+    AlertKind.DEVICE_CHECK_FAILED: Text(
+        "Kiểm tra thiết bị của {name} không đạt: {detail}.",
+        "{name}'s device check failed: {detail}.",
+    ),
+    AlertKind.CONNECTION_POOR: Text(
+        "Đường truyền của {name} kém (mất {loss}% gói tin).",
+        "{name}'s connection is poor ({loss}% packet loss).",
+    ),
+    AlertKind.COURTROOM_LOST: Text(
+        "Phiên tòa bị tạm dừng: {name} mất kết nối.",
+        "The hearing was suspended: {name} lost the connection.",
+    ),
+}
+
+ALREADY_ACKNOWLEDGED = Text(
+    "Cảnh báo này đã được xác nhận.",
+    "This alert has already been acknowledged.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    session_id: SessionId
+    participant_id: ParticipantId | None
+    kind: AlertKind
+    message: Text
+    raised_at: datetime
+    acknowledged_by: str | None = None
+    "Staff user id of whoever acknowledged it."
+    acknowledged_by_name: str | None = None
+    acknowledged_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    def acknowledge(self, by: str, name: str, at: datetime) -> Alert:
+        if not self.is_open:
+            raise InvalidTransition("alert.already_acknowledged", ALREADY_ACKNOWLEDGED)
+        return replace(self, acknowledged_by=by, acknowledged_by_name=name, acknowledged_at=at)
+
+
+def raise_alert(
+    session_id: SessionId,
+    participant_id: ParticipantId | None,
+    kind: AlertKind,
+    at: datetime,
+    **facts: object,
+) -> Alert:
+    """A new open alert; ``facts`` fill the kind's message (``name``, ``seconds`` ...)."""
+    return Alert(
+        id=new_id(),
+        session_id=session_id,
+        participant_id=participant_id,
+        kind=kind,
+        message=ALERT_TEXT[kind].format(**facts),
+        raised_at=at,
+    )

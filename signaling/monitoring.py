@@ -1,0 +1,266 @@
+"""What court IT staff watch: each participant's link quality, and alerts that need a person.
+
+Link reports come from the media gateway of the process that carries the session's media;
+they go to the participant (its own indicator) and to everyone watching the session, through
+socket.io rooms so monitors connected to other processes get them too. A participant whose
+media stops for ``media_silence_seconds`` is marked disconnected in the domain (which may
+suspend the hearing) and an alert is raised; when media comes back they return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rooms.alerts import Alert, AlertKind
+from rooms.errors import DomainError
+from rooms.ids import ParticipantId, SessionId
+from rooms.participants import Actor
+from rooms.session import CourtSession
+from rooms.states import ParticipantState, SessionState
+from signaling.gateway import LinkReport, MediaGateway
+
+log = logging.getLogger(__name__)
+
+POOR_REPORTS_BEFORE_ALERT = 3
+"""A poor link must stay poor this many reports in a row before staff are bothered."""
+
+LOST_CONNECTION_STATES = frozenset({"failed", "closed", "disconnected"})
+QUIET_CONNECTION_STATES = frozenset({"none", "new", "connecting", "checking"})
+
+
+def monitor_room(session_id: str) -> str:
+    """socket.io room of the monitors watching a session (cluster-wide through the manager)."""
+    return f"monitor:{session_id}"
+
+
+def link_level(report: LinkReport, silence_limit: float) -> str:
+    """One word for a link, for the colour of an indicator: good, fair, poor, lost, unknown."""
+    if report.connection in LOST_CONNECTION_STATES:
+        return "lost"
+    if report.connection in QUIET_CONNECTION_STATES:
+        return "unknown"
+    if report.silent_seconds is not None and report.silent_seconds >= silence_limit:
+        return "lost"
+    rtt = report.rtt_ms or 0.0
+    jitter = report.jitter_ms or 0.0
+    if report.loss > 0.08 or rtt > 400 or jitter > 100:
+        return "poor"
+    if report.loss > 0.02 or rtt > 200 or jitter > 40:
+        return "fair"
+    return "good"
+
+
+def link_body(report: LinkReport, silence_limit: float) -> dict[str, Any]:
+    body = asdict(report)
+    body["level"] = link_level(report, silence_limit)
+    for key in ("loss", "jitter_ms", "rtt_ms", "bitrate_in_kbps", "bitrate_out_kbps"):
+        if body[key] is not None:
+            body[key] = round(body[key], 3 if key == "loss" else 1)
+    if body["silent_seconds"] is not None:
+        body["silent_seconds"] = round(body["silent_seconds"], 1)
+    return body
+
+
+def alert_body(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "session_id": alert.session_id,
+        "participant_id": alert.participant_id,
+        "kind": alert.kind.value,
+        "message": alert.message.as_dict(),
+        "at": alert.raised_at.isoformat(),
+        "acknowledged_by": (
+            None
+            if alert.acknowledged_by is None
+            else {"id": alert.acknowledged_by, "name": alert.acknowledged_by_name or ""}
+        ),
+        "acknowledged_at": (
+            None if alert.acknowledged_at is None else alert.acknowledged_at.isoformat()
+        ),
+    }
+
+
+@dataclass
+class _LinkMemory:
+    silenced: bool = False
+    "We marked this participant disconnected for media silence."
+    poor_streak: int = 0
+    poor_alerted: bool = False
+
+
+@dataclass
+class _SessionLinks:
+    last: dict[str, dict[str, Any]] = field(default_factory=dict)
+    memory: dict[str, _LinkMemory] = field(default_factory=dict)
+
+
+class Monitoring:
+    """Measures links on a timer and keeps staff informed; one per signalling server."""
+
+    def __init__(
+        self,
+        *,
+        sio: Any,
+        gateway: MediaGateway,
+        service: Callable[[], Any],
+        participant_room: Callable[[str, str], str],
+        interval: float,
+        silence_limit: float,
+    ) -> None:
+        self._sio = sio
+        self._gateway = gateway
+        self._service = service
+        self._participant_room = participant_room
+        self._interval = interval
+        self._silence_limit = silence_limit
+        self._sessions: dict[str, _SessionLinks] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def quality(self, session_id: str) -> dict[str, Any]:
+        """The latest reports of a session this process measured (for a new watcher)."""
+        links = self._sessions.get(session_id)
+        return {"session_id": session_id, "participants": dict(links.last) if links else {}}
+
+    async def open_alerts(self, session_id: SessionId) -> list[dict[str, Any]]:
+        return [alert_body(a) for a in await self._service().alerts(session_id)]
+
+    async def alert(
+        self,
+        session_id: SessionId,
+        participant_id: ParticipantId | None,
+        kind: AlertKind,
+        **facts: object,
+    ) -> None:
+        alert = await self._service().raise_alert(session_id, participant_id, kind, **facts)
+        await self._sio.emit("alert", alert_body(alert), room=monitor_room(session_id))
+
+    async def acknowledge(self, actor: Actor, session_id: str, alert_id: str) -> dict[str, Any]:
+        alert = await self._service().acknowledge_alert(actor, alert_id)
+        body = alert_body(alert)
+        await self._sio.emit("alert", body, room=monitor_room(str(alert.session_id)))
+        return body
+
+    async def connection_lost(
+        self, session: CourtSession, participant_id: ParticipantId, suspended: bool
+    ) -> None:
+        """The socket of a participant dropped (called by the process that held it)."""
+        person = session.participants.get(participant_id)
+        name = person.name if person is not None else participant_id
+        await self.alert(session.id, participant_id, AlertKind.DISCONNECTED, name=name)
+        if suspended:
+            await self.alert(session.id, participant_id, AlertKind.COURTROOM_LOST, name=name)
+
+    # -- the timer --------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            for session_id in self._gateway.sessions():
+                try:
+                    await self._measure(session_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("measuring the links of %s failed", session_id)
+            for gone in set(self._sessions) - set(self._gateway.sessions()):
+                del self._sessions[gone]
+
+    async def _measure(self, session_id: str) -> None:
+        reports = await self._gateway.links(session_id)
+        links = self._sessions.setdefault(session_id, _SessionLinks())
+        links.last = {pid: link_body(r, self._silence_limit) for pid, r in reports.items()}
+        for pid, body in links.last.items():
+            await self._sio.emit(
+                "quality",
+                {"participant_id": pid, **body},
+                room=self._participant_room(session_id, pid),
+            )
+        await self._sio.emit("quality", self.quality(session_id), room=monitor_room(session_id))
+        for pid, report in reports.items():
+            memory = links.memory.setdefault(pid, _LinkMemory())
+            await self._judge(SessionId(session_id), ParticipantId(pid), report, memory)
+
+    async def _judge(
+        self, session_id: SessionId, pid: ParticipantId, report: LinkReport, memory: _LinkMemory
+    ) -> None:
+        silent = report.silent_seconds
+        if not memory.silenced and silent is not None and silent >= self._silence_limit:
+            memory.silenced = await self._mark_silent(session_id, pid, silent)
+        elif memory.silenced and silent is not None and silent < self._interval:
+            memory.silenced = not await self._mark_back(session_id, pid)
+        level = link_level(report, self._silence_limit)
+        memory.poor_streak = memory.poor_streak + 1 if level == "poor" else 0
+        if level == "good":
+            memory.poor_alerted = False
+        if memory.poor_streak >= POOR_REPORTS_BEFORE_ALERT and not memory.poor_alerted:
+            memory.poor_alerted = True
+            session = await self._service().session(session_id)
+            person = session.participants.get(pid)
+            await self.alert(
+                session_id,
+                pid,
+                AlertKind.CONNECTION_POOR,
+                name=person.name if person else pid,
+                loss=round(report.loss * 100),
+            )
+
+    async def _mark_silent(self, session_id: SessionId, pid: ParticipantId, silent: float) -> bool:
+        """Media stopped: the domain hears of a lost link; staff get an alert."""
+
+        def drop(session: CourtSession) -> bool:
+            was_in_session = session.state is SessionState.IN_SESSION
+            session.disconnect(pid)
+            return was_in_session and session.state is SessionState.SUSPENDED
+
+        try:
+            suspended = await self._service().execute(
+                Actor.system(),
+                session_id,
+                "participant.disconnect",
+                drop,
+                {"participant": pid, "reason": "media_silence", "seconds": round(silent)},
+            )
+        except DomainError as error:
+            log.info("media silence of %s not recorded: %s", pid, error.rule)
+            return False
+        session = await self._service().session(session_id)
+        person = session.participants.get(pid)
+        name = person.name if person is not None else pid
+        await self.alert(session_id, pid, AlertKind.MEDIA_SILENT, name=name, seconds=round(silent))
+        if suspended:
+            await self.alert(session_id, pid, AlertKind.COURTROOM_LOST, name=name)
+        return True
+
+    async def _mark_back(self, session_id: SessionId, pid: ParticipantId) -> bool:
+        """Media flows again: the person returns to where the silence found them."""
+        session = await self._service().session(session_id)
+        person = session.participants.get(pid)
+        if person is None or person.state is not ParticipantState.DISCONNECTED:
+            return True
+        try:
+            await self._service().execute(
+                Actor.system(),
+                session_id,
+                "participant.join",
+                lambda s: s.join(pid),
+                {"participant": pid, "reason": "media_resumed"},
+            )
+        except DomainError as error:
+            log.info("return of %s after media silence refused: %s", pid, error.rule)
+            return False
+        return True
