@@ -25,6 +25,7 @@ from hearing_server.settings import Settings, load_settings
 from rooms.errors import DomainError
 from rooms.participants import Actor
 from rooms.roles import StaffRole
+from signaling.probe import run_probe
 
 T = TypeVar("T")
 
@@ -92,6 +93,15 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="create a demo hearing and meeting; print join links")
     demo.set_defaults(func=_demo)
+
+    probe = sub.add_parser(
+        "probe", help="join a session with a join link like a participant; report what works"
+    )
+    probe.add_argument("join_url", help="a personal join link, …/join/<token>")
+    probe.add_argument("--seconds", type=float, default=10.0, help="how long to stay (10)")
+    probe.add_argument("--no-media", action="store_true", help="only test signalling")
+    probe.add_argument("--json", action="store_true", help="print the result as JSON")
+    probe.set_defaults(func=_probe)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(
         required=True, metavar="ACTION"
@@ -191,6 +201,12 @@ def _audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _probe(_settings: Settings, args: argparse.Namespace) -> int:
+    result = asyncio.run(run_probe(args.join_url, args.seconds, publish=not args.no_media))
+    print(result.as_json() if args.json else result.as_text())
+    return 0 if result.ok else 1
 
 
 def _with_service(settings: Settings, work: Callable[[HearingService], Awaitable[T]]) -> T:

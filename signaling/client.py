@@ -19,7 +19,13 @@ import socketio
 from signaling.media.policy import Source, TrackKey
 from signaling.media.synthetic import EncodedClip, ProbeClient
 
-__all__ = ["CommandRefused", "HeadlessParticipant", "TrackReport", "split_join_url"]
+__all__ = [
+    "CommandRefused",
+    "HeadlessParticipant",
+    "JoinRefused",
+    "TrackReport",
+    "split_join_url",
+]
 
 Body = dict[str, Any]
 
@@ -30,6 +36,16 @@ class CommandRefused(Exception):
     def __init__(self, event: str, error: Mapping[str, Any]) -> None:
         super().__init__(f"{event}: {error.get('code')} / {error.get('rule')}")
         self.event = event
+        self.error = dict(error)
+
+
+class JoinRefused(Exception):
+    """The server refused the connection: ``error`` says why (code, rule, message)."""
+
+    def __init__(self, error: Mapping[str, Any]) -> None:
+        message = error.get("message")
+        english = message.get("en") if isinstance(message, Mapping) else None
+        super().__init__(f"{english or 'refused'} ({error.get('rule', error.get('code', '?'))})")
         self.error = dict(error)
 
 
@@ -85,8 +101,10 @@ class HeadlessParticipant:
         self.__changed = asyncio.Condition()
         self.__negotiation = asyncio.Lock()
         self.__offers_answered = 0
+        self.__refusal: Any = None
         self.sio.on("*", self.__record)
         self.sio.on("offer", self.__on_server_offer)
+        self.sio.on("connect_error", self.__on_connect_error)
 
     @classmethod
     def from_join_url(cls, join_url: str, **options: Any) -> HeadlessParticipant:
@@ -104,14 +122,23 @@ class HeadlessParticipant:
     # -- signalling -------------------------------------------------------------
 
     async def join(self) -> Body:
-        """Connect with the join token; return the welcome message."""
+        """Connect with the join token; return the welcome message.
+
+        Raises ``JoinRefused`` when the server turns the link down (expired, revoked...).
+        """
         self.joined_at = time.monotonic()
-        await self.sio.connect(
-            self.base_url,
-            auth={"token": self.__token},
-            transports=["websocket"],
-            wait_timeout=self.timeout,
-        )
+        try:
+            await self.sio.connect(
+                self.base_url,
+                auth={"token": self.__token},
+                transports=["websocket"],
+                wait_timeout=self.timeout,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            refusal = self.__refusal
+            if isinstance(refusal, Mapping) and isinstance(refusal.get("data"), Mapping):
+                raise JoinRefused(refusal["data"]) from exc
+            raise
         welcome: Body = await self.wait_for("welcome")
         self.welcome = welcome
         self.view = welcome.get("view") or {}
@@ -229,6 +256,9 @@ class HeadlessParticipant:
             elif event == "goodbye" and isinstance(body, dict):
                 self.goodbye = body
             self.__changed.notify_all()
+
+    async def __on_connect_error(self, data: Any) -> None:
+        self.__refusal = data
 
     async def __on_server_offer(self, body: Body) -> None:
         await self.__record("offer", body)
