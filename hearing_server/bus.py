@@ -23,9 +23,12 @@ Subscriber = Callable[[EventMessage], Awaitable[None]]
 REDIS_EVENTS_CHANNEL = "hearing:events"
 
 
-def event_message(event: Event) -> EventMessage:
+def event_message(event: Event, version: int | None = None) -> EventMessage:
+    """``version`` is the session's version once the command's events are saved: every event
+    of one command carries the same, so a subscriber can load the session once for all."""
     return {
         "name": event.name,
+        "version": version,
         "session_id": event.session_id,
         "actor": event.actor,
         "affects_media": event.affects_media,
@@ -34,7 +37,7 @@ def event_message(event: Event) -> EventMessage:
 
 
 class EventBus(Protocol):
-    async def publish(self, events: Sequence[Event]) -> None: ...
+    async def publish(self, events: Sequence[Event], version: int | None = None) -> None: ...
     def subscribe(self, subscriber: Subscriber) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -49,9 +52,9 @@ class LocalEventBus:
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
-    async def publish(self, events: Sequence[Event]) -> None:
+    async def publish(self, events: Sequence[Event], version: int | None = None) -> None:
         for event in events:
-            await self.deliver(event_message(event))
+            await self.deliver(event_message(event, version))
 
     async def deliver(self, message: EventMessage) -> None:
         for subscriber in self._subscribers:
@@ -80,9 +83,10 @@ class RedisEventBus:
     def subscribe(self, subscriber: Subscriber) -> None:
         self._local.subscribe(subscriber)
 
-    async def publish(self, events: Sequence[Event]) -> None:
+    async def publish(self, events: Sequence[Event], version: int | None = None) -> None:
         for event in events:
-            await self._redis.publish(self._channel, json.dumps(event_message(event), default=str))
+            message = json.dumps(event_message(event, version), default=str)
+            await self._redis.publish(self._channel, message)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="redis-event-bus")

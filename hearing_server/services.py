@@ -381,7 +381,7 @@ class HearingService:
                     uow, actor, action, session_id, "accepted", {**detail, "events": names}
                 )
                 await uow.commit()
-            await self.bus.publish(events)
+            await self.bus.publish(events, session.version)
             return result
         raise ConcurrentUpdate(session_id)
 
@@ -471,7 +471,7 @@ class HearingService:
             await uow.sessions.add(session, self.clock())
 
         session = await self._staff_command(actor, action, None, detail, create, store)
-        await self.bus.publish(session.collect_events())
+        await self.bus.publish(session.collect_events(), session.version)
         return session
 
     async def _staff_command(

@@ -130,6 +130,7 @@ class SignalingServer:
         self._service: HearingService | None = None
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._latest: dict[str, tuple[CourtSession, dict[str, Any]]] = {}
         self._handlers: dict[str, Handler] = {
             **{name: self._command_handler(name) for name in COMMANDS},
             "leave": self._leave,
@@ -564,9 +565,10 @@ class SignalingServer:
         never go through the socket.io queue)."""
         session_id = str(message.get("session_id", ""))
         if self._closing or not self.registry.has_session(session_id):
+            self._latest.pop(session_id, None)
             return
         try:
-            session = await self.service.session(SessionId(session_id))
+            session, shared = await self._latest_state(session_id, message.get("version"))
         except NotFound:
             return
         if message.get("affects_media"):
@@ -580,17 +582,30 @@ class SignalingServer:
             if not connection.ready:
                 continue
             if connection.sender is p.Sender.MONITOR:
-                view = monitor_view(session)
+                view = shared
             else:
                 pid = connection.participant_id or ""
                 if pid not in session.participants:
                     continue
                 if not takes_part(session, pid) and not lobby_may_see(event, pid):
                     continue
-                view = participant_view(session, pid)
+                view = participant_view(session, pid, shared)
             body = {"session_id": session_id, "event": event, "view": view}
             await self._emit(connection.sid, "session_event", body)
         await self._after_event(session, event)
+
+    async def _latest_state(
+        self, session_id: str, version: object
+    ) -> tuple[CourtSession, dict[str, Any]]:
+        """The session as saved by the event's command, and the view everyone taking part
+        shares; loaded once for all the events of one command (they carry one version)."""
+        cached = self._latest.get(session_id)
+        if cached is not None and isinstance(version, int) and cached[0].version >= version:
+            return cached
+        session = await self.service.session(SessionId(session_id))
+        latest = (session, monitor_view(session))
+        self._latest[session_id] = latest
+        return latest
 
     async def _after_event(self, session: CourtSession, event: Mapping[str, Any]) -> None:
         """People who are out (left, removed, denied, session ended) are let go."""

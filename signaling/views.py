@@ -72,17 +72,18 @@ def takes_part(session: CourtSession, participant_id: str) -> bool:
     return person is not None and person.state in TAKING_PART_STATES
 
 
-def participant_view(session: CourtSession, participant_id: str) -> dict[str, Any]:
-    """The whole picture while taking part; only one's own state in the lobby."""
+def participant_view(
+    session: CourtSession, participant_id: str, shared: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The whole picture while taking part; only one's own state in the lobby.
+
+    ``shared`` is ``monitor_view(session)`` when the caller already built it (one event goes
+    to everyone in a session: the common part is built once)."""
     me = session.participants[ParticipantId(participant_id)]
     you = participant_entry(session, me)
     if me.state not in TAKING_PART_STATES:
         return {"session": session_brief(session), "you": you}
-    return {
-        "session": session_full(session),
-        "you": you,
-        "participants": [participant_entry(session, p) for p in session.participants.values()],
-    }
+    return {**(shared or monitor_view(session)), "you": you}
 
 
 def monitor_view(session: CourtSession) -> dict[str, Any]:

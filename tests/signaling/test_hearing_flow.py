@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from rooms.ids import SessionId
+from rooms.session import CourtSession
 from rooms.states import ParticipantState, SessionState
 from tests.signaling.harness import Hearing, person_state, state_event
 
@@ -237,3 +239,43 @@ async def test_closing_the_hearing_lets_everyone_go(hearing: Hearing) -> None:
     session = await hearing.session()
     assert session.state is SessionState.CLOSED
     assert session.participants[hearing.ids["judge"]].state is ParticipantState.IN_SESSION
+
+
+async def test_one_command_with_many_events_loads_the_session_once_for_all_of_them(
+    hearing: Hearing,
+) -> None:
+    """Muting everyone in a meeting of hundreds of points must not mean hundreds of loads."""
+    judge, _ = await hearing.join("judge")
+    clerk, _ = await hearing.join("clerk")
+    for who in ("defendant", "victim"):
+        await hearing.join(who)
+        await hearing.admit(clerk, who)
+    service = hearing.service
+    loads = 0
+    load = service.session
+
+    async def counted(session_id: SessionId) -> CourtSession:
+        nonlocal loads
+        loads += 1
+        return await load(session_id)
+
+    service.session = counted  # type: ignore[method-assign]
+    try:
+        assert (await judge.call("mute_all"))["ok"]
+        for who in ("defendant", "victim"):
+            pid = hearing.ids[who]
+            await clerk.wait_for(
+                "session_event",
+                lambda b, pid=pid: (
+                    b["event"]["name"] == "media_control_changed"
+                    and b["event"]["payload"]["participant_id"] == pid
+                ),
+            )
+    finally:
+        del service.session
+    muted = [
+        b for b in clerk.received("session_event") if b["event"]["name"] == "media_control_changed"
+    ]
+    assert len(muted) >= 2
+    assert all(b["view"]["session"] == muted[-1]["view"]["session"] for b in muted)
+    assert loads == 1
