@@ -25,6 +25,7 @@ from web.errors import error_middleware
 from web.health import healthz, metrics, request_metrics
 from web.keys import HEALTH_CHECKS, METRICS, SERVICE, SETTINGS
 from web.pages import add_page_routes
+from web.staff.pages import add_staff_routes
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 
@@ -49,6 +50,7 @@ def create_app(
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics, name="metrics")
     add_page_routes(app)
+    add_staff_routes(app)
     return app
 
 

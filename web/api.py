@@ -85,7 +85,7 @@ async def _court_id(call: Call, requested: str | None) -> CourtId:
     return default.id
 
 
-def _case(court_id: CourtId, body: s.CaseIn) -> Case:
+def case_from_request(court_id: CourtId, body: s.CaseIn) -> Case:
     return Case(
         court_id=court_id,
         number=body.number,
@@ -103,7 +103,7 @@ async def create_hearing(call: Call) -> s.SessionOut:
     court_id = await _court_id(call, body.court_id)
     session = await call.request.app[SERVICE].schedule_hearing(
         call.staff,
-        _case(court_id, body.case),
+        case_from_request(court_id, body.case),
         body.scheduled_start,
         body.scheduled_end,
         body.courtroom_name,
@@ -168,7 +168,7 @@ async def update_session(call: Call) -> s.SessionOut:
     service = call.request.app[SERVICE]
     session_id = SessionId(call.path("session_id"))
     current = await service.session(session_id)
-    case = _case(current.court_id, body.case) if body.case is not None else None
+    case = case_from_request(current.court_id, body.case) if body.case is not None else None
     if current.meeting is None and (
         body.title is not None or body.organiser is not None or body.chair is not None
     ):

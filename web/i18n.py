@@ -56,13 +56,17 @@ def area_catalogues(locale: str) -> dict[str, Catalog]:
 
 def _read_catalogue(locale: str) -> Catalog:
     """All of a language's areas in one catalogue. A string shared by two areas should read
-    the same in both (a test checks); if not, the ``common`` area's reading is kept."""
+    the same in both (a test checks); if not, the ``common`` area's reading is kept, and a
+    translation anywhere wins over a string still untranslated elsewhere."""
     merged = Catalog(locale=locale)
     areas = area_catalogues(locale)
     ordered = sorted(areas, key=lambda name: (name != "common", name))
     for name in ordered:
         for message in areas[name]:
-            if message.id and message.id not in merged:
+            if not message.id:
+                continue
+            kept = merged.get(message.id)
+            if kept is None or (not kept.string and message.string):
                 merged[message.id] = message
     return merged
 

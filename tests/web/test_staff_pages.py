@@ -1,0 +1,560 @@
+"""Court staff pages over HTTP, on SQLite and PostgreSQL: login cookie and form tokens,
+scheduling through forms, join links, the sessions list, the monitor page and the audit log."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+from sqlalchemy import update
+
+from hearing_server.persistence import tables as t
+from hearing_server.persistence.repositories import SessionFilter
+from hearing_server.services import AuthenticationFailed, HearingService
+from rooms.cases import Case, CaseType, Instance
+from rooms.ids import CourtId, ParticipantId, SessionId
+from rooms.participants import Actor
+from rooms.roles import Role, StaffRole
+from tests.api.conftest import ADMIN_PASSWORD, CLI, _cheap_password_hashing  # noqa: F401
+from tests.conftest import FakeClock
+from web.keys import SERVICE
+
+Client = TestClient[Any, Any]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+FRESH_LINK = re.compile(r'id="fresh-url" type="text" readonly value="([^"]+)"')
+CLERK_PASSWORD = "clerk-password-long"
+
+
+@dataclass
+class Reply:
+    status: int
+    text: str
+    headers: dict[str, str]
+    cookies: dict[str, Any]
+
+    @property
+    def location(self) -> str:
+        return self.headers.get("Location", "")
+
+    def fresh_link(self) -> str:
+        """The join link a page shows once, right after issuing it."""
+        found = FRESH_LINK.search(self.text)
+        assert found, self.text[:500]
+        return unescape(found.group(1))
+
+    def csrf(self) -> str:
+        found = CSRF.search(self.text)
+        assert found, self.text[:500]
+        return found.group(1)
+
+
+async def _reply(response: ClientResponse) -> Reply:
+    return Reply(
+        response.status, await response.text(), dict(response.headers), dict(response.cookies)
+    )
+
+
+@dataclass
+class Browser:
+    """A staff member's browser: the test client keeps the cookies between requests."""
+
+    client: Client
+
+    @property
+    def service(self) -> HearingService:
+        return self.client.server.app[SERVICE]
+
+    async def get(self, path: str, **params: Any) -> Reply:
+        async with self.client.get(path, params=params, allow_redirects=False) as response:
+            return await _reply(response)
+
+    async def post(self, path: str, data: dict[str, Any], csrf: str | None = "") -> Reply:
+        """Post a form; by default with the form token of the page it came from."""
+        form = dict(data)
+        if csrf is not None:
+            form["csrf_token"] = csrf or (await self.get("/staff/")).csrf()
+        async with self.client.post(path, data=form, allow_redirects=False) as response:
+            return await _reply(response)
+
+    async def log_in(self, username: str, password: str, next_path: str = "") -> Reply:
+        page = await self.get("/staff/login", **({"next": next_path} if next_path else {}))
+        form = {"username": username, "password": password, "next": next_path}
+        return await self.post("/staff/login", form, csrf=page.csrf())
+
+    async def schedule_hearing(self, **fields: str) -> str:
+        form = {
+            "number": "88/2026/HS-ST",
+            "title": "Vụ án cố ý gây thương tích",
+            "case_type": "criminal",
+            "instance": "first_instance",
+            "penal_chapters": "14",
+            "scheduled_start": "2026-11-23T14:00",
+            "scheduled_end": "2026-11-23T16:30",
+            "courtroom_name": "Phòng xử án số 1",
+            **fields,
+        }
+        reply = await self.post("/staff/hearings/new", form)
+        assert reply.status == 303, reply.text
+        return reply.location.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+async def admin(client: Client) -> Browser:
+    """A logged-in administrator's browser."""
+    service: HearingService = client.server.app[SERVICE]
+    await service.add_user(CLI, "admin", StaffRole.ADMIN, ADMIN_PASSWORD, "Quản trị viên")
+    browser = Browser(client)
+    reply = await browser.log_in("admin", ADMIN_PASSWORD)
+    assert reply.status == 303 and reply.location == "/staff/", reply.text
+    return browser
+
+
+async def _clerk(admin: Browser) -> Browser:
+    await admin.service.add_user(CLI, "thuky", StaffRole.CLERK, CLERK_PASSWORD, "Thư ký Lan")
+    admin.client.session.cookie_jar.clear()
+    reply = await admin.log_in("thuky", CLERK_PASSWORD)
+    assert reply.status == 303
+    return admin
+
+
+async def _court_id(service: HearingService) -> CourtId:
+    return (await service.courts())[0].id
+
+
+# ---------------------------------------------------------------------- logging in
+
+
+async def test_pages_behind_the_login_send_visitors_to_it_and_back(client: Client) -> None:
+    service: HearingService = client.server.app[SERVICE]
+    await service.add_user(CLI, "admin", StaffRole.ADMIN, ADMIN_PASSWORD)
+    browser = Browser(client)
+    reply = await browser.get("/staff/audit", session="abc")
+    assert reply.status == 303
+    assert reply.location == "/staff/login?next=%2Fstaff%2Faudit%3Fsession%3Dabc"
+    login = await browser.get("/staff/login", next="/staff/audit?session=abc")
+    assert 'name="next" value="/staff/audit?session=abc"' in login.text
+    assert login.headers["Cache-Control"] == "no-store"
+    assert login.headers["X-Frame-Options"] == "DENY"
+    done = await browser.log_in("admin", ADMIN_PASSWORD, next_path="/staff/audit?session=abc")
+    assert (done.status, done.location) == (303, "/staff/audit?session=abc")
+    cookie = done.cookies["staff_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/staff"
+    assert not cookie["secure"]  # plain http here; https requests get a Secure cookie
+    assert int(cookie["max-age"]) == 12 * 3600
+    assert (await browser.get("/staff/audit")).status == 200
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/staff/",
+        "/\\evil.example",
+        "/api/v1/users",
+        "/staffx",
+    ],
+)
+async def test_after_login_only_staff_pages_of_this_site_are_followed(
+    admin: Browser, target: str
+) -> None:
+    admin.client.session.cookie_jar.clear()
+    reply = await admin.log_in("admin", ADMIN_PASSWORD, next_path=target)
+    assert (reply.status, reply.location) == (303, "/staff/")
+
+
+async def test_wrong_credentials_are_refused_alike_for_unknown_and_known_users(
+    admin: Browser,
+) -> None:
+    admin.client.session.cookie_jar.clear()
+    wrong_password = await admin.log_in("admin", "not-the-password")
+    unknown_user = await admin.log_in("nobody", ADMIN_PASSWORD)
+    for reply in (wrong_password, unknown_user):
+        assert reply.status == 401
+        assert "Sai tên đăng nhập hoặc mật khẩu." in reply.text
+        assert "staff_session" not in reply.cookies
+    assert 'value="nobody"' in unknown_user.text and ADMIN_PASSWORD not in unknown_user.text
+    english = await admin.get("/staff/login", lang="en")
+    async with admin.client.post(
+        "/staff/login?lang=en",
+        data={"username": "admin", "password": "x", "csrf_token": english.csrf()},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 401
+        assert "Wrong username or password." in await response.text()
+    refused = [
+        e.entry
+        for e in await admin.service.audit_trail(CLI)
+        if e.entry.action == "auth.login" and e.entry.outcome == "refused"
+    ]
+    assert [e.actor for e in refused] == ["login:admin", "login:nobody", "login:admin"]
+
+
+async def test_the_login_form_needs_its_own_token_back(client: Client) -> None:
+    service: HearingService = client.server.app[SERVICE]
+    await service.add_user(CLI, "admin", StaffRole.ADMIN, ADMIN_PASSWORD)
+    browser = Browser(client)
+    form = {"username": "admin", "password": ADMIN_PASSWORD}
+    missing = await browser.post("/staff/login", form, csrf=None)
+    assert missing.status == 403 and "staff_session" not in missing.cookies
+    await browser.get("/staff/login")
+    forged = await browser.post("/staff/login", form, csrf="made-up")
+    assert forged.status == 403 and "staff_session" not in forged.cookies
+
+
+async def test_every_staff_form_is_refused_without_the_login_s_token(admin: Browser) -> None:
+    session_id = await admin.schedule_hearing()
+    before = await admin.service.session(SessionId(session_id))
+    for path in (
+        f"/staff/sessions/{session_id}/cancel",
+        f"/staff/sessions/{session_id}/points",
+        "/staff/hearings/new",
+        "/staff/logout",
+    ):
+        for token in (None, "0" * 64):
+            reply = await admin.post(path, {"name": "X", "kind": "home"}, csrf=token)
+            assert reply.status == 403, path
+            assert "Không có thay đổi nào" in reply.text
+    after = await admin.service.session(SessionId(session_id))
+    assert after.version == before.version and after.state == before.state
+    assert len(await admin.service.find_sessions(_all())) == 1
+    assert (await admin.get("/staff/")).status == 200  # still logged in
+
+
+async def test_log_out_forgets_the_cookie_and_is_audited(admin: Browser) -> None:
+    reply = await admin.post("/staff/logout", {})
+    assert (reply.status, reply.location) == (303, "/staff/login")
+    assert reply.cookies["staff_session"].value == ""
+    assert (await admin.get("/staff/")).status == 303
+    actions = [e.entry.action for e in await admin.service.audit_trail(CLI)]
+    assert actions[-1] == "auth.logout"
+
+
+async def test_a_forged_or_deactivated_login_counts_as_logged_out(admin: Browser) -> None:
+    jar = admin.client.session.cookie_jar
+    jar.clear()
+    jar.update_cookies({"staff_session": "forged.token.value"})
+    reply = await admin.get("/staff/monitor")
+    assert reply.status == 303 and reply.location == "/staff/login?next=%2Fstaff%2Fmonitor"
+    assert reply.cookies["staff_session"].value == ""
+
+    clerk = await _clerk(admin)
+    assert (await clerk.get("/staff/")).status == 200
+    async with clerk.service.database.engine.begin() as conn:
+        await conn.execute(
+            update(t.staff_users).where(t.staff_users.c.username == "thuky").values(active=False)
+        )
+    assert (await clerk.get("/staff/")).status == 303
+
+
+# ---------------------------------------------------------------------- scheduling
+
+
+async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links(
+    admin: Browser,
+) -> None:
+    form = await admin.get("/staff/hearings/new")
+    assert form.status == 200 and 'for="hearing-number"' in form.text
+    session_id = await admin.schedule_hearing(closed_hearing="on")
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert page.status == 200
+    assert "88/2026/HS-ST" in page.text and "Phòng xử án số 1" in page.text
+    assert "23 thg 11, 2026, 14:00 – 16:30" in page.text  # court time, not UTC
+    session = await admin.service.session(SessionId(session_id))
+    assert session.case is not None and session.case.closed_hearing
+    assert session.case.penal_chapters == frozenset({14})
+    assert session.scheduled_start == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+
+    added = await admin.post(
+        f"/staff/sessions/{session_id}/points",
+        {"name": "Trại tạm giam Chí Hòa", "kind": "detention_centre", "location": "TP.HCM"},
+    )
+    assert (added.status, added.location) == (303, f"/staff/sessions/{session_id}#points")
+    session = await admin.service.session(SessionId(session_id))
+    remote = next(p for p in session.points.values() if p.name == "Trại tạm giam Chí Hòa")
+
+    person = await admin.post(
+        f"/staff/sessions/{session_id}/participants",
+        {"name": "Nguyễn Văn B", "role": "defendant", "point_id": remote.id},
+    )
+    assert person.status == 201
+    url = person.fresh_link()
+    assert url.startswith("http://hearings.test/join/")
+    assert "Đường dẫn tham gia của Nguyễn Văn B" in person.text
+    assert f'data-canonical="/staff/sessions/{session_id}"' in person.text
+    joined = await admin.service.resolve_join_token(url.rsplit("/", 1)[1])
+    assert joined.participant.name == "Nguyễn Văn B"
+
+    second = await admin.post(
+        f"/staff/sessions/{session_id}/participants/{joined.participant.id}/links", {}
+    )
+    assert second.status == 201 and url not in second.text
+    invitations = await admin.service.invitations(joined.participant.id)
+    assert len(invitations) == 2
+    revoked = await admin.post(
+        f"/staff/sessions/{session_id}/links/{joined.invitation.id}/revoke", {}
+    )
+    assert revoked.status == 303
+    with pytest.raises(AuthenticationFailed):
+        await admin.service.resolve_join_token(url.rsplit("/", 1)[1])
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert page.text.count("đã thu hồi") == 1 and page.text.count("còn hiệu lực đến") == 1
+    assert "http://hearings.test/join/" not in page.text  # a link is shown once only
+
+    cancelled = await admin.post(f"/staff/sessions/{session_id}/cancel", {})
+    assert cancelled.status == 303
+    session = await admin.service.session(SessionId(session_id))
+    assert session.state == "cancelled"
+    actions = [e.entry.action for e in await admin.service.audit_trail(CLI, session_id)]
+    for action in (
+        "hearing.schedule",
+        "session.add_point",
+        "session.add_participant",
+        "link.issue",
+        "link.revoke",
+        "session.cancel",
+    ):
+        assert action in actions
+
+
+async def test_a_form_the_domain_refuses_comes_back_with_the_input_and_its_reason(
+    admin: Browser,
+) -> None:
+    form = {
+        "number": "1/2026/HS-ST",
+        "title": "Vụ án gián điệp",
+        "case_type": "criminal",
+        "instance": "first_instance",
+        "penal_chapters": "13",
+        "scheduled_start": "2026-12-01T08:00",
+        "courtroom_name": "Phòng xử án số 3",
+    }
+    reply = await admin.post("/staff/hearings/new", form)
+    assert reply.status == 422
+    assert "Chương XIII Bộ luật Hình sự không được" in reply.text
+    assert 'value="Vụ án gián điệp"' in reply.text and 'value="13"' in reply.text
+    async with admin.client.post(
+        "/staff/hearings/new?lang=en",
+        data={**form, "penal_chapters": "", "state_secret": "on", "csrf_token": reply.csrf()},
+        allow_redirects=False,
+    ) as response:
+        english = await response.text()
+    assert response.status == 422
+    assert "A case involving state secrets may not be heard online." in english
+    assert 'name="state_secret" type="checkbox" value="on" checked' in english
+    assert await admin.service.find_sessions(_all()) == []
+    refused = [e.entry for e in await admin.service.audit_trail(CLI) if e.entry.rule]
+    assert [e.rule for e in refused][-2:] == ["policy.penal_chapter", "policy.state_secret"]
+
+
+async def test_fields_that_cannot_be_read_are_marked_one_by_one(admin: Browser) -> None:
+    reply = await admin.post(
+        "/staff/hearings/new",
+        {"number": "", "case_type": "", "scheduled_start": "tomorrow", "penal_chapters": "XIV"},
+    )
+    assert reply.status == 422
+    assert 'id="hearing-number-error"' in reply.text and 'aria-invalid="true"' in reply.text
+    assert "Trường này là bắt buộc." in reply.text
+    assert "Hãy nhập ngày và giờ." in reply.text
+    assert "Hãy chọn một trong các lựa chọn." in reply.text
+    assert "ví dụ 16, 17" in reply.text
+    assert 'value="tomorrow"' in reply.text
+
+
+async def test_a_fourth_remote_point_is_refused_on_the_session_page(admin: Browser) -> None:
+    session_id = await admin.schedule_hearing()
+    for n in range(3):
+        added = await admin.post(
+            f"/staff/sessions/{session_id}/points", {"name": f"Điểm cầu {n}", "kind": "court"}
+        )
+        assert added.status == 303
+    refused = await admin.post(
+        f"/staff/sessions/{session_id}/points", {"name": "Điểm cầu 4", "kind": "home"}
+    )
+    assert refused.status == 422
+    assert "tối đa 3 điểm cầu thành phần" in refused.text
+    assert 'value="Điểm cầu 4"' in refused.text
+    missing = await admin.post(
+        f"/staff/sessions/{session_id}/participants", {"name": "", "role": "x", "point_id": ""}
+    )
+    assert missing.status == 422 and "Trường này là bắt buộc." in missing.text
+    unknown = await admin.get("/staff/sessions/no-such-session")
+    assert unknown.status == 404 and "Không tìm thấy phiên" in unknown.text
+
+
+async def test_a_meeting_is_scheduled_with_its_main_room(admin: Browser) -> None:
+    assert (await admin.get("/staff/meetings/new")).status == 200
+    reply = await admin.post(
+        "/staff/meetings/new",
+        {
+            "title": "Họp giao ban tháng 11",
+            "organiser": "Văn phòng",
+            "chair": "Chánh án",
+            "scheduled_start": "2026-11-24T09:00",
+            "main_point_name": "Hội trường A",
+        },
+    )
+    assert reply.status == 303
+    page = await admin.get(reply.location)
+    assert "Họp giao ban tháng 11" in page.text and "Hội trường A" in page.text
+    assert 'value="chair"' in page.text and 'value="defendant"' not in page.text
+    empty = await admin.post("/staff/meetings/new", {"title": "", "scheduled_start": ""})
+    assert empty.status == 422
+
+
+# ---------------------------------------------------------------------- sessions list
+
+
+async def test_the_home_page_lists_live_today_s_and_coming_sessions(
+    admin: Browser, clock: FakeClock
+) -> None:
+    service = admin.service
+    court = await _court_id(service)
+    live = await _hearing(service, court, "1/2026/HS-ST", clock.now - timedelta(days=2))
+    await _open(service, live)
+    today = await _hearing(service, court, "2/2026/HS-ST", clock.now + timedelta(hours=3))
+    coming = await _hearing(service, court, "3/2026/DS-ST", clock.now + timedelta(days=3))
+    past = await _hearing(service, court, "4/2026/HS-ST", clock.now - timedelta(days=1))
+    page = await admin.get("/staff/")
+    assert page.status == 200
+    sections = page.text.split('id="today-title"')
+    assert live in sections[0] and today not in sections[0]
+    today_part, coming_part = sections[1].split('id="upcoming-title"')
+    assert today in today_part and coming in coming_part
+    assert past not in page.text
+
+    filtered = await admin.get("/staff/", day="2026-11-26", kind="hearing")
+    assert coming in filtered.text and today not in filtered.text
+    by_state = await admin.get("/staff/?state=open&state=scheduled")
+    assert live in by_state.text and past in by_state.text
+    assert 'value="open" checked' in by_state.text
+    nothing = await admin.get("/staff/", kind="meeting")
+    assert "Không có." in nothing.text
+    unreadable = await admin.get("/staff/", day="23-11", state="nope")
+    assert unreadable.status == 200 and "không đọc được" in unreadable.text
+
+
+async def test_long_lists_are_paged(admin: Browser, clock: FakeClock) -> None:
+    service = admin.service
+    court = await _court_id(service)
+    for n in range(51):
+        await _hearing(service, court, f"{n}/2026/HS-ST", clock.now + timedelta(minutes=n))
+    first = await admin.get("/staff/", kind="hearing")
+    assert first.text.count("<tr data-session-id") == 50 and "offset=50" in first.text
+    second = await admin.get("/staff/", kind="hearing", offset="50")
+    assert second.text.count("<tr data-session-id") == 1 and "offset=0" in second.text
+
+
+# ---------------------------------------------------------------------- monitor and audit
+
+
+async def test_the_monitor_page_lists_live_sessions_and_carries_the_socket_credentials(
+    admin: Browser, clock: FakeClock
+) -> None:
+    service = admin.service
+    court = await _court_id(service)
+    live = await _hearing(service, court, "5/2026/HS-ST", clock.now)
+    await _open(service, live)
+    await _hearing(service, court, "6/2026/HS-ST", clock.now)
+    page = await admin.get("/staff/monitor")
+    assert page.status == 200
+    assert f'id="session-{live}"' in page.text and "6/2026/HS-ST" not in page.text
+    assert "Bị cáo" in page.text and "Đang chờ trong phòng chờ" in page.text
+    config = re.search(r'id="monitor-config">(.*?)</script>', page.text)
+    assert config is not None
+    token = re.search(r'"staff_token": "([^"]+)"', config[1])
+    assert token is not None
+    actor, _user = await service.authenticate_staff(token[1])
+    assert actor.staff_role is StaffRole.ADMIN
+    assert "/static/vendor/socket.io.min.js" in page.text
+
+
+async def test_a_clerk_may_schedule_but_not_monitor_or_read_the_audit_log(
+    admin: Browser,
+) -> None:
+    clerk = await _clerk(admin)
+    home = await clerk.get("/staff/")
+    assert home.status == 200
+    assert 'href="/staff/monitor"' not in home.text and 'href="/staff/audit"' not in home.text
+    assert await clerk.schedule_hearing()
+    monitor = await clerk.get("/staff/monitor")
+    audit = await clerk.get("/staff/audit")
+    assert monitor.status == 403 and "staff_permission.monitor" in monitor.text
+    assert audit.status == 403 and "staff_permission.view_audit" in audit.text
+    assert "Hash" not in audit.text and "Chuỗi băm" not in audit.text
+
+
+async def test_the_audit_page_filters_pages_and_verifies_the_chain(admin: Browser) -> None:
+    first = await admin.schedule_hearing()
+    second = await admin.schedule_hearing(number="99/2026/HS-ST")
+    await admin.post(f"/staff/sessions/{second}/cancel", {})
+    page = await admin.get("/staff/audit")
+    total = len(await admin.service.audit_trail(CLI))
+    assert page.status == 200
+    assert f"toàn bộ {total} mục" in page.text
+    assert page.text.count('<tr class="outcome-') == total
+    by_session = await admin.get("/staff/audit", session=second)
+    assert "hearing.schedule" in by_session.text and "session.cancel" in by_session.text
+    assert first not in by_session.text.split('id="entries-title"')[1]
+    refused = await admin.get("/staff/audit", outcome="refused")
+    assert "auth.login" not in refused.text.split('id="entries-title"')[1]
+    actions = await admin.get("/staff/audit", action="session.", actor="staff:")
+    rows = actions.text.split('id="entries-title"')[1]
+    assert "session.cancel" in rows and "hearing.schedule" not in rows
+
+
+async def test_audit_pages_follow_one_another(admin: Browser, clock: FakeClock) -> None:
+    for n in range(60):
+        await admin.service.audit_edge(CLI, f"test.{n}", None, "accepted", {"n": n})
+    total = len(await admin.service.audit_trail(CLI))
+    newest = await admin.get("/staff/audit")
+    assert newest.text.count('<tr class="outcome-') == 50
+    assert f"sau #{total - 50}" in newest.text
+    first = await admin.get("/staff/audit", action="test.")
+    assert first.text.count('<tr class="outcome-') == 50 and "after=" in first.text
+    cursor = re.search(r'href="\?([^"]*after=(\d+)[^"]*)">Các mục tiếp theo', first.text)
+    assert cursor is not None
+    rest = await admin.get("/staff/audit?" + unescape(cursor[1]))
+    assert rest.text.count('<tr class="outcome-') == 10
+
+
+async def test_pages_speak_english_on_request_and_the_front_page_links_to_them(
+    admin: Browser,
+) -> None:
+    english = await admin.get("/staff/", lang="en")
+    assert 'lang="en"' in english.text and "Live now" in english.text
+    assert "Recordings" in english.text and 'href="/staff/recordings' not in english.text
+    vietnamese = await admin.get("/staff/", lang="vi")
+    assert "Đang hoạt động" in vietnamese.text and "Bản ghi" in vietnamese.text
+    front = await admin.get("/")
+    assert 'href="/staff/login"' in front.text
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _all() -> SessionFilter:
+    return SessionFilter()
+
+
+async def _hearing(service: HearingService, court: CourtId, number: str, start: datetime) -> str:
+    case = Case(court, number, CaseType.CRIMINAL, Instance.FIRST_INSTANCE, "Vụ án " + number)
+    session = await service.schedule_hearing(CLI, case, start, start + timedelta(hours=2))
+    return session.id
+
+
+async def _open(service: HearingService, session_id: str) -> None:
+    """A defendant arrives, which opens the lobby, as a connection through signalling would."""
+    sid = SessionId(session_id)
+    session = await service.session(sid)
+    point = session.central_point.id
+    person, _link = await service.add_participant(CLI, sid, "Trần Văn C", Role.DEFENDANT, point)
+    await service.execute(
+        Actor.participant(person.id), sid, "participant.join", lambda s: s.join(person.id)
+    )
+    assert (await service.session(sid)).participants[ParticipantId(person.id)].state == "in_lobby"
