@@ -23,6 +23,7 @@ from web.api import ENDPOINTS, openapi_document
 from web.endpoint import MAX_BODY_BYTES, add_routes
 from web.errors import error_middleware
 from web.health import healthz, metrics, request_metrics
+from web.hearing import add_hearing_routes
 from web.keys import HEALTH_CHECKS, METRICS, SERVICE, SETTINGS
 from web.pages import add_page_routes
 from web.staff.pages import add_staff_routes
@@ -50,6 +51,7 @@ def create_app(
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics, name="metrics")
     add_page_routes(app)
+    add_hearing_routes(app)
     add_staff_routes(app)
     return app
 

@@ -1,0 +1,163 @@
+"""``GET /join/{token}``: the personal join link opens one page that the browser script drives
+from the device check through the lobby into the hearing room (or a console).
+
+The token is resolved here once, so a forged, expired or revoked link shows a clear page and
+nothing about the session. The same token then authenticates the page's socket.io connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hearing_server.services import AuthenticationFailed
+from rooms.courts import Court
+from rooms.participants import Participant
+from rooms.permissions import Action, may
+from rooms.roles import ROLES_BY_KIND, SessionKind
+from rooms.session import CALLED_ROLES, CourtSession
+from rooms.states import (
+    ENDED_SESSION_STATES,
+    PARTICIPANT_STATE_LABELS,
+    SESSION_STATE_LABELS,
+    SESSION_TRANSITIONS,
+    SessionTransition,
+)
+from rooms.text import Text
+from web.i18n import locale_of
+from web.keys import SERVICE
+from web.pages import render
+
+GONE_RULES = frozenset({"join.token_expired", "join.token_revoked"})
+"""Links that were real once: 410 Gone. Any other refused link is 404: it never existed."""
+
+SESSION_COMMANDS = (
+    SessionTransition.START,
+    SessionTransition.SUSPEND,
+    SessionTransition.RESUME,
+    SessionTransition.CLOSE,
+    SessionTransition.POSTPONE,
+)
+"""Session state commands a console offers; each is also a command event of the same name."""
+
+PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
+}
+"""The page's address is a credential: never cached, never sent on to another site."""
+
+ENDED = Text(
+    "Phiên này đã kết thúc, bị hoãn hoặc bị hủy; đường dẫn không còn dùng được.",
+    "This session has ended, was postponed or was cancelled; the link can no longer be used.",
+)
+
+
+def in_language(text: Text, code: str) -> str:
+    return text.en if code == "en" else text.vi
+
+
+async def join_page(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    code = locale_of(request)
+    token = request.match_info["token"]
+    try:
+        context = await service.resolve_join_token(token)
+    except AuthenticationFailed as error:
+        status = 410 if error.rule in GONE_RULES else 404
+        return await _refused(request, status, in_language(error.message, code))
+    session, person = context.session, context.participant
+    if session.state in ENDED_SESSION_STATES:
+        return await _refused(request, 410, in_language(ENDED, code))
+    court = await service.court(session.court_id)
+    permissions = {action.value for action in Action if may(person.role, action)}
+    response = await render(
+        request,
+        "hearing/session.html",
+        court=court,
+        session=session,
+        person=person,
+        role_label=in_language(person.role.label, code),
+        allowed=permissions,
+        console=console_kind(session, permissions),
+        config=page_config(session, person, court, token, permissions, code),
+    )
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+def console_kind(session: CourtSession, permissions: set[str]) -> str | None:
+    """Which console the page shows: the chair's for meetings, the court's for hearings,
+    none for people who run nothing."""
+    runs_something = permissions & {
+        Action.ADMIT.value,
+        Action.VERIFY_IDENTITY.value,
+        Action.MUTE_OTHERS.value,
+        Action.GIVE_FLOOR.value,
+        Action.START.value,
+    }
+    if not runs_something:
+        return None
+    if session.kind is SessionKind.MEETING:
+        return "chair" if Action.GIVE_FLOOR.value in permissions else "meeting"
+    return "court"
+
+
+def page_config(
+    session: CourtSession,
+    person: Participant,
+    court: Court,
+    token: str,
+    permissions: set[str],
+    code: str,
+) -> dict[str, Any]:
+    """What the script needs that the socket.io welcome does not carry: labels in the page
+    language, the person's permitted commands and the session state machine's table (to
+    enable only the buttons that can work now; the server still decides)."""
+    return {
+        "token": token,
+        "session_id": session.id,
+        "participant_id": person.id,
+        "kind": session.kind.value,
+        "role": person.role.value,
+        "time_zone": court.time_zone,
+        "permissions": sorted(permissions),
+        "role_labels": {
+            role.value: in_language(role.label, code) for role in ROLES_BY_KIND[session.kind]
+        },
+        "session_states": {
+            state.value: in_language(label, code) for state, label in SESSION_STATE_LABELS.items()
+        },
+        "person_states": {
+            state.value: in_language(label, code)
+            for state, label in PARTICIPANT_STATE_LABELS.items()
+        },
+        "session_commands": {
+            command.value: sorted(state.value for state in SESSION_TRANSITIONS[command][0])
+            for command in SESSION_COMMANDS
+        },
+        "called_roles": sorted(role.value for role in CALLED_ROLES),
+        "identity_check_roles": sorted(
+            role.value
+            for role in ROLES_BY_KIND[session.kind]
+            if session.kind is SessionKind.HEARING and session.policy.needs_identity_check(role)
+        ),
+        "screenings": [
+            {
+                "protected": screening.protected,
+                "hidden_from": screening.hidden_from,
+                "audio": screening.audio,
+            }
+            for screening in session.screenings
+        ]
+        if Action.SET_SCREENING.value in permissions
+        else [],
+    }
+
+
+async def _refused(request: web.Request, status: int, message: str) -> web.Response:
+    response = await render(request, "hearing/refused.html", status=status, message=message)
+    response.headers.update(PRIVATE_HEADERS)
+    return response

@@ -1,0 +1,218 @@
+// The hearing room's picture: one tile per person taking part in the same room, pages of
+// tiles, a large stage for a shared screen (or, failing that, whoever has the floor), the
+// active speaker highlighted, and every received microphone played.
+import { t } from "./i18n.js";
+
+const SPEAKING_LEVEL = 0.04;
+const PAGE_SIZE = 9;
+const PHONE_PAGE_SIZE = 4;
+const TAKING_PART = new Set(["in_session", "in_consultation"]);
+
+/** People whose picture this person may see now: taking part, in the same room. */
+export function roomMates(view) {
+  if (!view || !view.participants || !view.you) return [];
+  return view.participants.filter(
+    (person) => person.id !== view.you.id && TAKING_PART.has(person.state) && person.consultation === view.you.consultation,
+  );
+}
+
+/** Short labels of a person's state, shown as chips on tiles and in lists. */
+export function badges(person) {
+  const found = [];
+  if (person.floor) found.push(["floor", t("has the floor")]);
+  if (person.hand) found.push(["hand", t("hand raised")]);
+  if (person.locked) found.push(["locked", t("microphone locked")]);
+  else if (person.muted) found.push(["muted", t("muted")]);
+  if (person.screen) found.push(["screen", t("sharing screen")]);
+  return found;
+}
+
+export function renderBadges(container, person) {
+  container.replaceChildren(
+    ...badges(person).map(([kind, text]) => {
+      const chip = document.createElement("span");
+      chip.className = `chip chip-${kind}`;
+      chip.textContent = text;
+      return chip;
+    }),
+  );
+}
+
+/** Up to two letters standing for a person when there is no picture: "Trần Văn An" → "TA". */
+export function initials(name) {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return "?";
+  const letters = words.length === 1 ? [words[0]] : [words[0], words[words.length - 1]];
+  return letters.map((word) => word[0].toLocaleUpperCase()).join("");
+}
+
+/** Show `track` in a media element, touching it only when it changed. */
+export function attach(element, track) {
+  const current = element.srcObject && element.srcObject.getTracks()[0];
+  if ((current || null) === (track || null)) return;
+  element.srcObject = track ? new MediaStream([track]) : null;
+  if (track) element.play().catch(() => {});
+}
+
+export class RoomView {
+  #config;
+  #root;
+  #tiles = new Map();
+  #audio = new Map();
+  #tracks = new Map();
+  #view = null;
+  #page = 0;
+  #speaking = null;
+  #narrow;
+
+  constructor(config, root) {
+    this.#config = config;
+    this.#root = root;
+    this.#narrow = window.matchMedia("(max-width: 40rem)");
+    this.#narrow.addEventListener("change", () => this.#render());
+    this.#element("#page-previous").addEventListener("click", () => this.#turn(-1));
+    this.#element("#page-next").addEventListener("click", () => this.#turn(1));
+  }
+
+  /** Tracks by publisher: {camera, microphone, screen}, for other panels (the lobby queue). */
+  get tracks() {
+    return this.#tracks;
+  }
+
+  update(view) {
+    this.#view = view;
+    this.#render();
+  }
+
+  setTracks(list) {
+    this.#tracks = new Map();
+    for (const { publisher, source, track } of list) {
+      if (!this.#tracks.has(publisher)) this.#tracks.set(publisher, {});
+      this.#tracks.get(publisher)[source] = track;
+    }
+    this.#playAudio();
+    this.#render();
+  }
+
+  /** This person's own camera, in the room's corner and in the lobby. */
+  setLocal(track) {
+    attach(this.#element("#self-tile video"), track);
+    attach(this.#element("#lobby-self"), track);
+    this.#element("#self-tile").dataset.video = track && track.enabled ? "on" : "off";
+  }
+
+  /** Highlight the loudest person above the speaking threshold (`own`: this person). */
+  setLevels(levels, own) {
+    let loudest = null;
+    let level = SPEAKING_LEVEL;
+    for (const [publisher, value] of Object.entries(levels)) {
+      if (value > level) [loudest, level] = [publisher, value];
+    }
+    if (loudest !== this.#speaking) {
+      if (this.#speaking && this.#tiles.has(this.#speaking)) this.#tiles.get(this.#speaking).classList.remove("speaking");
+      if (loudest && this.#tiles.has(loudest)) this.#tiles.get(loudest).classList.add("speaking");
+      this.#speaking = loudest;
+    }
+    this.#element("#self-tile").classList.toggle("speaking", own > SPEAKING_LEVEL);
+  }
+
+  clear() {
+    this.setTracks([]);
+  }
+
+  #playAudio() {
+    const sinks = this.#element("#audio-sinks");
+    for (const [publisher, element] of this.#audio) {
+      if (!(this.#tracks.get(publisher) || {}).microphone) {
+        element.remove();
+        this.#audio.delete(publisher);
+      }
+    }
+    for (const [publisher, sources] of this.#tracks) {
+      if (!sources.microphone) continue;
+      let element = this.#audio.get(publisher);
+      if (!element) {
+        element = document.createElement("audio");
+        element.autoplay = true;
+        element.dataset.publisher = publisher;
+        sinks.append(element);
+        this.#audio.set(publisher, element);
+      }
+      attach(element, sources.microphone);
+    }
+  }
+
+  #render() {
+    const view = this.#view;
+    const people = roomMates(view);
+    const wanted = new Set(people.map((person) => person.id));
+    for (const [id, tile] of this.#tiles) {
+      if (!wanted.has(id)) {
+        attach(tile.querySelector("video"), null);
+        tile.remove();
+        this.#tiles.delete(id);
+      }
+    }
+    const grid = this.#element("#tiles");
+    const size = this.#narrow.matches ? PHONE_PAGE_SIZE : PAGE_SIZE;
+    const pages = Math.max(1, Math.ceil(people.length / size));
+    this.#page = Math.min(this.#page, pages - 1);
+    people.forEach((person, index) => {
+      let tile = this.#tiles.get(person.id);
+      if (!tile) {
+        tile = document.getElementById("tile-template").content.firstElementChild.cloneNode(true);
+        tile.dataset.participant = person.id;
+        this.#tiles.set(person.id, tile);
+      }
+      if (grid.children[index] !== tile) grid.insertBefore(tile, grid.children[index] || null); // the view's order
+      this.#caption(tile, person, view);
+      const visible = Math.floor(index / size) === this.#page;
+      tile.hidden = !visible;
+      const camera = (this.#tracks.get(person.id) || {}).camera || null;
+      attach(tile.querySelector("video"), visible ? camera : null);
+      tile.dataset.video = visible && camera ? "on" : "off";
+    });
+    this.#element("#tiles-empty").hidden = people.length > 0;
+    this.#element("#pager").hidden = pages <= 1;
+    this.#element("#page-info").textContent = t("Page %(page)s of %(pages)s", { page: this.#page + 1, pages });
+    this.#element("#page-previous").disabled = this.#page === 0;
+    this.#element("#page-next").disabled = this.#page >= pages - 1;
+    this.#renderStage(people);
+  }
+
+  #caption(tile, person, view) {
+    tile.querySelector(".tile-name").textContent = person.name;
+    tile.dataset.initials = initials(person.name);
+    const role = this.#config.role_labels[person.role] || person.role;
+    const point = ((view.session && view.session.points) || []).find((candidate) => candidate.id === person.point);
+    tile.querySelector(".tile-role").textContent = point && this.#config.kind === "meeting" ? `${role} · ${point.name}` : role;
+    tile.setAttribute("aria-label", `${person.name}, ${role}`);
+    tile.classList.toggle("floor", Boolean(person.floor));
+    renderBadges(tile.querySelector(".tile-badges"), person);
+  }
+
+  /** A shared screen first; otherwise the person holding the floor, large. */
+  #renderStage(people) {
+    const sharing = people.find((person) => person.screen && (this.#tracks.get(person.id) || {}).screen);
+    const speaker = people.find((person) => person.floor && (this.#tracks.get(person.id) || {}).camera);
+    const stage = this.#element("#stage");
+    const shown = sharing || speaker;
+    stage.hidden = !shown;
+    attach(this.#element("#stage-video"), shown ? this.#tracks.get(shown.id)[sharing ? "screen" : "camera"] : null);
+    stage.dataset.content = sharing ? "screen" : speaker ? "speaker" : "";
+    this.#element("#stage-label").textContent = sharing
+      ? t("%(name)s is sharing a screen", { name: sharing.name })
+      : speaker
+        ? t("%(name)s has the floor", { name: speaker.name })
+        : "";
+  }
+
+  #turn(step) {
+    this.#page = Math.max(0, this.#page + step);
+    this.#render();
+  }
+
+  #element(selector) {
+    return this.#root.querySelector(selector);
+  }
+}
