@@ -14,18 +14,31 @@ from collections.abc import Callable
 from typing import Any
 
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import (
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.codecs import CODECS
 from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcpeerconnection import find_common_codecs
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.sdp import MediaDescription, SessionDescription
 
 __all__ = [
+    "AIOICE_VERSION",
     "AIORTC_VERSION",
     "EndCallback",
     "FrameCallback",
     "FrameTap",
+    "close_peer_connection",
+    "create_offer_keeping_negotiated",
     "decoder_thread_alive",
     "install_frame_tap",
     "intercept_keyframe_requests",
+    "negotiable_codecs",
     "receiver_has_tap",
     "remote_media_ssrc",
     "restrict_received_codec",
@@ -37,6 +50,9 @@ __all__ = [
 
 AIORTC_VERSION = "1.16.0"
 """The only aiortc version whose internals this module has been checked against."""
+
+AIOICE_VERSION = "0.13.0"
+"""The aioice (aiortc's ICE) checked for the race :func:`close_peer_connection` covers."""
 
 if aiortc.__version__ != AIORTC_VERSION:  # pragma: no cover - guarded by the pin
     raise ImportError(
@@ -55,6 +71,8 @@ _DECODER_THREAD = "_RTCRtpReceiver__decoder_thread"
 _RECEIVER_STARTED = "_RTCRtpReceiver__started"
 _RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
 _RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_RECEIVER_RTCP_TASK = "_RTCRtpReceiver__rtcp_task"
+_SENDER_RTP_TASK = "_RTCRtpSender__rtp_task"
 
 
 class FrameTap:
@@ -168,6 +186,19 @@ def restrict_received_codec(transceiver: RTCRtpTransceiver, mime_type: str) -> b
     return True
 
 
+def negotiable_codecs(media: MediaDescription) -> list[RTCRtpCodecParameters]:
+    """The codecs of an offered m-line that aiortc would accept, in the offer's order.
+
+    The same matching ``setRemoteDescription`` applies (H.264 only with
+    packetization-mode 1 and a baseline or constrained-baseline profile), so
+    an offer without the room's codec is refused before it touches the
+    connection.
+    """
+    if media.kind not in CODECS:
+        return []
+    return find_common_codecs(CODECS[media.kind], media.rtp.codecs)
+
+
 def set_msid(sender: RTCRtpSender, stream_id: str, track_id: str) -> None:
     """Set the ``a=msid`` a sender is described with in the next offer.
 
@@ -201,6 +232,38 @@ def simulate_rtp_loss(
     transport._send_rtp = lossy_send_rtp  # type: ignore[method-assign]
 
 
+async def _no_consent_checks() -> None:
+    """Stands in for a closing connection's consent checks: there is nothing to check."""
+
+
+async def close_peer_connection(pc: RTCPeerConnection) -> None:
+    """Close ``pc`` and make sure nothing of it keeps running.
+
+    Two races leak a task (and the connection it holds) for ever when a
+    participant leaves while its connection is still being set up:
+
+    - aioice's ``connect()`` polls its check list every 20 ms; closing in
+      that window lets it start consent-freshness checks afterwards, on the
+      closed connection, where with no nominated pair they never fail.
+    - aiortc's connect task starts each sender and receiver once DTLS is up;
+      ``close()`` stops them one by one, awaiting in between, and a sender or
+      receiver started after its turn keeps its RTP/RTCP tasks.  Once
+      ``close()`` has returned the transports are closed and nothing more
+      starts, so a second pass stops the late ones.
+    """
+    for transceiver in pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport._connection
+        connection.query_consent = _no_consent_checks  # type: ignore[method-assign]
+    await pc.close()
+    for transceiver in pc.getTransceivers():
+        receiver_task = getattr(transceiver.receiver, _RECEIVER_RTCP_TASK)
+        if receiver_task is not None and not receiver_task.done():
+            await transceiver.receiver.stop()
+        sender_task = getattr(transceiver.sender, _SENDER_RTP_TASK)
+        if sender_task is not None and not sender_task.done():
+            await transceiver.sender.stop()
+
+
 def remote_media_ssrc(receiver: RTCRtpReceiver) -> int | None:
     """The SSRC a PLI must name: the most recently active one that is not RTX."""
     rtx: dict[int, int] = getattr(receiver, _RTX_SSRC)
@@ -215,3 +278,35 @@ def rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
     """The SSRC a receiver signs its RTCP with (``None`` until it has one)."""
     value = getattr(receiver, _RTCP_SSRC)
     return None if value is None else int(value)
+
+
+async def create_offer_keeping_negotiated(pc: RTCPeerConnection) -> str:
+    """A (re-)offer in which m-lines already negotiated keep their payload types and header
+    extension ids, and set it as the local description; returns the SDP.
+
+    aiortc's ``createOffer`` renumbers every m-line with its own defaults. For an m-line the
+    browser offered first (its microphone and camera) that changes the numbers agreed with
+    it, which JSEP forbids: Chromium refuses "RTP extension ID reassignment" or starts
+    sending under new payload types the forwarder does not expect.
+    """
+    agreed = {
+        t.mid: (list(t._codecs), list(t._headerExtensions))
+        for t in pc.getTransceivers()
+        if t.mid is not None and t._codecs and t.currentDirection is not None
+    }
+    offer = await pc.createOffer()
+    description = SessionDescription.parse(offer.sdp)
+    for media in description.media:
+        kept = agreed.get(media.rtp.muxId)
+        if kept is None:
+            continue
+        codecs, extensions = kept
+        media.rtp.codecs = codecs
+        media.rtp.headerExtensions = extensions
+        media.fmt = [c.payloadType for c in codecs]
+        transceiver = next(t for t in pc.getTransceivers() if t.mid == media.rtp.muxId)
+        transceiver._codecs = codecs
+        transceiver._headerExtensions = extensions
+    sdp = str(description)
+    await pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+    return str(pc.localDescription.sdp)

@@ -20,7 +20,7 @@ from aiortc import (
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
-from aiortc.sdp import SessionDescription
+from aiortc.sdp import MediaDescription, SessionDescription
 
 from . import aiortc_internals as internals
 from .fanout import CodecInfo, TrackFanout
@@ -315,7 +315,21 @@ class ServerPeer:
             mid = media.rtp.muxId
             if mid in sending and media.direction not in ("sendonly", "sendrecv"):
                 del sending[mid]
+            elif mid in sending:
+                self.__check_codec(media, sending[mid])
         return sending
+
+    def __check_codec(self, media: MediaDescription, source: Source) -> None:
+        """Refuse a sending m-line without the room's codec: a forwarder cannot transcode."""
+        mime = AUDIO_CODEC if media.kind == "audio" else self.__video_codec
+        if any(c.mimeType.lower() == mime.lower() for c in internals.negotiable_codecs(media)):
+            return
+        offered = sorted({c.mimeType for c in media.rtp.codecs if c.name.lower() != "rtx"})
+        needs = " (packetization-mode 1, baseline profile)" if mime == "video/H264" else ""
+        raise NegotiationError(
+            f"{source} is not offered with {mime}{needs}, the only {media.kind} codec "
+            f"this room forwards; offered: {', '.join(offered) or 'nothing'}"
+        )
 
     def __update_published(
         self, sending: Mapping[str, Source]
@@ -393,9 +407,7 @@ class ServerPeer:
                     return  # accept_answer() schedules the next round
                 self.__negotiation_needed = False
                 self.__prepare_slots()
-                offer = await self.__pc.createOffer()
-                await self.__pc.setLocalDescription(offer)
-                sdp = self.__pc.localDescription.sdp
+                sdp = await internals.create_offer_keeping_negotiated(self.__pc)
                 tracks = dict(self.outgoing_tracks)
             try:
                 await self.__on_renegotiate(self.participant_id, sdp, tracks)
@@ -515,7 +527,7 @@ class ServerPeer:
         self.__published.clear()
         for requester in requesters:
             await requester.stop()
-        await self.__pc.close()
+        await internals.close_peer_connection(self.__pc)
 
     def __connection_state_changed(self) -> None:
         state = self.__pc.connectionState

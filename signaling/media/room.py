@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
@@ -24,7 +25,9 @@ class MediaRoom:
     Each participant gets the others' tracks on server-offered sendonly
     m-lines; whether packets flow on them is re-decided by
     :meth:`refresh`, never by renegotiating.  A recorder attaches to
-    :meth:`fanout` like any subscriber.
+    :meth:`fanout` like any subscriber.  Joins, later offers and leaves
+    are applied one at a time, so concurrent callers cannot subscribe a
+    participant twice or to a track that is going away.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class MediaRoom:
         self.__on_track_unpublished = on_track_unpublished
         self.__on_connection_state = on_connection_state
         self.__peers: dict[str, ServerPeer] = {}
+        self.__membership = asyncio.Lock()
         self.__closed = False
 
     @property
@@ -79,6 +83,12 @@ class MediaRoom:
         ``on_renegotiate`` once its connection is up, and its own tracks
         are offered to everyone else.
         """
+        async with self.__membership:
+            return await self.__join(participant_id, offer_sdp, sources)
+
+    async def __join(
+        self, participant_id: str, offer_sdp: str, sources: Mapping[str, Source]
+    ) -> str:
         if self.__closed:
             raise NegotiationError(f"room {self.room_id} is closed")
         if participant_id in self.__peers:
@@ -107,9 +117,10 @@ class MediaRoom:
         self, participant_id: str, offer_sdp: str, sources: Mapping[str, Source]
     ) -> str:
         """Take a later offer from a participant (e.g. screen sharing on or off)."""
-        result = await self.__peers[participant_id].accept_offer(offer_sdp, sources)
-        self.__apply(result)
-        return result.answer
+        async with self.__membership:
+            result = await self.__peers[participant_id].accept_offer(offer_sdp, sources)
+            self.__apply(result)
+            return result.answer
 
     async def accept_answer(self, participant_id: str, answer_sdp: str) -> None:
         """Take a participant's answer to the last server offer it was sent."""
@@ -127,6 +138,10 @@ class MediaRoom:
 
     async def leave(self, participant_id: str) -> None:
         """Remove a participant and everything it had: subscriptions, tracks, peer."""
+        async with self.__membership:
+            await self.__leave(participant_id)
+
+    async def __leave(self, participant_id: str) -> None:
         peer = self.__peers.pop(participant_id, None)
         if peer is None:
             return
@@ -151,8 +166,9 @@ class MediaRoom:
     async def close(self) -> None:
         """Remove every participant; the room cannot be used afterwards."""
         self.__closed = True
-        for participant_id in list(self.__peers):
-            await self.leave(participant_id)
+        async with self.__membership:
+            for participant_id in list(self.__peers):
+                await self.__leave(participant_id)
 
     def __apply(self, result: OfferResult) -> None:
         for key in result.unpublished:

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import hashlib
 import math
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,13 +22,16 @@ import av
 from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from . import aiortc_internals as internals
+from .fanout import is_keyframe
 from .policy import Source, TrackKey
 
 __all__ = [
@@ -37,6 +41,7 @@ __all__ = [
     "ReceiveCounter",
     "SyntheticAudioTrack",
     "SyntheticVideoTrack",
+    "h264_test_pattern_clip",
     "opus_tone_clip",
     "vp8_test_pattern_clip",
 ]
@@ -55,10 +60,14 @@ class EncodedClip:
     frame_duration: int
     "Timestamp step per frame, in ``clock_rate`` units."
     clock_rate: int
+    mime_type: str
+    "Codec the frames are encoded with: ``video/VP8``, ``video/H264`` or ``audio/opus``."
 
     def __post_init__(self) -> None:
         if not self.frames or 0 not in self.keyframes:
             raise ValueError("a clip needs frames and must start with a keyframe")
+        if "/" not in self.mime_type:
+            raise ValueError(f"mime type must be kind/name, got {self.mime_type!r}")
 
     @property
     def bitrate(self) -> float:
@@ -67,45 +76,48 @@ class EncodedClip:
         return sum(len(f) for f in self.frames) * 8 / seconds
 
 
-def _pattern_plane(width: int, height: int, index: int) -> bytes:
-    """A luma plane with moving bars, so every picture differs from the last."""
+_NOISE_LEVELS = bytes(96 + (value & 31) for value in range(256))
+"""Maps random bytes onto faint grey noise, like a camera sensor's."""
+
+
+def _pattern_plane(width: int, height: int, index: int, noise_rows: int = 0) -> bytes:
+    """A luma plane with moving bars, so every picture differs from the last.
+
+    ``noise_rows`` rows at the bottom carry fresh noise in every picture:
+    H.264's motion search predicts the bars almost for free, and without
+    the noise its bitrate would be far below a real camera's.
+    """
     row = bytes(((x + 4 * index) * 255 // width) % 256 for x in range(width))
     band = height // 8
     lines = []
-    for y in range(height):
+    for y in range(height - noise_rows):
         if (y // band) % 2 == (index // 15) % 2:
             lines.append(row)
         else:
             lines.append(bytes(255 - v for v in row))
+    if noise_rows:
+        noise = random.Random(index).randbytes(width * noise_rows)
+        lines.append(noise.translate(_NOISE_LEVELS))
     return b"".join(lines)
 
 
-@functools.lru_cache(maxsize=8)
-def vp8_test_pattern_clip(
-    width: int = 640,
-    height: int = 480,
-    fps: int = 30,
-    seconds: float = 3.0,
-    bitrate: int = 500_000,
-    keyframe_every: int = 30,
+def _encode_pattern(
+    codec: av.video.codeccontext.VideoCodecContext,
+    mime_type: str,
+    fps: int,
+    seconds: float,
+    keyframe_every: int,
+    noise_rows: int = 0,
 ) -> EncodedClip:
-    """Encode a VP8 test pattern once; later calls return the cached clip."""
-    codec = av.CodecContext.create("libvpx", "w")
-    codec.width = width
-    codec.height = height
-    codec.pix_fmt = "yuv420p"
-    codec.bit_rate = bitrate
-    codec.time_base = Fraction(1, fps)
-    codec.framerate = Fraction(fps, 1)
-    codec.gop_size = keyframe_every
-    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    """Feed the test pattern through a configured encoder and keep its frames."""
+    width, height = codec.width, codec.height
     frames: list[bytes] = []
     keyframes: list[int] = []
     chroma = bytes([128]) * ((width // 2) * (height // 2))
     count = round(fps * seconds)
     for index in range(count):
         frame = av.VideoFrame(width, height, "yuv420p")
-        frame.planes[0].update(_pattern_plane(width, height, index))
+        frame.planes[0].update(_pattern_plane(width, height, index, noise_rows))
         frame.planes[1].update(chroma)
         frame.planes[2].update(chroma)
         frame.pts = index
@@ -120,7 +132,65 @@ def vp8_test_pattern_clip(
         if packet.is_keyframe:
             keyframes.append(len(frames))
         frames.append(bytes(packet))
-    return EncodedClip(tuple(frames), tuple(keyframes), VIDEO_CLOCK // fps, VIDEO_CLOCK)
+    return EncodedClip(tuple(frames), tuple(keyframes), VIDEO_CLOCK // fps, VIDEO_CLOCK, mime_type)
+
+
+def _video_encoder(
+    name: str, width: int, height: int, fps: int, bitrate: int, keyframe_every: int
+) -> av.video.codeccontext.VideoCodecContext:
+    codec = av.CodecContext.create(name, "w")
+    assert isinstance(codec, av.video.codeccontext.VideoCodecContext)
+    codec.width = width
+    codec.height = height
+    codec.pix_fmt = "yuv420p"
+    codec.bit_rate = bitrate
+    codec.time_base = Fraction(1, fps)
+    codec.framerate = Fraction(fps, 1)
+    codec.gop_size = keyframe_every
+    return codec
+
+
+@functools.lru_cache(maxsize=8)
+def vp8_test_pattern_clip(
+    width: int = 640,
+    height: int = 480,
+    fps: int = 30,
+    seconds: float = 3.0,
+    bitrate: int = 500_000,
+    keyframe_every: int = 30,
+) -> EncodedClip:
+    """Encode a VP8 test pattern once; later calls return the cached clip."""
+    codec = _video_encoder("libvpx", width, height, fps, bitrate, keyframe_every)
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    return _encode_pattern(codec, "video/VP8", fps, seconds, keyframe_every)
+
+
+@functools.lru_cache(maxsize=8)
+def h264_test_pattern_clip(
+    width: int = 640,
+    height: int = 480,
+    fps: int = 30,
+    seconds: float = 3.0,
+    bitrate: int = 500_000,
+    keyframe_every: int = 30,
+) -> EncodedClip:
+    """Encode an H.264 test pattern once, as browsers send it; later calls use the cache.
+
+    Constrained baseline (no B-frames), one slice per picture, SPS and PPS
+    repeated before every IDR, Annex-B: what aiortc and browsers negotiate
+    as ``packetization-mode=1``.  Keyframes are IDR pictures only.
+    """
+    codec = _video_encoder("libx264", width, height, fps, bitrate, keyframe_every)
+    codec.profile = "Baseline"
+    codec.options = {
+        "preset": "veryfast",
+        "tune": "zerolatency",
+        "level": "31",
+        "forced-idr": "1",
+        "threads": "1",
+        "x264-params": f"keyint={keyframe_every}:scenecut=0:repeat-headers=1",
+    }
+    return _encode_pattern(codec, "video/H264", fps, seconds, keyframe_every, height // 30)
 
 
 @functools.lru_cache(maxsize=4)
@@ -149,7 +219,7 @@ def opus_tone_clip(frequency: float = 440.0, seconds: float = 2.0) -> EncodedCli
         frame.time_base = codec.time_base
         frames.extend(bytes(p) for p in codec.encode(frame))
     frames.extend(bytes(p) for p in codec.encode(None))
-    return EncodedClip(tuple(frames), tuple(range(len(frames))), samples, AUDIO_CLOCK)
+    return EncodedClip(tuple(frames), tuple(range(len(frames))), samples, AUDIO_CLOCK, "audio/opus")
 
 
 class _PacedClipTrack(MediaStreamTrack):
@@ -166,6 +236,10 @@ class _PacedClipTrack(MediaStreamTrack):
         self.__jump_to_keyframe = False
         self.keyframe_requests = 0
         "Keyframe requests (PLI/FIR) received from the far end."
+
+    @property
+    def clip(self) -> EncodedClip:
+        return self.__clip
 
     @property
     def frames_sent(self) -> int:
@@ -292,16 +366,23 @@ class EncodedFrameCounter:
         self.kind = kind
         self.frames = 0
         self.bytes = 0
+        self.keyframes = 0
+        "Frames that decode on their own (every audio frame counts)."
+        self.mime_type: str | None = None
+        "Codec of the last frame, as negotiated: what the server forwards."
         self.first_frame_at: float | None = None
         self.last_frame_at: float | None = None
 
-    def on_frame(self, codec: object, data: bytes, timestamp: int) -> None:
+    def on_frame(self, codec: RTCRtpCodecParameters, data: bytes, timestamp: int) -> None:
         now = time.monotonic()
         if self.first_frame_at is None:
             self.first_frame_at = now
         self.last_frame_at = now
         self.frames += 1
         self.bytes += len(data)
+        self.mime_type = codec.mimeType
+        if is_keyframe(codec.name, data):
+            self.keyframes += 1
 
     def on_end(self) -> None:
         """The receiver stopped; nothing to release."""
@@ -344,15 +425,19 @@ class ProbeClient:
         self.pc.on("track", self.__on_track)
 
     async def create_offer(self) -> tuple[str, dict[str, Source]]:
-        """The join offer and its mid → source map."""
+        """The join offer and its mid → source map.
+
+        A probe that publishes nothing offers one receive-only audio m-line,
+        as a watching browser does: the connection needs one to come up.
+        """
         sources: list[tuple[RTCRtpTransceiver, Source]] = []
         if self.audio_track is not None:
             t = self.pc.addTransceiver(self.audio_track, direction="sendonly")
             sources.append((t, "microphone"))
         if self.video_track is not None:
-            t = self.pc.addTransceiver(self.video_track, direction="sendonly")
-            internals.intercept_keyframe_requests(t.sender, self.video_track.request_keyframe)
-            sources.append((t, "camera"))
+            sources.append((self.__add_video(self.video_track), "camera"))
+        if not sources:
+            self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.__publish_mids = {str(t.mid): source for t, source in sources}
         return self.pc.localDescription.sdp, dict(self.__publish_mids)
@@ -365,12 +450,7 @@ class ProbeClient:
         if on:
             if self.screen_transceiver is None:
                 self.screen_track = SyntheticVideoTrack(self.__video_clip)
-                self.screen_transceiver = self.pc.addTransceiver(
-                    self.screen_track, direction="sendonly"
-                )
-                internals.intercept_keyframe_requests(
-                    self.screen_transceiver.sender, self.screen_track.request_keyframe
-                )
+                self.screen_transceiver = self.__add_video(self.screen_track)
             self.screen_transceiver.direction = "sendonly"
         elif self.screen_transceiver is not None:
             self.screen_transceiver.direction = "inactive"
@@ -411,7 +491,16 @@ class ProbeClient:
     async def close(self) -> None:
         for counter in self.counters.values():
             await counter.stop()
-        await self.pc.close()
+        await internals.close_peer_connection(self.pc)
+
+    def __add_video(self, track: SyntheticVideoTrack) -> RTCRtpTransceiver:
+        """A sendonly m-line offering only the clip's codec: a probe cannot encode."""
+        transceiver = self.pc.addTransceiver(track, direction="sendonly")
+        wanted = (track.clip.mime_type.lower(), "video/rtx")
+        codecs = RTCRtpSender.getCapabilities("video").codecs
+        transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() in wanted])
+        internals.intercept_keyframe_requests(transceiver.sender, track.request_keyframe)
+        return transceiver
 
     def __on_track(self, track: MediaStreamTrack) -> None:
         for transceiver in self.pc.getTransceivers():

@@ -15,8 +15,12 @@ from .harness import Harness
 async def harness_factory() -> AsyncIterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
-    def make(policy: ForwardingPolicy | None = None, keyframe_interval: float = 1.0) -> Harness:
-        harness = Harness(policy or AllowAll(), keyframe_interval)
+    def make(
+        policy: ForwardingPolicy | None = None,
+        keyframe_interval: float = 1.0,
+        video_codec: str = "video/VP8",
+    ) -> Harness:
+        harness = Harness(policy or AllowAll(), keyframe_interval, video_codec)
         made.append(harness)
         return harness
 

@@ -6,24 +6,37 @@ import asyncio
 from collections.abc import Callable, Mapping
 
 from signaling.media import ForwardingPolicy, MediaRoom, TrackKey
-from signaling.media.synthetic import EncodedClip, ProbeClient, vp8_test_pattern_clip
+from signaling.media.synthetic import (
+    EncodedClip,
+    ProbeClient,
+    h264_test_pattern_clip,
+    vp8_test_pattern_clip,
+)
 
 
-def small_clip() -> EncodedClip:
+def small_clip(video_codec: str = "video/VP8") -> EncodedClip:
     """320x240 keeps the client-side decoding of several streams cheap on 2 cores."""
-    return vp8_test_pattern_clip(320, 240, 30, 3.0, 300_000, 30)
+    encode = h264_test_pattern_clip if video_codec == "video/H264" else vp8_test_pattern_clip
+    return encode(320, 240, 30, 3.0, 300_000, 30)
 
 
 class Harness:
     """A room plus probe clients, with the signalling done by direct calls."""
 
-    def __init__(self, policy: ForwardingPolicy, keyframe_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        policy: ForwardingPolicy,
+        keyframe_interval: float = 1.0,
+        video_codec: str = "video/VP8",
+    ) -> None:
         self.clients: dict[str, ProbeClient] = {}
         self.offers: dict[str, int] = {}
+        self.video_codec = video_codec
         self.room = MediaRoom(
             "hearing-1",
             policy=policy,
             on_renegotiate=self.__renegotiate,
+            video_codec=video_codec,
             keyframe_interval=keyframe_interval,
         )
 
@@ -35,11 +48,28 @@ class Harness:
         answer = await client.handle_offer(sdp, tracks)
         await self.room.accept_answer(participant_id, answer)
 
-    async def join(self, participant_id: str, clip: EncodedClip | None = None) -> ProbeClient:
-        client = ProbeClient(participant_id, video_clip=clip or small_clip())
-        self.clients[participant_id] = client
+    async def join(
+        self,
+        participant_id: str,
+        clip: EncodedClip | None = None,
+        *,
+        publish: bool = True,
+        decode: bool = True,
+    ) -> ProbeClient:
+        client = ProbeClient(
+            participant_id,
+            audio=publish,
+            video=publish,
+            video_clip=clip or small_clip(self.video_codec),
+            decode=decode,
+        )
+        return await self.connect(client)
+
+    async def connect(self, client: ProbeClient) -> ProbeClient:
+        """Join a client made by the test (e.g. with its own handlers)."""
+        self.clients[client.participant_id] = client
         sdp, sources = await client.create_offer()
-        answer = await self.room.join(participant_id, sdp, sources)
+        answer = await self.room.join(client.participant_id, sdp, sources)
         await client.accept_answer(answer)
         return client
 

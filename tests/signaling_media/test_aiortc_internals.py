@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import random
 
+import aioice
 import aiortc
 import pytest
 from aiortc import (
@@ -12,14 +14,16 @@ from aiortc import (
     RTCDtlsTransport,
     RTCIceGatherer,
     RTCIceTransport,
+    RTCPeerConnection,
     rtcrtpreceiver,
     rtcrtpsender,
 )
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
+from aiortc.sdp import MediaDescription
 
 from signaling.media import aiortc_internals as internals
 
@@ -180,3 +184,56 @@ async def test_simulated_loss_drops_rtp_only() -> None:
 def test_dtls_transport_send_rtp_exists() -> None:
     assert "async def _send_rtp(self, data: bytes)" in inspect.getsource(RTCDtlsTransport)
     assert callable(rtcrtpsender.RTCRtpSender._send_keyframe)
+
+
+def test_negotiable_codecs_match_as_set_remote_description_does() -> None:
+    def h264(payload_type: int, profile: str, mode: str) -> RTCRtpCodecParameters:
+        return RTCRtpCodecParameters(
+            mimeType="video/H264",
+            clockRate=90000,
+            payloadType=payload_type,
+            parameters={"packetization-mode": mode, "profile-level-id": profile},
+        )
+
+    media = MediaDescription(kind="video", port=9, profile="UDP/TLS/RTP/SAVPF", fmt=[])
+    media.rtp.codecs = [
+        RTCRtpCodecParameters(mimeType="video/VP9", clockRate=90000, payloadType=98),
+        h264(100, "640c1f", "1"),  # high profile: aiortc cannot take it
+        h264(102, "42e01f", "0"),  # single NAL mode: neither
+        h264(104, "42e01f", "1"),
+        RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96),
+    ]
+    usable = internals.negotiable_codecs(media)
+    assert [(c.mimeType, c.payloadType) for c in usable] == [("video/H264", 104), ("video/VP8", 96)]
+    application = MediaDescription(kind="application", port=9, profile="DTLS/SCTP", fmt=[])
+    assert internals.negotiable_codecs(application) == []
+    assert "find_common_codecs(CODECS[media.kind], media.rtp.codecs)" in inspect.getsource(
+        aiortc.rtcpeerconnection.RTCPeerConnection.setRemoteDescription
+    )
+
+
+async def test_closing_stops_what_connecting_starts_too_late() -> None:
+    """The two races close_peer_connection covers, and the hooks it uses, are still there."""
+    assert aioice.__version__ == internals.AIOICE_VERSION
+    connect = inspect.getsource(aioice.Connection.connect)
+    assert "await asyncio.sleep(0.02)" in connect  # closing may land in this window
+    assert "self._query_consent_task = asyncio.create_task(self.query_consent())" in connect
+    assert "self._query_consent_task.cancel()" in inspect.getsource(aioice.Connection.close)
+    peer_connect = inspect.getsource(RTCPeerConnection._RTCPeerConnection__connect)  # type: ignore[attr-defined]
+    assert "await transceiver.receiver.receive(" in peer_connect
+    assert "if self.__started:" in inspect.getsource(RTCRtpReceiver.stop)
+    assert "if self.__started:" in inspect.getsource(RTCRtpSender.stop)
+
+    pc = RTCPeerConnection()
+    transceiver = pc.addTransceiver("audio")
+    connection = transceiver.receiver.transport.transport._connection
+    await internals.close_peer_connection(pc)
+    await asyncio.wait_for(connection.query_consent(), 1)  # a no-op now: returns at once
+
+    # the connect task starting the receiver after close() had stopped it
+    opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, payloadType=96, channels=2)
+    await transceiver.receiver.receive(RTCRtpReceiveParameters(codecs=[opus], muxId="0"))
+    late = getattr(transceiver.receiver, "_RTCRtpReceiver__rtcp_task")  # noqa: B009
+    assert not late.done()
+    await internals.close_peer_connection(pc)
+    assert late.done()
