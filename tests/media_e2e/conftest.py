@@ -45,6 +45,11 @@ class MediaHearing:
             await person.publish()
         return person
 
+    async def admit(self, who: str, by: str = "clerk") -> None:
+        """Identity checked, then let in from the lobby, as the court does."""
+        for command in ("verify_identity", "admit"):
+            await self.people[by].call(command, {"participant_id": self.id(who)})
+
     async def packets(self, receiver: str, publisher: str, source: Source) -> int:
         return await self.people[receiver].packets_from(self.id(publisher), source)
 

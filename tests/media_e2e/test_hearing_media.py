@@ -12,10 +12,9 @@ from tests.media_e2e.conftest import MediaHearing
 async def court_and_defendant(media: MediaHearing) -> None:
     """Judge and clerk in the courtroom, the defendant admitted, everyone publishing."""
     await media.join("judge")
-    clerk = await media.join("clerk")
+    await media.join("clerk")
     await media.join("defendant")
-    for command in ("verify_identity", "admit"):
-        await clerk.call(command, {"participant_id": media.id("defendant")})
+    await media.admit("defendant")
 
 
 async def test_everyone_taking_part_receives_the_others_and_the_lobby_receives_nothing(
@@ -46,9 +45,7 @@ async def test_everyone_taking_part_receives_the_others_and_the_lobby_receives_n
     assert all(r.frames == 0 for r in await victim.report())
 
     # Admitted, the victim receives the hearing without a new join.
-    clerk = media.people["clerk"]
-    for command in ("verify_identity", "admit"):
-        await clerk.call(command, {"participant_id": media.id("victim")})
+    await media.admit("victim")
     await media.wait_flowing("victim", "judge", "camera")
     await media.wait_flowing("victim", "defendant", "microphone")
     await media.wait_flowing("defendant", "victim", "microphone")
@@ -90,9 +87,7 @@ async def test_screening_hides_the_protected_person_from_the_shielded_one_only(
     media = media_hearing
     await court_and_defendant(media)
     await media.join("victim")
-    clerk = media.people["clerk"]
-    for command in ("verify_identity", "admit"):
-        await clerk.call(command, {"participant_id": media.id("victim")})
+    await media.admit("victim")
     await media.wait_flowing("defendant", "victim", "camera")
 
     await media.people["judge"].call(

@@ -71,8 +71,7 @@ async def test_media_that_stops_marks_the_person_disconnected_and_alerts_until_i
     await media.join("judge")
     clerk = await media.join("clerk")
     await media.join("defendant")
-    for command in ("verify_identity", "admit"):
-        await clerk.call(command, {"participant_id": media.id("defendant")})
+    await media.admit("defendant")
     await it.call("watch", {"session_id": media.hearing.session_id})
     await media.wait_flowing("clerk", "defendant", "camera")
 
