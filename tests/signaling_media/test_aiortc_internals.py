@@ -19,7 +19,7 @@ from aiortc import (
     rtcrtpsender,
 )
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
-from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
@@ -231,6 +231,7 @@ async def test_closing_stops_what_connecting_starts_too_late() -> None:
     await asyncio.wait_for(connection.query_consent(), 1)  # a no-op now: returns at once
 
     # the connect task starting the receiver after close() had stopped it
+    transceiver.receiver._track = RemoteStreamTrack(kind="audio")
     opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, payloadType=96, channels=2)
     await transceiver.receiver.receive(RTCRtpReceiveParameters(codecs=[opus], muxId="0"))
     late = getattr(transceiver.receiver, "_RTCRtpReceiver__rtcp_task")  # noqa: B009
