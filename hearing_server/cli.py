@@ -129,6 +129,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         lines = [
             f"Hearing server {__version__} is running ({mode} mode).",
             f"  Open:    {base}/",
+            f"  Staff:   {base}/staff/  (schedule hearings, live monitor, audit log)",
             f"  API:     {base}{OPENAPI_PATH}",
             f"  Health:  {base}/healthz",
         ]
