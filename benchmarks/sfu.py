@@ -4,229 +4,53 @@ The server room runs in its own process so its CPU time is measured apart
 from the load generator's; clients count encoded frames without decoding.
 
     python -m benchmarks.sfu --participants 6 --seconds 20
+    python -m benchmarks.sfu --fanout                 # 1 publisher to M receivers
+    python -m benchmarks.sfu --codec h264             # either mode, H.264 instead of VP8
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import multiprocessing
-import statistics
 import time
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from aiortc import (
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCSessionDescription,
-)
-from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from signaling.media.synthetic import ProbeClient
 
-from signaling.media import AllowAll, MediaRoom, Source, TrackKey
-from signaling.media.synthetic import ProbeClient, vp8_test_pattern_clip
-
-Tracks = Mapping[str, TrackKey | None]
-Renegotiate = Callable[[str, str, Tracks], Awaitable[None]]
-
-
-class RelayRoom:
-    """Baseline: aiortc's MediaRelay, which decodes once and encodes per receiver."""
-
-    def __init__(self, on_renegotiate: Renegotiate) -> None:
-        self.__relay = MediaRelay()
-        self.__on_renegotiate = on_renegotiate
-        self.__pcs: dict[str, RTCPeerConnection] = {}
-        self.__tracks: dict[TrackKey, MediaStreamTrack] = {}
-        self.__mids: dict[str, dict[str, TrackKey]] = {}
-        self.__pending: dict[str, list[TrackKey]] = {}
-        self.__locks: dict[str, asyncio.Lock] = {}
-        self.__connected: dict[str, asyncio.Event] = {}
-        self.__tasks: set[asyncio.Task[None]] = set()
-
-    async def join(self, pid: str, sdp: str, sources: Mapping[str, Source]) -> str:
-        pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
-        self.__pcs[pid] = pc
-        self.__locks[pid] = asyncio.Lock()
-        self.__connected[pid] = connected = asyncio.Event()
-        self.__mids[pid] = {}
-        self.__pending[pid] = [k for k in self.__tracks if k.publisher != pid]
-
-        @pc.on("connectionstatechange")
-        def on_state() -> None:
-            if pc.connectionState == "connected":
-                connected.set()
-
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        new = []
-        for transceiver in pc.getTransceivers():
-            mid = transceiver.mid
-            if mid is not None and mid in sources and transceiver.receiver.track is not None:
-                key = TrackKey(pid, sources[mid])
-                self.__tracks[key] = transceiver.receiver.track
-                new.append(key)
-        await pc.setLocalDescription(await pc.createAnswer())
-        for other in self.__pcs:
-            if other != pid:
-                self.__pending[other].extend(new)
-                self.__schedule(other)
-        self.__schedule(pid)
-        return str(pc.localDescription.sdp)
-
-    def __schedule(self, pid: str) -> None:
-        task = asyncio.get_running_loop().create_task(self.__negotiate(pid))
-        self.__tasks.add(task)
-        task.add_done_callback(self.__tasks.discard)
-
-    async def __negotiate(self, pid: str) -> None:
-        await self.__connected[pid].wait()
-        async with self.__locks[pid]:
-            pc = self.__pcs[pid]
-            if not self.__pending[pid]:
-                return
-            while pc.signalingState != "stable":  # noqa: ASYNC110 - aiortc has no awaitable for it
-                await asyncio.sleep(0.02)
-            added = []
-            for key in self.__pending[pid]:
-                track = self.__relay.subscribe(self.__tracks[key])
-                added.append((pc.addTransceiver(track, direction="sendonly"), key))
-            self.__pending[pid] = []
-            await pc.setLocalDescription(await pc.createOffer())
-            for transceiver, key in added:
-                self.__mids[pid][str(transceiver.mid)] = key
-            sdp = pc.localDescription.sdp
-            tracks = dict(self.__mids[pid])
-        await self.__on_renegotiate(pid, sdp, tracks)
-
-    async def accept_answer(self, pid: str, sdp: str) -> None:
-        await self.__pcs[pid].setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-
-    async def close(self) -> None:
-        for task in list(self.__tasks):
-            task.cancel()
-        for pc in self.__pcs.values():
-            await pc.close()
-
-
-# -- server process -----------------------------------------------------------
-
-
-async def serve(mode: str, port_queue: Any) -> None:
-    writer_ref: list[asyncio.StreamWriter] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        writer_ref[0].write((json.dumps(message) + "\n").encode())
-        await writer_ref[0].drain()
-
-    async def renegotiate(pid: str, sdp: str, tracks: Tracks) -> None:
-        wire = {mid: None if k is None else [k.publisher, k.source] for mid, k in tracks.items()}
-        await send({"op": "offer", "pid": pid, "sdp": sdp, "tracks": wire})
-
-    room: MediaRoom | RelayRoom
-    if mode == "sfu":
-        room = MediaRoom("bench", policy=AllowAll(), on_renegotiate=renegotiate)
-    else:
-        room = RelayRoom(renegotiate)
-    done = asyncio.Event()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer_ref.append(writer)
-        while line := await reader.readline():
-            msg = json.loads(line)
-            if msg["op"] == "join":
-                answer = await room.join(msg["pid"], msg["sdp"], msg["sources"])
-                await send({"op": "answer", "pid": msg["pid"], "sdp": answer})
-            elif msg["op"] == "answer":
-                asyncio.get_running_loop().create_task(room.accept_answer(msg["pid"], msg["sdp"]))
-            elif msg["op"] == "cpu":
-                await send({"op": "cpu", "cpu": time.process_time(), "wall": time.monotonic()})
-            elif msg["op"] == "quit":
-                break
-        await room.close()
-        done.set()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port_queue.put(server.sockets[0].getsockname()[1])
-    await done.wait()
-    server.close()
-
-
-def server_main(mode: str, port_queue: Any) -> None:
-    asyncio.run(serve(mode, port_queue))
-
-
-# -- load generator -----------------------------------------------------------
+from . import fanout
+from .load import CODECS, ClientHost, ServerProcess, camera_clip, packets_received
+from .server import Mode
+from .stats import median, p95
 
 
 @dataclass
 class Result:
     mode: str
+    video_codec: str
     participants: int
     seconds: float
-    server_cpu: float
-    client_cpu: float
+    "Length of the window frames and packets were counted in."
+    server_cores: float
+    "Server process CPU over the window, in cores."
+    client_cores: float
     streams: int
     video_sent: int
     video_delivered: int
     audio_sent: int
     audio_delivered: int
+    packets_delivered: int
+    "RTP packets received by all clients, audio and video."
     join_to_first_frame: list[float]
 
 
-async def run(mode: str, participants: int, seconds: float) -> Result:
-    vp8_test_pattern_clip()  # encode before timing anything
-    ctx = multiprocessing.get_context("spawn")
-    port_queue = ctx.Queue()
-    process = ctx.Process(target=server_main, args=(mode, port_queue), daemon=True)
-    process.start()
-    port = await asyncio.get_running_loop().run_in_executor(None, port_queue.get)
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    clients: dict[str, ProbeClient] = {}
-    answers: dict[str, asyncio.Future[str]] = {}
-    cpu_reply: list[asyncio.Future[dict[str, float]]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        writer.write((json.dumps(message) + "\n").encode())
-        await writer.drain()
-
-    async def read_loop() -> None:
-        while line := await reader.readline():
-            msg = json.loads(line)
-            if msg["op"] == "answer":
-                answers.pop(msg["pid"]).set_result(msg["sdp"])
-            elif msg["op"] == "offer":
-                tracks = {
-                    mid: None if v is None else TrackKey(v[0], v[1])
-                    for mid, v in msg["tracks"].items()
-                }
-                answer = await clients[msg["pid"]].handle_offer(msg["sdp"], tracks)
-                await send({"op": "answer", "pid": msg["pid"], "sdp": answer})
-            elif msg["op"] == "cpu":
-                cpu_reply.pop(0).set_result(msg)
-
-    async def server_cpu() -> float:
-        future: asyncio.Future[dict[str, float]] = asyncio.get_running_loop().create_future()
-        cpu_reply.append(future)
-        await send({"op": "cpu"})
-        return (await future)["cpu"]
-
-    reading = asyncio.get_running_loop().create_task(read_loop())
-    join_started: dict[str, float] = {}
+async def run(mode: Mode, participants: int, seconds: float, video_codec: str) -> Result:
+    clip = camera_clip(video_codec)  # encode before timing anything
+    server = ServerProcess(mode, video_codec)
+    host = ClientHost()
+    await host.connect(await server.start())
+    clients = host.clients
     for index in range(participants):
-        pid = f"p{index}"
-        client = ProbeClient(pid, decode=False)
-        clients[pid] = client
-        sdp, sources = await client.create_offer()
-        answers[pid] = asyncio.get_running_loop().create_future()
-        join_started[pid] = time.monotonic()
-        await send({"op": "join", "pid": pid, "sdp": sdp, "sources": sources})
-        await client.accept_answer(await answers[pid])
+        await host.join(ProbeClient(f"p{index}", decode=False, video_clip=clip))
         await asyncio.sleep(0.3)
 
     def everyone_flowing() -> bool:
@@ -254,13 +78,20 @@ async def run(mode: str, participants: int, seconds: float) -> Result:
                     a_got += counter.frames
         return v_sent, v_got, a_sent, a_got
 
-    cpu_start = await server_cpu()
+    async def packets() -> int:
+        return sum([await packets_received(client) for client in clients.values()])
+
+    usage_start = await host.server_usage()
     client_cpu_start = time.process_time()
+    counted_start = time.monotonic()
     v_sent0, v_got0, a_sent0, a_got0 = totals()
+    packets0 = await packets()
     await asyncio.sleep(seconds)
+    counted = time.monotonic() - counted_start
     v_sent1, v_got1, a_sent1, a_got1 = totals()
-    cpu_end = await server_cpu()
+    packets1 = await packets()
     client_cpu = time.process_time() - client_cpu_start
+    usage_end = await host.server_usage()
 
     joins: list[float] = []
     for pid, client in clients.items():
@@ -268,27 +99,26 @@ async def run(mode: str, participants: int, seconds: float) -> Result:
             counter = client.counter(other, "camera")
             if other != pid and counter is not None and counter.first_frame_at is not None:
                 # time from the later of the two joins to the first picture
-                start = max(join_started[pid], join_started[other])
+                start = max(host.join_started[pid], host.join_started[other])
                 joins.append(counter.first_frame_at - start)
 
-    await send({"op": "quit"})
-    for client in clients.values():
-        await client.close()
-    reading.cancel()
-    writer.close()
-    process.join(10)
-    fanout = participants - 1
+    await host.quit_server()
+    await host.close()
+    await server.join()
+    receivers = participants - 1
     return Result(
         mode=mode,
+        video_codec=video_codec,
         participants=participants,
-        seconds=seconds,
-        server_cpu=cpu_end - cpu_start,
-        client_cpu=client_cpu,
-        streams=participants * fanout * 2,
-        video_sent=(v_sent1 - v_sent0) * fanout,
+        seconds=counted,
+        server_cores=(usage_end.cpu - usage_start.cpu) / (usage_end.wall - usage_start.wall),
+        client_cores=client_cpu / (time.monotonic() - counted_start),
+        streams=participants * receivers * 2,
+        video_sent=(v_sent1 - v_sent0) * receivers,
         video_delivered=v_got1 - v_got0,
-        audio_sent=(a_sent1 - a_sent0) * fanout,
+        audio_sent=(a_sent1 - a_sent0) * receivers,
         audio_delivered=a_got1 - a_got0,
+        packets_delivered=packets1 - packets0,
         join_to_first_frame=joins,
     )
 
@@ -300,22 +130,22 @@ def expected(result: Result) -> int:
 def per_frame_us(result: Result) -> float:
     """Server CPU per delivered frame: fair even when the server is saturated."""
     delivered = result.video_delivered + result.audio_delivered
-    return result.server_cpu / max(1, delivered) * 1e6
+    return result.server_cores * result.seconds / max(1, delivered) * 1e6
 
 
 def report(result: Result) -> None:
-    cores = result.server_cpu / result.seconds
-    joins = sorted(result.join_to_first_frame)
-    p95 = joins[min(len(joins) - 1, round(0.95 * (len(joins) - 1)))] if joins else float("nan")
-    print(f"== {result.mode}: {result.participants} participants, {result.seconds:.0f} s ==")
+    cores = result.server_cores
+    joins = result.join_to_first_frame
+    print(
+        f"== {result.mode}: {result.participants} participants, {result.seconds:.0f} s, "
+        f"{result.video_codec} =="
+    )
     print(f"server CPU total:           {cores * 100:6.1f} % of a core")
     print(
         f"server CPU per stream:      {cores * 100 / result.streams:6.2f} % of a core "
         f"({result.streams} forwarded streams, audio+video)"
     )
-    print(
-        f"load generator CPU:         {result.client_cpu / result.seconds * 100:6.1f} % of a core"
-    )
+    print(f"load generator CPU:         {result.client_cores * 100:6.1f} % of a core")
     print(
         f"video frames delivered:     {result.video_delivered} / {result.video_sent} expected "
         f"({100 * result.video_delivered / max(1, result.video_sent):.1f} %)"
@@ -329,31 +159,82 @@ def report(result: Result) -> None:
         f"server CPU per delivered frame: {per_frame_us(result):6.1f} µs (audio+video)"
         + ("  [SATURATED: frames dropped]" if delivered < 0.95 * expected(result) else "")
     )
+    print(
+        f"server CPU per delivered RTP packet: "
+        f"{cores * result.seconds / max(1, result.packets_delivered) * 1e6:6.1f} µs "
+        f"({result.packets_delivered} packets)"
+    )
     if joins:
         print(
-            f"join-to-first-frame:        median {statistics.median(joins):.2f} s, "
-            f"p95 {p95:.2f} s ({len(joins)} pairs)"
+            f"join-to-first-frame:        median {median(joins):.2f} s, "
+            f"p95 {p95(joins):.2f} s ({len(joins)} pairs)"
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--participants", type=int, default=6)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--codec", choices=sorted(CODECS), default="vp8", help="video codec")
     parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="measured window (default: 20 for the hearing, 15 per fan-out step)",
+    )
+    hearing = parser.add_argument_group("hearing: N participants, each receiving all others")
+    hearing.add_argument("--participants", type=int, default=6)
+    hearing.add_argument(
         "--baseline-participants",
         type=int,
         default=None,
         help="participants for the MediaRelay baseline (default: same; 0 skips it)",
     )
+    spread = parser.add_argument_group("fan-out: 1 publisher to M receive-only participants")
+    spread.add_argument("--fanout", action="store_true", help="run the fan-out search instead")
+    spread.add_argument("--start", type=int, default=5, help="first M (then doubled)")
+    spread.add_argument("--max-receivers", type=int, default=320)
+    spread.add_argument(
+        "--receivers", type=int, default=None, help="measure this one M instead of searching"
+    )
+    spread.add_argument(
+        "--receiver-processes",
+        type=int,
+        default=1,
+        help="processes the receivers are spread over (1 leaves the other core to the server)",
+    )
+    spread.add_argument("--min-delivery", type=float, default=0.99)
+    spread.add_argument(
+        "--max-lag", type=float, default=0.5, help="seconds a receiver may fall behind"
+    )
+    spread.add_argument("--cpu-limit", type=float, default=0.95, help="server cores")
     args = parser.parse_args()
-    sfu = asyncio.run(run("sfu", args.participants, args.seconds))
+    video_codec = CODECS[args.codec]
+    if args.fanout:
+        limits = fanout.Thresholds(
+            min_delivery=args.min_delivery, max_lag=args.max_lag, cpu_limit=args.cpu_limit
+        )
+        start = args.start if args.receivers is None else args.receivers
+        largest = args.max_receivers if args.receivers is None else args.receivers
+        steps = asyncio.run(
+            fanout.search(
+                start=start,
+                max_receivers=largest,
+                seconds=15.0 if args.seconds is None else args.seconds,
+                video_codec=video_codec,
+                processes=args.receiver_processes,
+                limits=limits,
+                refine=args.receivers is None,
+            )
+        )
+        fanout.report_search(steps, limits, largest)
+        return
+    seconds = 20.0 if args.seconds is None else args.seconds
+    sfu = asyncio.run(run("sfu", args.participants, seconds, video_codec))
     report(sfu)
     baseline_n = (
         args.participants if args.baseline_participants is None else args.baseline_participants
     )
     if baseline_n > 0:
-        relay = asyncio.run(run("relay", baseline_n, args.seconds))
+        relay = asyncio.run(run("relay", baseline_n, seconds, video_codec))
         report(relay)
         ratio = per_frame_us(relay) / max(per_frame_us(sfu), 1e-9)
         print(f"== MediaRelay / SFU server CPU per delivered frame: {ratio:.1f}x ==")

@@ -372,12 +372,15 @@ class EncodedFrameCounter:
         "Codec of the last frame, as negotiated: what the server forwards."
         self.first_frame_at: float | None = None
         self.last_frame_at: float | None = None
+        self.last_timestamp: int | None = None
+        "RTP timestamp of the last frame (from 0): frames between two readings are the span."
 
     def on_frame(self, codec: RTCRtpCodecParameters, data: bytes, timestamp: int) -> None:
         now = time.monotonic()
         if self.first_frame_at is None:
             self.first_frame_at = now
         self.last_frame_at = now
+        self.last_timestamp = timestamp
         self.frames += 1
         self.bytes += len(data)
         self.mime_type = codec.mimeType
