@@ -348,9 +348,9 @@ class CourtSession:
         self._move(actor, participant, ParticipantTransition.LEAVE)
         self._after_departure(actor, participant)
 
-    def disconnect(self, participant_id: ParticipantId) -> None:
+    def disconnect(self, participant_id: ParticipantId) -> bool:
         """The media or signalling link died. The law wants the hearing stopped when the
-        courtroom is gone or the panel is no longer whole."""
+        courtroom is gone or the panel is no longer whole; returns whether it was."""
         participant = self._participant(participant_id)
         actor = Actor.system()
         # Refuse a repeated report before remembering where the drop found the person.
@@ -364,7 +364,7 @@ class CourtSession:
             or not self.policy.suspend_on_courtroom_disconnect
             or self.state is not SessionState.IN_SESSION
         ):
-            return
+            return False
         courtroom_empty = self.points[participant.point_id].kind is PointKind.COURTROOM and not any(
             p.state in TAKING_PART_STATES
             for p in self.participants.values()
@@ -372,8 +372,11 @@ class CourtSession:
         )
         if courtroom_empty:
             self._suspend(actor, COURTROOM_LOST)
-        elif was_taking_part and participant.role in PANEL_ROLES:
+            return True
+        if was_taking_part and participant.role in PANEL_ROLES:
             self._suspend(actor, PANEL_MEMBER_LOST)
+            return True
+        return False
 
     # ----------------------------------------------------------------- lobby and identity
 

@@ -27,15 +27,19 @@ from signaling.gateway import (
     OutgoingTrack,
     ServerOfferSender,
 )
-from signaling.media import MediaRoom, NegotiationError, RenegotiateCallback, Source, TrackKey
+from signaling.media import (
+    SOURCES,
+    MediaRoom,
+    NegotiationError,
+    RenegotiateCallback,
+    Source,
+    TrackKey,
+)
 from signaling.media.stats import ConnectionStats
 
 __all__ = ["ForwardingGateway", "parse_ice_candidate"]
 
 logger = logging.getLogger(__name__)
-
-MAX_WAITING_CANDIDATES = 64
-"""Candidates kept for a participant whose offer has not arrived yet."""
 
 NEGOTIATION_FAILED = Text(
     "Không thiết lập được kết nối hình ảnh, âm thanh: {detail}",
@@ -48,10 +52,6 @@ NOT_NEGOTIATED = Text(
 BAD_CANDIDATE = Text(
     "Ứng viên ICE không hợp lệ.",
     "The ICE candidate is not valid.",
-)
-TOO_MANY_CANDIDATES = Text(
-    "Quá nhiều ứng viên ICE trước khi có offer.",
-    "Too many ICE candidates before the offer.",
 )
 
 
@@ -88,8 +88,6 @@ class _SessionMedia:
     room: MediaRoom
     rule: _Rule
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    waiting: dict[str, list[RTCIceCandidate | None]] = field(default_factory=dict)
-    "Candidates of participants whose first offer is still being applied."
 
 
 class ForwardingGateway:
@@ -133,11 +131,7 @@ class ForwardingGateway:
                 with _refusing():
                     if participant_id in media.room.participants:
                         return await media.room.update_offer(participant_id, sdp, checked)
-                    answer = await media.room.join(participant_id, sdp, checked)
-                for candidate in media.waiting.pop(participant_id, []):
-                    with _refusing():
-                        await media.room.add_ice_candidate(participant_id, candidate)
-                return answer
+                    return await media.room.join(participant_id, sdp, checked)
             finally:
                 await self._drop_if_empty(session_id, media)
 
@@ -149,17 +143,10 @@ class ForwardingGateway:
     async def ice_candidate(
         self, session_id: str, participant_id: str, candidate: IceCandidateInfo
     ) -> None:
+        # Signalling handles a connection's messages in order, so a candidate never
+        # overtakes its offer here; the peer itself keeps any that overtake its own setup.
         parsed = parse_ice_candidate(candidate)
-        media = self._sessions.get(session_id)
-        if media is None or participant_id not in media.room.participants:
-            # The offer may still be on its way (handlers run concurrently): keep it.
-            if media is None:
-                raise MediaRefused("media.not_negotiated", NOT_NEGOTIATED)
-            waiting = media.waiting.setdefault(participant_id, [])
-            if len(waiting) >= MAX_WAITING_CANDIDATES:
-                raise MediaRefused("media.ice_candidate", TOO_MANY_CANDIDATES)
-            waiting.append(parsed)
-            return
+        media = self._joined(session_id, participant_id)
         with _refusing():
             await media.room.add_ice_candidate(participant_id, parsed)
 
@@ -171,7 +158,6 @@ class ForwardingGateway:
         if media is None:
             return
         async with media.lock:
-            media.waiting.pop(participant_id, None)
             await media.room.leave(participant_id)
             await self._drop_if_empty(session_id, media)
 
@@ -239,13 +225,9 @@ class ForwardingGateway:
 
 
 def _source(value: str) -> Source:
-    if value == "microphone":
-        return "microphone"
-    if value == "camera":
-        return "camera"
-    if value == "screen":
-        return "screen"
-    raise MediaRefused("media.source", NEGOTIATION_FAILED.format(detail=f"source {value!r}"))
+    if value not in SOURCES:
+        raise MediaRefused("media.source", NEGOTIATION_FAILED.format(detail=f"source {value!r}"))
+    return value
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from rooms.errors import DomainError
 from rooms.ids import ParticipantId, SessionId
 from rooms.participants import Actor
 from rooms.session import CourtSession
-from rooms.states import ParticipantState, SessionState
+from rooms.states import ParticipantState
 from signaling.gateway import LinkReport, MediaGateway
 
 log = logging.getLogger(__name__)
@@ -156,14 +156,36 @@ class Monitoring:
         return body
 
     async def connection_lost(
-        self, session: CourtSession, participant_id: ParticipantId, suspended: bool
-    ) -> None:
-        """The socket of a participant dropped (called by the process that held it)."""
-        person = session.participants.get(participant_id)
-        name = person.name if person is not None else participant_id
-        await self.alert(session.id, participant_id, AlertKind.DISCONNECTED, name=name)
+        self,
+        session_id: SessionId,
+        participant_id: ParticipantId,
+        kind: AlertKind,
+        reason: str,
+        **facts: object,
+    ) -> bool:
+        """A participant's link died (socket dropped, or media silent): the domain hears of
+        it, which may suspend the hearing, and staff are alerted. Whether it was recorded."""
+        try:
+            suspended = await self._service().execute(
+                Actor.system(),
+                session_id,
+                "participant.disconnect",
+                lambda s: s.disconnect(participant_id),
+                {"participant": participant_id, "reason": reason, **facts},
+            )
+        except DomainError as error:
+            log.info("disconnect of %s not recorded: %s", participant_id, error.rule)
+            return False
+        name = await self._name(session_id, participant_id)
+        await self.alert(session_id, participant_id, kind, name=name, **facts)
         if suspended:
-            await self.alert(session.id, participant_id, AlertKind.COURTROOM_LOST, name=name)
+            await self.alert(session_id, participant_id, AlertKind.COURTROOM_LOST, name=name)
+        return True
+
+    async def _name(self, session_id: SessionId, participant_id: ParticipantId) -> str:
+        session: CourtSession = await self._service().session(session_id)
+        person = session.participants.get(participant_id)
+        return participant_id if person is None else person.name
 
     # -- the timer --------------------------------------------------------------
 
@@ -200,7 +222,9 @@ class Monitoring:
     ) -> None:
         silent = report.silent_seconds
         if not memory.silenced and silent is not None and silent >= self._silence_limit:
-            memory.silenced = await self._mark_silent(session_id, pid, silent)
+            memory.silenced = await self.connection_lost(
+                session_id, pid, AlertKind.MEDIA_SILENT, "media_silence", seconds=round(silent)
+            )
         elif memory.silenced and silent is not None and silent < self._interval:
             memory.silenced = not await self._mark_back(session_id, pid)
         level = link_level(report, self._silence_limit)
@@ -209,42 +233,13 @@ class Monitoring:
             memory.poor_alerted = False
         if memory.poor_streak >= POOR_REPORTS_BEFORE_ALERT and not memory.poor_alerted:
             memory.poor_alerted = True
-            session = await self._service().session(session_id)
-            person = session.participants.get(pid)
             await self.alert(
                 session_id,
                 pid,
                 AlertKind.CONNECTION_POOR,
-                name=person.name if person else pid,
+                name=await self._name(session_id, pid),
                 loss=round(report.loss * 100),
             )
-
-    async def _mark_silent(self, session_id: SessionId, pid: ParticipantId, silent: float) -> bool:
-        """Media stopped: the domain hears of a lost link; staff get an alert."""
-
-        def drop(session: CourtSession) -> bool:
-            was_in_session = session.state is SessionState.IN_SESSION
-            session.disconnect(pid)
-            return was_in_session and session.state is SessionState.SUSPENDED
-
-        try:
-            suspended = await self._service().execute(
-                Actor.system(),
-                session_id,
-                "participant.disconnect",
-                drop,
-                {"participant": pid, "reason": "media_silence", "seconds": round(silent)},
-            )
-        except DomainError as error:
-            log.info("media silence of %s not recorded: %s", pid, error.rule)
-            return False
-        session = await self._service().session(session_id)
-        person = session.participants.get(pid)
-        name = person.name if person is not None else pid
-        await self.alert(session_id, pid, AlertKind.MEDIA_SILENT, name=name, seconds=round(silent))
-        if suspended:
-            await self.alert(session_id, pid, AlertKind.COURTROOM_LOST, name=name)
-        return True
 
     async def _mark_back(self, session_id: SessionId, pid: ParticipantId) -> bool:
         """Media flows again: the person returns to where the silence found them."""

@@ -27,7 +27,7 @@ from rooms.media import MediaSource
 from rooms.participants import Actor
 from rooms.permissions import StaffAction, ensure_staff_actor
 from rooms.session import CourtSession
-from rooms.states import ENDED_SESSION_STATES, SessionState
+from rooms.states import ENDED_SESSION_STATES
 from rooms.text import Text
 from signaling import protocol as p
 from signaling.chat import recipients
@@ -310,26 +310,9 @@ class SignalingServer:
             if session_id is None or participant_id is None:
                 return
             await self.gateway.leave(session_id, participant_id)
-
-            def drop(session: CourtSession) -> bool:
-                """Whether this loss suspended the hearing (the courtroom or panel is gone)."""
-                was_in_session = session.state is SessionState.IN_SESSION
-                session.disconnect(participant_id)
-                return was_in_session and session.state is SessionState.SUSPENDED
-
-            try:
-                suspended = await self.service.execute(
-                    Actor.system(),
-                    session_id,
-                    "participant.disconnect",
-                    drop,
-                    {"participant": participant_id, "reason": str(reason or "")},
-                )
-            except DomainError as error:
-                log.info("disconnect of %s not recorded: %s", participant_id, error.rule)
-                return
-            session = await self.service.session(session_id)
-            await self.monitoring.connection_lost(session, participant_id, suspended)
+            await self.monitoring.connection_lost(
+                session_id, participant_id, AlertKind.DISCONNECTED, reason=str(reason or "")
+            )
         except Exception:  # a failing handler must not break python-socketio's bookkeeping
             log.exception("disconnect handling failed for %s", sid)
 

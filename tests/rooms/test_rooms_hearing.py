@@ -827,12 +827,13 @@ def test_losing_the_courtroom_suspends_the_hearing() -> None:
     session.give_floor(act(PJ), DEFENDANT)
     session.collect_events()
 
-    session.disconnect(CLERK)  # the presiding judge is still in the courtroom: it goes on
+    # the presiding judge is still in the courtroom: it goes on
+    assert session.disconnect(CLERK) is False
     assert session.state is SessionState.IN_SESSION
     session.join(CLERK)
     session.collect_events()
-    session.disconnect(CLERK)
-    session.disconnect(PJ)
+    assert session.disconnect(CLERK) is False
+    assert session.disconnect(PJ) is True
     assert session.state is SessionState.SUSPENDED
     assert session.recording is RecordingState.PAUSED
     events = session.collect_events()
