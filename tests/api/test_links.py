@@ -54,8 +54,11 @@ async def test_adding_a_participant_issues_a_personal_link(api: Api) -> None:
         algorithms=["HS256"],
         audience="join",
         issuer="hearing-server",
-        options={"verify_iat": False},  # issued by the test's clock, ahead of the wall clock
+        # Issued and checked by the test's clock, never the wall clock: the outcome must not
+        # depend on today's date. Expiry is checked below against that clock.
+        options={"verify_iat": False, "verify_exp": False, "verify_nbf": False},
     )
+    assert claims["iat"] == int(api.clock.now.timestamp()) < claims["exp"]
     assert claims["exp"] == int(datetime.fromisoformat(invitation["expires_at"]).timestamp())
     assert claims["sub"] == participant["id"]
     assert claims["sid"] == hearing["id"]

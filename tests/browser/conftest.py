@@ -27,7 +27,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, ConsoleMessage, Page, Playwright, async_playwright
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    async_playwright,
+    expect,
+)
 
 from hearing_server.app import create_app
 from hearing_server.services import HearingService
@@ -43,8 +50,14 @@ HERE = Path(__file__).parent
 ARTIFACTS = HERE.parent.parent / "test-artifacts" / "screenshots"
 STAFF_PASSWORD = "staff-password-long-enough"
 """The password ``LiveServer.create_staff`` gives accounts unless told otherwise."""
-STEP_TIMEOUT_MS = 10_000
-"""Playwright's wait for any one step: a test must stay well under 20 s."""
+STEP_TIMEOUT_MS = 30_000
+"""Playwright's deadline for any one step and assertion. A deadline, not a delay: each step
+goes on as soon as the page shows what it waits for, so a loaded machine slows a test down
+and never fails it; a page that never shows it still fails."""
+MEDIA_TIMEOUT_MS = 45_000
+"""Joining, ICE, DTLS and the first keyframe through the forwarder, on a busy 2-core host."""
+# ``expect`` assertions keep their own deadline (5 s), apart from the context's default.
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 EXTRA_DISABLED_FEATURE = "WebRtcHideLocalIpsWithMdns"
 """Without it, Chromium hides host addresses behind mDNS names the server resolves slowly."""
 CHROMIUM_ARGS = [

@@ -17,7 +17,7 @@ from rooms.ids import ParticipantId
 from rooms.points import PointKind
 from rooms.roles import Role
 from signaling.client import HeadlessParticipant
-from tests.browser.conftest import LiveServer, NewPage, Screenshot
+from tests.browser.conftest import MEDIA_TIMEOUT_MS, LiveServer, NewPage, Screenshot
 from tests.browser.test_hearing_browser import (
     CLI,
     headless_participants,
@@ -115,7 +115,7 @@ async def run_meeting(
     await expect(chair.locator("#stage")).to_be_visible()
     await expect(chair.locator("#stage-label")).to_have_text("Điểm cầu 1 đang phát biểu")
     await chair.wait_for_function(
-        "() => document.querySelector('#stage-video').videoWidth > 0", timeout=15_000
+        "() => document.querySelector('#stage-video').videoWidth > 0", timeout=MEDIA_TIMEOUT_MS
     )
     await expect(phone.locator(f'[data-participant="{ids["chair"]}"]')).to_be_visible()
     await expect(phone.locator("#announcer")).to_have_text(
