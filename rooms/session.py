@@ -19,6 +19,7 @@ from rooms.errors import (
     PermissionDenied,
     PolicyViolation,
 )
+from rooms.forwarding import NOBODY, ForwardingPlan, Publication, PublicationRule
 from rooms.ids import ConsultationRoomId, CourtId, ParticipantId, PointId, SessionId, new_id
 from rooms.media import MediaSource, RecordingState, Screening
 from rooms.participants import Actor, Participant
@@ -650,40 +651,65 @@ class CourtSession:
 
     # ----------------------------------------------------------------- what media may flow
 
+    def forwarding_plan(self, previous: ForwardingPlan | None = None) -> ForwardingPlan:
+        """The one decision about what media may flow, for this saved version.
+
+        Built in O(participants): the audience of a publication is the set of people taking
+        part in the same room (the hearing room or one consultation room), shared by every
+        publication of that room, less the people a screening hides the publisher from.
+        Audiences equal to one of ``previous``'s are that very set, so comparing the two
+        plans is an identity check for every publication whose audience did not change."""
+        rooms: dict[ConsultationRoomId | None, set[ParticipantId]] = {}
+        admitters: set[ParticipantId] = set()
+        for person in self.participants.values():
+            if person.state in TAKING_PART_STATES:
+                rooms.setdefault(person.consultation_room, set()).add(person.id)
+            if person.state is ParticipantState.IN_SESSION and may(person.role, Action.ADMIT):
+                admitters.add(person.id)
+        known = _audiences_of(previous)
+        audiences = {room: known.get(m := frozenset(ms), m) for room, ms in rooms.items()}
+        lobby_audience = known.get(m := frozenset(admitters), m)
+        hidden: dict[tuple[ParticipantId, MediaSource], set[ParticipantId]] = {}
+        for screening in self.screenings:
+            for source in MediaSource:
+                if screening.withholds(source):
+                    hidden.setdefault((screening.protected, source), set()).add(
+                        screening.hidden_from
+                    )
+        live = self.state in LIVE_SESSION_STATES
+        rules: dict[Publication, PublicationRule] = {}
+        for person in self.participants.values():
+            if person.state not in PRESENT_STATES:
+                continue
+            for source in MediaSource:
+                if person.state is ParticipantState.IN_LOBBY:
+                    audience = lobby_audience
+                else:
+                    audience = audiences.get(person.consultation_room, NOBODY)
+                withheld = hidden.get((person.id, source))
+                if withheld:
+                    audience = known.get(m := audience - withheld, m)
+                rules[Publication(person.id, source)] = PublicationRule(
+                    paused=not live or _publication_paused(person, source),
+                    audience=audience,
+                    recorded=self._may_record(person, source),
+                )
+        return ForwardingPlan(self.version, rules)
+
     def may_receive(self, receiver_id: str, publisher_id: str, source: MediaSource) -> bool:
-        """The one answer the forwarder obeys, per receiver, publisher and source."""
-        receiver = self.participants.get(ParticipantId(receiver_id))
-        publisher = self.participants.get(ParticipantId(publisher_id))
-        if receiver is None or publisher is None or receiver.id == publisher.id:
-            return False
-        if self.state not in LIVE_SESSION_STATES:
-            return False
-        if publisher.state is ParticipantState.IN_LOBBY:
-            # Whoever admits looks at a waiting person to see who they are; no sound reaches
-            # the room.
-            return (
-                source is MediaSource.CAMERA
-                and receiver.state is ParticipantState.IN_SESSION
-                and may(receiver.role, Action.ADMIT)
-            )
-        if receiver.state not in TAKING_PART_STATES or publisher.state not in TAKING_PART_STATES:
-            return False
-        if receiver.consultation_room != publisher.consultation_room:
-            return False
-        if source is MediaSource.MICROPHONE and publisher.muted:
-            return False
-        if source is MediaSource.SCREEN and not publisher.screen_sharing:
-            return False
-        return not any(
-            s.protected == publisher.id and s.hidden_from == receiver.id and s.withholds(source)
-            for s in self.screenings
+        """Whether one receiver gets one publication: the plan's answer, for one question."""
+        return self.forwarding_plan().may_receive(
+            ParticipantId(receiver_id), ParticipantId(publisher_id), source
         )
 
     def may_record(self, publisher_id: str, source: MediaSource) -> bool:
+        publisher = self.participants.get(ParticipantId(publisher_id))
+        return publisher is not None and self._may_record(publisher, source)
+
+    def _may_record(self, publisher: Participant, source: MediaSource) -> bool:
         """Consultation is recorded only where the policy says so, deliberation of the panel
         never, whatever the policy; muted audio is not either."""
-        publisher = self.participants.get(ParticipantId(publisher_id))
-        if publisher is None or self.recording is not RecordingState.RECORDING:
+        if self.recording is not RecordingState.RECORDING:
             return False
         if self.state is not SessionState.IN_SESSION:
             return False
@@ -694,9 +720,7 @@ class CourtSession:
                 return False
         elif publisher.state is not ParticipantState.IN_SESSION:
             return False
-        if source is MediaSource.MICROPHONE and publisher.muted:
-            return False
-        return not (source is MediaSource.SCREEN and not publisher.screen_sharing)
+        return not _publication_paused(publisher, source)
 
     # ----------------------------------------------------------------- queries
 
@@ -930,6 +954,27 @@ class CourtSession:
 
     def _record(self, event_type: type[ev.Event], actor: Actor, **fields: object) -> None:
         self.events.append(event_type(session_id=self.id, actor=actor.id, **fields))
+
+
+def _audiences_of(
+    plan: ForwardingPlan | None,
+) -> dict[frozenset[ParticipantId], frozenset[ParticipantId]]:
+    """Each distinct audience set of a plan, to be found again by an equal one."""
+    if plan is None:
+        return {}
+    return {rule.audience: rule.audience for rule in plan.rules.values()}
+
+
+def _publication_paused(publisher: Participant, source: MediaSource) -> bool:
+    """A publication nobody gets, whoever they are: a waiting person shows only their face
+    (to whoever admits), a muted voice and an unshared screen go nowhere."""
+    if publisher.state is ParticipantState.IN_LOBBY:
+        return source is not MediaSource.CAMERA
+    if publisher.state not in TAKING_PART_STATES:
+        return True
+    if source is MediaSource.MICROPHONE and publisher.muted:
+        return True
+    return source is MediaSource.SCREEN and not publisher.screen_sharing
 
 
 def _check_times(start: datetime, end: datetime | None) -> None:

@@ -73,14 +73,15 @@ def participant_room(session_id: str, participant_id: str) -> str:
 
 
 def forwarding_rule(session: CourtSession) -> MayReceive:
-    """The aggregate's ``may_receive`` in the gateway's string terms."""
+    """The aggregate's forwarding plan, built once, in the gateway's string terms."""
+    plan = session.forwarding_plan()
 
     def may_receive(receiver: str, publisher: str, source: str) -> bool:
         try:
             media_source = MediaSource(source)
         except ValueError:
             return False
-        return session.may_receive(receiver, publisher, media_source)
+        return plan.may_receive(ParticipantId(receiver), ParticipantId(publisher), media_source)
 
     return may_receive
 
