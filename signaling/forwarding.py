@@ -1,9 +1,12 @@
-"""The real media gateway: one forwarding ``MediaRoom`` per session, policy from the domain.
+"""The real media gateway: one forwarding ``MediaRoom`` per session, plans from the domain.
 
-Signalling hands over the session's forwarding rule with every offer and after every event
-that changes what may flow; the room re-asks it for every subscription, so media follows the
-judge's decisions without renegotiation. Errors from negotiation come back as
-``MediaRefused`` so clients see them like any other refusal.
+Signalling hands over the session's forwarding plan with every offer and after every event
+that changes what may flow. The gateway keeps the newest plan of each session, ignores an
+older one (an offer and an event may race with plans of different versions), and applies
+only the difference: a mute pauses one publication, an admission adds one receiver to each
+publication, so media follows the judge's decisions without renegotiation and without
+re-asking every pair. Errors from negotiation come back as ``MediaRefused`` so clients see
+them like any other refusal.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from dataclasses import dataclass, field
 from aiortc import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
 
+from rooms.forwarding import ForwardingPlan, Publication
+from rooms.ids import ParticipantId
+from rooms.media import MediaSource
 from rooms.text import Text
 from signaling.gateway import (
     IceCandidateInfo,
     LinkReport,
-    MayReceive,
     MediaRefused,
     OutgoingTrack,
     ServerOfferSender,
@@ -73,21 +78,51 @@ def parse_ice_candidate(info: IceCandidateInfo) -> RTCIceCandidate | None:
     return candidate
 
 
-class _Rule:
-    """The room's forwarding policy: the latest rule signalling handed over."""
+class _PlanPolicy:
+    """The room's forwarding policy: what the newest plan says, for tracks and receivers that
+    appear; changes reach the room through :func:`_apply_changes`."""
 
-    def __init__(self, rule: MayReceive) -> None:
-        self.rule = rule
+    def __init__(self) -> None:
+        self.plan: ForwardingPlan | None = None
+
+    def is_paused(self, publisher: str, source: str) -> bool:
+        if self.plan is None:
+            return True
+        return self.plan.rule(ParticipantId(publisher), MediaSource(source)).paused
 
     def may_receive(self, receiver: str, publisher: str, source: str) -> bool:
-        return self.rule(receiver, publisher, source)
+        if self.plan is None:
+            return False
+        rule = self.plan.rule(ParticipantId(publisher), MediaSource(source))
+        return ParticipantId(receiver) in rule.audience
 
 
 @dataclass
 class _SessionMedia:
     room: MediaRoom
-    rule: _Rule
+    policy: _PlanPolicy
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def adopt(self, plan: ForwardingPlan) -> bool:
+        """Follow ``plan`` if it is newer than the one held; False if it was stale."""
+        held = self.policy.plan
+        if not plan.is_newer_than(held):
+            return False
+        changes = plan.changes_since(held)
+        self.policy.plan = plan
+        for publication in changes.paused:
+            self.room.set_paused(_track(publication), True)
+        for publication in changes.resumed:
+            self.room.set_paused(_track(publication), False)
+        for publication, change in changes.audience.items():
+            key = _track(publication)
+            self.room.set_receiving(key, change.lost, False)
+            self.room.set_receiving(key, change.gained, True)
+        return True
+
+
+def _track(publication: Publication) -> TrackKey:
+    return TrackKey(publication.publisher, _source(publication.source.value))
 
 
 class ForwardingGateway:
@@ -121,10 +156,10 @@ class ForwardingGateway:
         participant_id: str,
         sdp: str,
         sources: Mapping[str, str],
-        may_receive: MayReceive,
+        plan: ForwardingPlan,
     ) -> str:
-        media = self._session(session_id, may_receive)
-        media.rule.rule = may_receive
+        media = self._session(session_id)
+        media.adopt(plan)
         checked: dict[str, Source] = {mid: _source(s) for mid, s in sources.items()}
         async with media.lock:
             try:
@@ -161,11 +196,10 @@ class ForwardingGateway:
             await media.room.leave(participant_id)
             await self._drop_if_empty(session_id, media)
 
-    async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
+    async def apply_plan(self, session_id: str, plan: ForwardingPlan) -> None:
         media = self._sessions.get(session_id)
         if media is not None:
-            media.rule.rule = may_receive
-            media.room.refresh()
+            media.adopt(plan)
 
     async def links(self, session_id: str) -> dict[str, LinkReport]:
         media = self._sessions.get(session_id)
@@ -184,19 +218,19 @@ class ForwardingGateway:
         for media in sessions.values():
             await media.room.close()
 
-    def _session(self, session_id: str, may_receive: MayReceive) -> _SessionMedia:
+    def _session(self, session_id: str) -> _SessionMedia:
         if self._closed:
             raise MediaRefused("media.closed", NEGOTIATION_FAILED.format(detail="shutdown"))
         media = self._sessions.get(session_id)
         if media is None:
-            rule = _Rule(may_receive)
+            policy = _PlanPolicy()
             room = MediaRoom(
                 session_id,
-                policy=rule,
+                policy=policy,
                 on_renegotiate=self._renegotiation_sender(session_id),
                 video_codec=self._video_codec,
             )
-            media = self._sessions[session_id] = _SessionMedia(room, rule)
+            media = self._sessions[session_id] = _SessionMedia(room, policy)
         return media
 
     async def _drop_if_empty(self, session_id: str, media: _SessionMedia) -> None:

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rooms.errors import DomainError
+from rooms.forwarding import ForwardingPlan
 from rooms.text import Text
-
-MayReceive = Callable[[str, str, str], bool]
-"""``(receiver_id, publisher_id, source) -> bool``: the session's forwarding rule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +76,10 @@ class MediaGateway(Protocol):
         participant_id: str,
         sdp: str,
         sources: Mapping[str, str],
-        may_receive: MayReceive,
+        plan: ForwardingPlan,
     ) -> str:
-        """Apply a client offer (first or later) and return the answer SDP."""
+        """Apply a client offer (first or later) and return the answer SDP; ``plan`` is the
+        session's forwarding plan as the offering connection knows it."""
         ...
 
     async def answer(self, session_id: str, participant_id: str, sdp: str) -> None:
@@ -101,8 +100,8 @@ class MediaGateway(Protocol):
         """Drop the participant's peer and tracks; a no-op if they had none."""
         ...
 
-    async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
-        """Re-apply the forwarding rule after the domain changed what may flow."""
+    async def apply_plan(self, session_id: str, plan: ForwardingPlan) -> None:
+        """Follow the domain's newer plan by its difference; an older one is ignored."""
         ...
 
     async def links(self, session_id: str) -> dict[str, LinkReport]:
@@ -143,7 +142,7 @@ class NoMediaGateway:
         participant_id: str,
         sdp: str,
         sources: Mapping[str, str],
-        may_receive: MayReceive,
+        plan: ForwardingPlan,
     ) -> str:
         raise MediaRefused("media.disabled", MEDIA_OFF)
 
@@ -161,7 +160,7 @@ class NoMediaGateway:
     async def leave(self, session_id: str, participant_id: str) -> None:
         return None
 
-    async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
+    async def apply_plan(self, session_id: str, plan: ForwardingPlan) -> None:
         return None
 
     async def links(self, session_id: str) -> dict[str, LinkReport]:

@@ -23,7 +23,6 @@ from hearing_server.turn import ice_servers_for
 from rooms.alerts import AlertKind
 from rooms.errors import DomainError, NotFound, PermissionDenied
 from rooms.ids import ParticipantId, SessionId, new_id
-from rooms.media import MediaSource
 from rooms.participants import Actor
 from rooms.permissions import StaffAction, ensure_staff_actor
 from rooms.session import CourtSession
@@ -35,7 +34,6 @@ from signaling.commands import COMMANDS, audit_detail, result_of
 from signaling.connections import Connection, ConnectionRegistry
 from signaling.gateway import (
     IceCandidateInfo,
-    MayReceive,
     MediaGateway,
     MediaGatewayFactory,
     NoMediaGateway,
@@ -70,20 +68,6 @@ class _Audited(Exception):
 def participant_room(session_id: str, participant_id: str) -> str:
     """The socket.io room of one participant: directed messages reach it on any process."""
     return f"p:{session_id}:{participant_id}"
-
-
-def forwarding_rule(session: CourtSession) -> MayReceive:
-    """The aggregate's forwarding plan, built once, in the gateway's string terms."""
-    plan = session.forwarding_plan()
-
-    def may_receive(receiver: str, publisher: str, source: str) -> bool:
-        try:
-            media_source = MediaSource(source)
-        except ValueError:
-            return False
-        return plan.may_receive(ParticipantId(receiver), ParticipantId(publisher), media_source)
-
-    return may_receive
 
 
 class SignalingServer:
@@ -440,7 +424,11 @@ class SignalingServer:
         session_id, actor = self._participant_of(connection)
         session = await self.service.session(session_id)
         answer = await self.gateway.offer(
-            session_id, actor.id, payload.sdp, dict(payload.sources), forwarding_rule(session)
+            session_id,
+            actor.id,
+            payload.sdp,
+            dict(payload.sources),
+            session.forwarding_plan(),
         )
         return {"answer": {"type": "answer", "sdp": answer}}
 
@@ -556,7 +544,7 @@ class SignalingServer:
         except NotFound:
             return
         if message.get("affects_media"):
-            await self.gateway.refresh(session_id, forwarding_rule(session))
+            await self.gateway.apply_plan(session_id, session.forwarding_plan())
         event = {
             "name": message.get("name"),
             "actor": message.get("actor"),

@@ -104,6 +104,7 @@ class TrackFanout:
         self.__time_base: Fraction | None = None
         self.__pts_offset: int | None = None
         self.__closed = False
+        self.__paused = False
         self.frames_in = 0
         "Encoded frames received from the publisher."
         self.bytes_in = 0
@@ -142,8 +143,8 @@ class TrackFanout:
         self.__subscriptions[id(sink)] = _Subscription(
             sink=sink, active=active, waiting_for_keyframe=self.kind == "video"
         )
-        if active:
-            self.request_keyframe()
+        if active and not self.__paused:
+            self.__request_keyframe_for_attach()
 
     def remove_sink(self, sink: PacketSink) -> None:
         """Stop feeding ``sink``; unknown sinks are ignored."""
@@ -157,7 +158,8 @@ class TrackFanout:
         sub.active = active
         if active and self.kind == "video":
             sub.waiting_for_keyframe = True
-            self.request_keyframe()
+            if not self.__paused:
+                self.__request_keyframe_for_attach()
 
     def is_active(self, sink: PacketSink) -> bool:
         return self.__subscriptions[id(sink)].active
@@ -166,6 +168,29 @@ class TrackFanout:
         """Ask the publisher for a keyframe (throttled); audio needs none."""
         if self.kind == "video" and self.__requester is not None and not self.__closed:
             self.__requester.request()
+
+    @property
+    def paused(self) -> bool:
+        return self.__paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume the publication for every sink at once (a producer pause: the
+        judge's mute is one call here, whatever the audience). Frames are still counted, so
+        a muted person is not taken for a silent link; video resumes on a keyframe."""
+        if paused == self.__paused:
+            return
+        self.__paused = paused
+        if paused or self.kind != "video":
+            return
+        for sub in self.__subscriptions.values():
+            sub.waiting_for_keyframe = True
+        if any(sub.active for sub in self.__subscriptions.values()):
+            self.__request_keyframe_for_attach()
+
+    def __request_keyframe_for_attach(self) -> None:
+        """A sink starts: ask at once (coalesced with an unanswered request), not throttled."""
+        if self.kind == "video" and self.__requester is not None and not self.__closed:
+            self.__requester.request_for_attach()
 
     def push(self, codec: CodecInfo, data: bytes, timestamp: int) -> None:
         """Take one complete encoded frame from the publisher and fan it out."""
@@ -188,7 +213,7 @@ class TrackFanout:
             self.keyframes_in += 1
             if self.__requester is not None:
                 self.__requester.keyframe_seen()
-        if not self.__subscriptions:
+        if self.__paused or not self.__subscriptions:
             return
 
         packet = av.Packet(data)

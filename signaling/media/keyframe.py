@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,11 +19,17 @@ DEFAULT_KEYFRAME_INTERVAL = 1.0
 class KeyframeRequester:
     """Coalesces keyframe requests into at most one PLI per ``min_interval``.
 
-    The first request goes out at once; requests inside the interval are
-    merged into one that goes out when the interval ends, unless a keyframe
-    arrived in the meantime (:meth:`keyframe_seen`).  Subscribers ask for
-    keyframes on every loss, so without this a publisher on a bad uplink
+    Two kinds of request. :meth:`request` is for loss, relayed from receivers: the first
+    goes out at once; requests inside the interval are merged into one that goes out when
+    the interval ends, unless a keyframe arrived in the meantime (:meth:`keyframe_seen`).
+    Subscribers ask for keyframes on every loss, so without this a publisher on a bad uplink
     would be asked for a keyframe per subscriber per lost frame.
+
+    :meth:`request_for_attach` is for a receiver (or the recorder) that starts or resumes:
+    it waits for no throttle, since each join that followed another within the interval
+    would otherwise wait for it (Janus asks for one keyframe per join). While a PLI is
+    outstanding (sent, no keyframe since) a new attach joins it instead of sending another:
+    the keyframe on its way serves everyone; if none comes within the interval, it asks again.
     """
 
     def __init__(
@@ -38,7 +45,10 @@ class KeyframeRequester:
         self.__min_interval = min_interval
         self.__clock = clock
         self.__last_sent: float | None = None
+        self.__outstanding = False
+        "A PLI went out and no keyframe has arrived since."
         self.__pending = False
+        self.__urgent = False
         self.__wake = asyncio.Event()
         self.__started = asyncio.Event()
         self.__exited = asyncio.Event()
@@ -68,9 +78,29 @@ class KeyframeRequester:
         self.__pending = True
         self.__wake.set()
 
+    def request_for_attach(self) -> None:
+        """Ask for a keyframe for a receiver that starts now: sent without waiting for the
+        throttle, unless a PLI sent less than an interval ago is still unanswered."""
+        last = self.__last_sent
+        if self.__outstanding and last is not None and self.__clock() - last < self.__min_interval:
+            return
+        self.__pending = True
+        self.__urgent = True
+        self.__wake.set()
+
     def keyframe_seen(self) -> None:
         """A keyframe arrived: any pending request is satisfied."""
         self.__pending = False
+        self.__urgent = False
+        self.__outstanding = False
+
+    async def __throttle(self, seconds: float) -> None:
+        """Sleep out the interval, cut short by an attach request."""
+        deadline = self.__clock() + seconds
+        with contextlib.suppress(TimeoutError):
+            while not self.__urgent and (left := deadline - self.__clock()) > 0:
+                self.__wake.clear()
+                await asyncio.wait_for(self.__wake.wait(), left)
 
     async def __run(self) -> None:
         self.__started.set()
@@ -80,13 +110,14 @@ class KeyframeRequester:
                 self.__wake.clear()
                 if not self.__pending:
                     continue
-                if self.__last_sent is not None:
+                if self.__last_sent is not None and not self.__urgent:
                     wait = self.__last_sent + self.__min_interval - self.__clock()
                     if wait > 0:
-                        await asyncio.sleep(wait)
+                        await self.__throttle(wait)
                 if not self.__pending:
                     continue
                 self.__pending = False
+                self.__urgent = False
                 try:
                     sent = await self.__send()
                 except ConnectionError:
@@ -94,6 +125,7 @@ class KeyframeRequester:
                 if sent:
                     self.sent += 1
                     self.__last_sent = self.__clock()
+                    self.__outstanding = True
         except asyncio.CancelledError:
             pass
         finally:

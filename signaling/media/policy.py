@@ -39,17 +39,24 @@ class TrackKey:
 
 
 class ForwardingPolicy(Protocol):
-    """Answers, for the room, whether ``receiver`` may get ``publisher``'s ``source``.
+    """What the room asks when a track or a receiver appears; later changes arrive as
+    :meth:`MediaRoom.set_paused` and :meth:`MediaRoom.set_receiving`, never as a re-ask.
 
-    The domain implements it (mute, lobby, closed session, screen rules);
-    media only asks, on joins and on :meth:`MediaRoom.refresh`.
+    The domain implements it (mute, lobby, closed session, screen rules). A pause belongs to
+    the publication (nobody gets it); ``may_receive`` is the receiver's own bit, kept apart
+    so that lifting a mute is one change, not one per receiver.
     """
+
+    def is_paused(self, publisher: str, source: str) -> bool: ...
 
     def may_receive(self, receiver: str, publisher: str, source: str) -> bool: ...
 
 
 class AllowAll:
     """Policy that forwards everything: for tests, benchmarks and probes."""
+
+    def is_paused(self, publisher: str, source: str) -> bool:
+        return False
 
     def may_receive(self, receiver: str, publisher: str, source: str) -> bool:
         return True

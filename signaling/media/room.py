@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from aiortc import RTCIceCandidate
 
@@ -24,7 +24,8 @@ class MediaRoom:
 
     Each participant gets the others' tracks on server-offered sendonly
     m-lines; whether packets flow on them is re-decided by
-    :meth:`refresh`, never by renegotiating.  A recorder attaches to
+    :meth:`set_paused` (a publication, for everyone) and :meth:`set_receiving` (named
+    receivers), never by renegotiating.  A recorder attaches to
     :meth:`fanout` like any subscriber.  Joins, later offers and leaves
     are applied one at a time, so concurrent callers cannot subscribe a
     participant twice or to a track that is going away.
@@ -149,13 +150,20 @@ class MediaRoom:
             self.__unpublished(fanout.key)
         await peer.close()
 
-    def refresh(self) -> None:
-        """Re-ask the policy for every subscription and start/stop forwarding to match."""
-        for receiver, peer in self.__peers.items():
-            for key, allowed in peer.subscriptions.items():
-                now_allowed = self.__may_receive(receiver, key)
-                if now_allowed != allowed:
-                    peer.set_allowed(key, now_allowed)
+    def set_paused(self, key: TrackKey, paused: bool) -> None:
+        """Pause or resume one publication for everyone: one call, whatever the audience.
+        Unknown tracks are ignored (the publisher has not published it, or has left)."""
+        fanout = self.fanout(key.publisher, key.source)
+        if fanout is not None:
+            fanout.set_paused(paused)
+
+    def set_receiving(self, key: TrackKey, receivers: Iterable[str], allowed: bool) -> None:
+        """Start or stop one publication for the named receivers only: the cost is the
+        number of receivers named, not the room's size."""
+        for receiver in receivers:
+            peer = self.__peers.get(receiver)
+            if peer is not None and receiver != key.publisher:
+                peer.set_allowed(key, allowed)
 
     async def stats(self, participant_id: str) -> ConnectionStats:
         return await self.__peers[participant_id].stats()
@@ -174,6 +182,7 @@ class MediaRoom:
         for key in result.unpublished:
             self.__unpublished(key)
         for fanout in result.published:
+            fanout.set_paused(self.__is_paused(fanout.key))
             for receiver, peer in self.__peers.items():
                 if receiver != fanout.key.publisher:
                     peer.subscribe(fanout, allowed=self.__may_receive(receiver, fanout.key))
@@ -186,6 +195,13 @@ class MediaRoom:
                 peer.unsubscribe(key)
         if self.__on_track_unpublished is not None:
             self.__on_track_unpublished(key)
+
+    def __is_paused(self, key: TrackKey) -> bool:
+        try:
+            return bool(self.__policy.is_paused(key.publisher, key.source))
+        except Exception:
+            logger.exception("forwarding policy failed; pausing %s", key)
+            return True
 
     def __may_receive(self, receiver: str, key: TrackKey) -> bool:
         try:

@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hearing_server.app import create_app
 from hearing_server.settings import Settings
+from rooms.forwarding import ForwardingPlan
 from signaling.gateway import (
     IceCandidateInfo,
     LinkReport,
-    MayReceive,
     OutgoingTrack,
     ServerOfferSender,
 )
@@ -39,7 +39,7 @@ class RecordingGateway:
 
     send_offer: ServerOfferSender
     calls: list[tuple[str, Any]] = field(default_factory=list)
-    refreshes: list[tuple[str, MayReceive]] = field(default_factory=list)
+    plans: list[tuple[str, ForwardingPlan]] = field(default_factory=list)
 
     @property
     def enabled(self) -> bool:
@@ -51,7 +51,7 @@ class RecordingGateway:
         participant_id: str,
         sdp: str,
         sources: Mapping[str, str],
-        may_receive: MayReceive,
+        plan: ForwardingPlan,
     ) -> str:
         self.calls.append(("offer", (participant_id, sdp, dict(sources))))
         return ANSWER_SDP
@@ -73,8 +73,8 @@ class RecordingGateway:
     async def leave(self, session_id: str, participant_id: str) -> None:
         self.calls.append(("leave", participant_id))
 
-    async def refresh(self, session_id: str, may_receive: MayReceive) -> None:
-        self.refreshes.append((session_id, may_receive))
+    async def apply_plan(self, session_id: str, plan: ForwardingPlan) -> None:
+        self.plans.append((session_id, plan))
 
     async def links(self, session_id: str) -> dict[str, LinkReport]:
         return {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hearing_server.settings import Settings
+from rooms.ids import ParticipantId
+from rooms.media import MediaSource
 from signaling.gateway import IceCandidateInfo
 from tests.signaling.conftest import ANSWER_SDP, RecordingGateway
 from tests.signaling.harness import Hearing
@@ -90,32 +92,36 @@ async def test_offers_answers_and_candidates_go_to_the_gateway(
     ]
 
 
-async def test_media_rules_are_refreshed_after_events_that_change_them(
+async def test_media_plans_follow_events_that_change_them(
     media_hearing: tuple[Hearing, RecordingGateway],
 ) -> None:
     hearing, gateway = media_hearing
     judge, _ = await hearing.join("judge")
     clerk, _ = await hearing.join("clerk")
     defendant, _ = await hearing.join("defendant")
-    judge_id, defendant_id = hearing.ids["judge"], hearing.ids["defendant"]
+    judge_id = ParticipantId(hearing.ids["judge"])
+    defendant_id = ParticipantId(hearing.ids["defendant"])
+    mic, camera = MediaSource.MICROPHONE, MediaSource.CAMERA
 
-    _, waiting = gateway.refreshes[-1]
-    assert waiting(judge_id, defendant_id, "camera")  # the court sees who waits
-    assert not waiting(defendant_id, judge_id, "camera")
+    _, waiting = gateway.plans[-1]
+    assert waiting.may_receive(judge_id, defendant_id, camera)  # the court sees who waits
+    assert not waiting.may_receive(defendant_id, judge_id, camera)
     await hearing.admit(clerk, "defendant")
     assert (await judge.call("start"))["ok"]
     assert (await judge.call("mute", {"participant_id": defendant_id}))["ok"]
     await judge.wait_for("session_event", lambda b: b["event"]["name"] == "media_control_changed")
 
-    _, muted = gateway.refreshes[-1]
-    assert muted(defendant_id, judge_id, "microphone")
-    assert not muted(judge_id, defendant_id, "microphone")
-    assert muted(judge_id, defendant_id, "camera")
-    assert not muted(judge_id, defendant_id, "hologram")
-    count = len(gateway.refreshes)
+    _, muted = gateway.plans[-1]
+    assert muted.may_receive(defendant_id, judge_id, mic)
+    assert not muted.may_receive(judge_id, defendant_id, mic)
+    assert muted.may_receive(judge_id, defendant_id, camera)
+    assert muted.is_newer_than(waiting)
+    versions = [plan.version for _, plan in gateway.plans]
+    assert versions == sorted(versions)
+    count = len(gateway.plans)
     assert (await defendant.call("raise_hand"))["ok"]  # no media consequence
     await judge.wait_for("session_event", lambda b: b["event"]["name"] == "hand_changed")
-    assert len(gateway.refreshes) == count
+    assert len(gateway.plans) == count
 
     await defendant.sio.disconnect()
     await judge.wait_for(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -72,3 +73,47 @@ async def test_stop_is_idempotent_and_never_hangs() -> None:
     await requester.stop()
     with pytest.raises(ValueError):
         KeyframeRequester(Upstream().send, min_interval=-1)
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait for ``condition`` generously: a busy machine delays, it must not fail."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.005)
+
+
+async def test_attach_requests_do_not_wait_for_the_throttle() -> None:
+    """Joins a little apart each get their keyframe at once; a long interval proves that no
+    throttle is waited for (each join used to wait up to a second)."""
+    upstream = Upstream()
+    requester = KeyframeRequester(upstream.send, min_interval=60)
+    requester.start()
+    requester.request_for_attach()
+    await until(lambda: len(upstream.sent) == 1)
+    requester.keyframe_seen()
+    requester.request_for_attach()
+    await until(lambda: len(upstream.sent) == 2)
+    requester.keyframe_seen()
+    requester.request()  # loss, relayed from a receiver: this one is throttled
+    requester.request_for_attach()  # ... and a join cuts the throttle short
+    await until(lambda: len(upstream.sent) == 3)
+    assert not requester.pending
+    await requester.stop()
+
+
+async def test_attach_joins_an_unanswered_request_instead_of_sending_another() -> None:
+    upstream = Upstream()
+    clock = [100.0]
+    requester = KeyframeRequester(upstream.send, min_interval=1.0, clock=lambda: clock[0])
+    requester.start()
+    requester.request_for_attach()
+    await until(lambda: len(upstream.sent) == 1)
+    for _ in range(20):  # twenty people join while the keyframe is on its way
+        requester.request_for_attach()
+    assert not requester.pending
+    clock[0] += 1.5  # ... and it never came: the next join asks again, at once
+    requester.request_for_attach()
+    await until(lambda: len(upstream.sent) == 2)
+    assert requester.sent == 2
+    await requester.stop()

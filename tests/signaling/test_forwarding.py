@@ -1,0 +1,116 @@
+"""The gateway follows the domain's plans by difference, and never goes back to an older one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from rooms import (
+    VIETNAM,
+    Actor,
+    CourtId,
+    CourtSession,
+    MediaSource,
+    MeetingInfo,
+    ParticipantId,
+    PointKind,
+    Role,
+    SessionId,
+    StaffRole,
+)
+from signaling.forwarding import _PlanPolicy, _SessionMedia
+from signaling.media import MediaRoom, TrackKey
+
+STAFF = Actor.staff("u-it", StaffRole.IT_STAFF, "Cán bộ")
+CHAIR = ParticipantId("chair")
+
+
+class CountingRoom:
+    """Stands where the forwarder's room stands and counts what it is asked to change."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[TrackKey, bool]] = []
+        self.receiving: list[tuple[TrackKey, str, bool]] = []
+
+    def set_paused(self, key: TrackKey, paused: bool) -> None:
+        self.pauses.append((key, paused))
+
+    def set_receiving(self, key: TrackKey, receivers: Any, allowed: bool) -> None:
+        self.receiving.extend((key, receiver, allowed) for receiver in receivers)
+
+
+def _meeting(delegates: int) -> tuple[CourtSession, list[ParticipantId]]:
+    info = MeetingInfo(CourtId("tand"), "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    session = CourtSession.schedule_meeting(STAFF, info, VIETNAM, start, session_id=SessionId("m"))
+    session.add_participant(STAFF, "Chánh án", Role.CHAIR, session.central_point.id, CHAIR)
+    session.join(CHAIR)
+    people = []
+    for number in range(delegates):
+        point = session.add_point(STAFF, f"TAND huyện {number}", PointKind.COURT).id
+        person = ParticipantId(f"d{number}")
+        session.add_participant(STAFF, f"Đại biểu {number}", Role.PARTICIPANT, point, person)
+        session.join(person)
+        session.admit(Actor.participant(CHAIR), person)
+        people.append(person)
+    session.start(Actor.participant(CHAIR))
+    return session, people
+
+
+def _media() -> tuple[_SessionMedia, CountingRoom]:
+    room = CountingRoom()
+    return _SessionMedia(cast(MediaRoom, room), _PlanPolicy()), room
+
+
+def test_a_mute_among_a_hundred_is_one_pause() -> None:
+    session, people = _meeting(99)
+    media, room = _media()
+    assert media.adopt(session.forwarding_plan())
+    room.pauses.clear()
+    room.receiving.clear()
+
+    session.mute(Actor.participant(CHAIR), people[42])
+    session.version += 1
+    assert media.adopt(session.forwarding_plan())
+    assert room.pauses == [(TrackKey(people[42], "microphone"), True)]
+    assert room.receiving == []
+    assert media.policy.is_paused(people[42], "microphone")
+    assert media.policy.may_receive(CHAIR, people[42], "microphone"), "the receiver's bit stays"
+
+
+def test_an_older_plan_is_ignored() -> None:
+    session, people = _meeting(3)
+    media, room = _media()
+    old = session.forwarding_plan()
+    session.mute(Actor.participant(CHAIR), people[0])
+    session.version += 1
+    new = session.forwarding_plan()
+    assert media.adopt(new)
+    calls = (list(room.pauses), list(room.receiving))
+
+    assert not media.adopt(old), "a plan of an older version never undoes a newer one"
+    assert not media.adopt(new), "nor does the same version twice"
+    assert (room.pauses, room.receiving) == calls
+    assert media.policy.plan is new
+    assert media.policy.is_paused(people[0], "microphone")
+
+
+def test_an_admission_adds_the_newcomer_to_each_publication_once() -> None:
+    session, people = _meeting(4)
+    point = session.add_point(STAFF, "TAND tỉnh", PointKind.COURT).id
+    late = ParticipantId("late")
+    session.add_participant(STAFF, "Đến muộn", Role.PARTICIPANT, point, late)
+    session.join(late)
+    media, room = _media()
+    media.adopt(session.forwarding_plan())
+    room.pauses.clear()
+    room.receiving.clear()
+
+    session.admit(Actor.participant(CHAIR), late)
+    session.version += 1
+    media.adopt(session.forwarding_plan())
+    to_late = [(key, allowed) for key, receiver, allowed in room.receiving if receiver == late]
+    assert sorted(to_late, key=str) == sorted(
+        ((TrackKey(p, s.value), True) for p in [CHAIR, *people] for s in MediaSource), key=str
+    )
+    assert (TrackKey(late, "microphone"), False) in room.pauses
