@@ -8,6 +8,15 @@ from typing import Any
 
 from rooms.ids import ConsultationRoomId, ParticipantId, PointId, SessionId
 
+PARTICIPANT_FIELDS = frozenset({"actor", "participant_id", "holder", "protected", "hidden_from"})
+"""Payload fields that hold a participant id (``actor`` may also be staff or ``system``): what a
+screening replaces with a pseudonym before an event reaches the person it shields."""
+SUBJECT_FIELDS = frozenset({"participant_id", "protected"})
+"""The field naming whom an event is about."""
+SUBJECT_DETAIL_FIELDS = frozenset({"role", "point_id", "room_id", "room_name", "reason"})
+"""What an event says about its subject that could identify them, withheld with the name: a
+participant's ``reason`` can be the private room's name or "court member"."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Event:

@@ -702,6 +702,19 @@ class CourtSession:
             ParticipantId(receiver_id), ParticipantId(publisher_id), source
         )
 
+    def may_identify(self, viewer_id: str, subject_id: str) -> bool:
+        """Whether ``viewer`` may know who ``subject`` is. A screening hides the person, not
+        only their picture or voice: whoever it shields learns that a protected participant
+        takes part, never their name, role, point or id."""
+        return not any(
+            s.protected == subject_id and s.hidden_from == viewer_id for s in self.screenings
+        )
+
+    def unidentifiable_to(self, viewer_id: str) -> frozenset[ParticipantId]:
+        """Everyone ``viewer`` may not identify; empty for nearly everyone, so the edges
+        project what they send only for the few a screening shields."""
+        return frozenset(s.protected for s in self.screenings if s.hidden_from == viewer_id)
+
     def may_record(self, publisher_id: str, source: MediaSource) -> bool:
         publisher = self.participants.get(ParticipantId(publisher_id))
         return publisher is not None and self._may_record(publisher, source)

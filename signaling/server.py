@@ -9,6 +9,7 @@ Handlers never change state themselves and never check a permission the domain o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -21,6 +22,7 @@ from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from hearing_server.turn import ice_servers_for
 from rooms.alerts import AlertKind
+from rooms.disclosure import Pseudonyms
 from rooms.errors import DomainError, NotFound, PermissionDenied
 from rooms.ids import ParticipantId, SessionId, new_id
 from rooms.participants import Actor
@@ -36,12 +38,21 @@ from signaling.gateway import (
     IceCandidateInfo,
     MediaGateway,
     MediaGatewayFactory,
+    MediaRefused,
     NoMediaGateway,
     OutgoingTrack,
 )
 from signaling.monitoring import Monitoring, monitor_room
 from signaling.ratelimit import Monotonic, RefusalWindow, TokenBucket
-from signaling.views import lobby_may_see, monitor_view, participant_view, takes_part
+from signaling.views import (
+    chat_deliveries,
+    lobby_may_see,
+    monitor_view,
+    offered_tracks,
+    participant_event,
+    participant_view,
+    takes_part,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +127,7 @@ class SignalingServer:
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._latest: dict[str, tuple[CourtSession, dict[str, Any]]] = {}
+        self._pseudonyms = Pseudonyms(settings.signing_key())
         self._handlers: dict[str, Handler] = {
             **{name: self._command_handler(name) for name in COMMANDS},
             "leave": self._leave,
@@ -267,7 +279,7 @@ class SignalingServer:
         if connection.session_id is not None and connection.participant_id is not None:
             session = await self.service.session(connection.session_id)
             body["participant_id"] = connection.participant_id
-            body["view"] = participant_view(session, connection.participant_id)
+            body["view"] = participant_view(session, connection.participant_id, self._pseudonyms)
             body["media"] = {
                 "enabled": self.gateway.enabled,
                 "ice_servers": ice_servers_for(self.settings, connection.participant_id, now),
@@ -416,7 +428,8 @@ class SignalingServer:
             "accepted",
             {**detail, "id": message["id"], "recipients": len(to)},
         )
-        await self.sio.emit("chat", message, to=[participant_room(session_id, pid) for pid in to])
+        for body, readers in chat_deliveries(session, message, to, self._pseudonyms):
+            await self.sio.emit("chat", body, to=[participant_room(session_id, p) for p in readers])
         return {"id": message["id"]}
 
     async def _offer(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
@@ -554,15 +567,16 @@ class SignalingServer:
             if not connection.ready:
                 continue
             if connection.sender is p.Sender.MONITOR:
-                view = shared
+                view, seen = shared, event
             else:
                 pid = connection.participant_id or ""
                 if pid not in session.participants:
                     continue
                 if not takes_part(session, pid) and not lobby_may_see(event, pid):
                     continue
-                view = participant_view(session, pid, shared)
-            body = {"session_id": session_id, "event": event, "view": view}
+                view = participant_view(session, pid, self._pseudonyms, shared)
+                seen = participant_event(session, pid, event, self._pseudonyms)
+            body = {"session_id": session_id, "event": seen, "view": view}
             await self._emit(connection.sid, "session_event", body)
         await self._after_event(session, event)
 
@@ -591,6 +605,8 @@ class SignalingServer:
                     self._retire(
                         connection, f"participant.{payload['current']}", RETIRE_GRACE_SECONDS
                     )
+        elif event["name"] == "screening_changed":
+            await self._describe_tracks_again(session.id, str(payload.get("hidden_from")))
         elif event["name"] == "session_state_changed" and session.state in ENDED_SESSION_STATES:
             for connection in self.registry.in_session(session.id):
                 if connection.sender is p.Sender.PARTICIPANT and not connection.departed:
@@ -607,15 +623,20 @@ class SignalingServer:
         tracks: Mapping[str, OutgoingTrack | None],
     ) -> None:
         """Given to the gateway: a server offer reaches the participant on any process."""
+        cached = self._latest.get(session_id)
+        session = cached[0] if cached else await self.service.session(SessionId(session_id))
         body = {
             "type": "offer",
             "sdp": sdp,
-            "tracks": {
-                mid: None if t is None else {"publisher": t.publisher, "source": t.source}
-                for mid, t in tracks.items()
-            },
+            "tracks": offered_tracks(session, participant_id, tracks, self._pseudonyms),
         }
         await self.sio.emit("offer", body, to=participant_room(session_id, participant_id))
+
+    async def _describe_tracks_again(self, session_id: str, participant_id: str) -> None:
+        """A screening changes whose tracks a participant may be told they receive: a fresh
+        server offer names them anew (no media yet: nothing to describe)."""
+        with contextlib.suppress(MediaRefused):
+            await self.gateway.renegotiate(session_id, participant_id)
 
     async def _execute(
         self,

@@ -202,9 +202,10 @@ def negotiable_codecs(media: MediaDescription) -> list[RTCRtpCodecParameters]:
 def set_msid(sender: RTCRtpSender, stream_id: str, track_id: str) -> None:
     """Set the ``a=msid`` a sender is described with in the next offer.
 
-    The stream id names the publisher, so a browser groups one publisher's
-    audio and video into one ``MediaStream`` (lip sync) and can tell whose
-    it is without a side channel.
+    One stream id per publisher lets a browser group that publisher's audio
+    and video into one ``MediaStream`` (lip sync); the caller keeps the ids
+    opaque, since who a receiver may know a publisher to be is not the
+    media layer's decision.
     """
     sender._stream_id = stream_id
     sender._track_id = track_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -161,6 +162,7 @@ class ServerPeer:
         self.__published: dict[Source, _PublishedTrack] = {}
         self.__stopping: dict[TrackKey, KeyframeRequester] = {}
         self.__slots: list[_OutgoingSlot] = []
+        self.__stream_labels: dict[str, str] = {}
         self.__negotiation_needed = False
         self.__negotiation_task: asyncio.Task[None] | None = None
         self.__codec_info: dict[int, CodecInfo] = {}
@@ -430,9 +432,19 @@ class ServerPeer:
                 slot.transceiver.direction = "inactive"
             else:
                 slot.transceiver.direction = "sendonly"
-                internals.set_msid(
-                    slot.transceiver.sender, key.publisher, f"{key.publisher}-{key.source}"
-                )
+                stream = self.__stream_label(key.publisher)
+                internals.set_msid(slot.transceiver.sender, stream, f"{stream}-{key.source}")
+
+    def __stream_label(self, publisher: str) -> str:
+        """The ``a=msid`` stream id of one publisher's tracks in this peer's offers: one per
+        publisher, so the browser keeps their audio and video in one stream (lip sync), and
+        opaque, so the SDP never says whose they are. Whose they are is the signalling
+        layer's to tell (``outgoing_tracks``), as the receiver may know it: a screening
+        hides the protected person's identity, not only their picture."""
+        label = self.__stream_labels.get(publisher)
+        if label is None:
+            label = self.__stream_labels[publisher] = secrets.token_hex(8)
+        return label
 
     def __codec_preferences(self, kind: Kind) -> list[RTCRtpCodecCapability]:
         mime = AUDIO_CODEC if kind == "audio" else self.__video_codec

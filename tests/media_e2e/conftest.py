@@ -27,6 +27,8 @@ SETTLE = 0.5
 class MediaHearing:
     hearing: Hearing
     people: dict[str, HeadlessParticipant] = field(default_factory=dict)
+    known_as: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(receiver, publisher) → the pseudonym the receiver knows the publisher by (screening)."""
 
     @property
     def gateway(self) -> ForwardingGateway:
@@ -51,7 +53,8 @@ class MediaHearing:
             await self.people[by].call(command, {"participant_id": self.id(who)})
 
     async def packets(self, receiver: str, publisher: str, source: Source) -> int:
-        return await self.people[receiver].packets_from(self.id(publisher), source)
+        publisher_id = self.known_as.get((receiver, publisher), self.id(publisher))
+        return await self.people[receiver].packets_from(publisher_id, source)
 
     async def flowing(self, receiver: str, publisher: str, source: Source) -> bool:
         """Whether packets of ``publisher``'s ``source`` keep arriving at ``receiver``."""

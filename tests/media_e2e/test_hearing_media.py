@@ -4,8 +4,10 @@ packets at the receivers, never taken from flags."""
 from __future__ import annotations
 
 import asyncio
+import json
 
-from signaling.client import CommandRefused
+from signaling.client import CommandRefused, HeadlessParticipant
+from signaling.media.policy import TrackKey
 from tests.media_e2e.conftest import MediaHearing
 
 
@@ -89,15 +91,52 @@ async def test_screening_hides_the_protected_person_from_the_shielded_one_only(
     await media.join("victim")
     await media.admit("victim")
     await media.wait_flowing("defendant", "victim", "camera")
+    defendant = media.people["defendant"]
+    since = len(defendant.events)
 
     await media.people["judge"].call(
         "set_screening",
         {"protected": media.id("victim"), "hidden_from": media.id("defendant")},
     )
+    # The defendant now knows the victim only by a pseudonym, and the tracks it receives are
+    # described anew under that pseudonym.
+    view = await defendant.wait_view(
+        lambda v: any(p.get("protected") for p in v.get("participants", []))
+    )
+    alias = next(p["id"] for p in view["participants"] if p.get("protected"))
+    await wait_until_described(defendant, TrackKey(alias, "microphone"))
+    media.known_as["defendant", "victim"] = alias
+
     await media.wait_stopped("defendant", "victim", "camera")
     assert await media.flowing("defendant", "victim", "microphone")  # the voice is heard
     assert await media.flowing("judge", "victim", "camera")
     assert await media.flowing("victim", "defendant", "camera")
+    assert TrackKey(media.id("victim"), "camera") not in defendant.media.tracks.values()
+    clues = (media.id("victim"), "Phạm Thị Bị Hại", '"victim"', "Nhà riêng")
+    received = json.dumps(defendant.events[since:], ensure_ascii=False)
+    assert [clue for clue in clues if clue in received] == []
+
+
+async def wait_until_described(person: HeadlessParticipant, key: TrackKey) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while key not in person.media.tracks.values():
+        assert loop.time() < deadline, f"no track was described as {key}"
+        await asyncio.sleep(0.05)
+
+
+async def test_server_offers_name_nobody_in_their_sdp(media_hearing: MediaHearing) -> None:
+    """Whose tracks an m-line carries is told beside the SDP, as the receiver may know it;
+    the SDP itself (``a=msid``) names nobody."""
+    media = media_hearing
+    await court_and_defendant(media)
+    await media.wait_flowing("defendant", "judge", "camera")
+    ids = [media.id(who) for who in ("judge", "clerk", "defendant")]
+    for who, person in media.people.items():
+        offers = [body for name, body in person.events if name == "offer"]
+        assert offers, f"{who} was sent no server offer"
+        assert [i for i in ids if any(i in offer["sdp"] for offer in offers)] == []
+        assert any("a=msid:" in offer["sdp"] for offer in offers)  # streams are still grouped
 
 
 async def test_a_consultation_room_is_private_both_ways(media_hearing: MediaHearing) -> None:

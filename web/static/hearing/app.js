@@ -7,7 +7,7 @@ import { Console } from "./console.js";
 import { DeviceCheck, LevelMeter } from "./devicecheck.js";
 import { localized, t } from "./i18n.js";
 import { MediaSession } from "./media.js";
-import { RoomView } from "./room.js";
+import { displayName, RoomView } from "./room.js";
 import { Signal } from "./signal.js";
 
 const TAKING_PART = new Set(["in_session", "in_consultation"]);
@@ -420,7 +420,7 @@ function describe(event, view) {
   const payload = event.payload || {};
   const me = config.participant_id;
   const people = [...((view && view.participants) || []), ...((state.view && state.view.participants) || [])];
-  const name = (id) => (people.find((person) => person.id === id) || { name: "" }).name;
+  const name = (id) => displayName(people.find((person) => person.id === id) || { name: "" });
   const runs = config.permissions.includes("admit");
   switch (event.name) {
     case "session_state_changed":

@@ -2,6 +2,7 @@
 // the court; the court side writes to one person or among itself. Text is only ever put in
 // the page as text, never as markup.
 import { clockTime, t } from "./i18n.js";
+import { displayName, roleLabel } from "./room.js";
 
 export class Chat {
   #config;
@@ -40,7 +41,8 @@ export class Chat {
       ...present.map((person) => {
         const option = document.createElement("option");
         option.value = person.id;
-        option.textContent = `${person.name} — ${this.#config.role_labels[person.role] || person.role}`;
+        const role = roleLabel(this.#config, person);
+        option.textContent = role ? `${displayName(person)} — ${role}` : displayName(person);
         return option;
       }),
     );
@@ -54,7 +56,7 @@ export class Chat {
     const head = document.createElement("p");
     head.className = "message-head";
     const from = document.createElement("strong");
-    from.textContent = mine ? t("You") : message.from.name;
+    from.textContent = mine ? t("You") : displayName(message.from);
     head.append(from);
     const role = this.#config.role_labels[message.from.role];
     if (role && !mine) head.append(` (${role})`);
@@ -76,7 +78,7 @@ export class Chat {
     if (!message.to) return this.#config.kind === "hearing" ? t("to the court") : t("to the organisers");
     if (message.to === this.#config.participant_id) return t("to you");
     const person = ((this.#view && this.#view.participants) || []).find((candidate) => candidate.id === message.to);
-    return t("to %(name)s", { name: person ? person.name : "…" });
+    return t("to %(name)s", { name: person ? displayName(person) : "…" });
   }
 
   async #send() {

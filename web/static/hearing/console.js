@@ -4,7 +4,7 @@
 // role; every command is still decided by the server, and its refusals are shown as they
 // come back.
 import { t } from "./i18n.js";
-import { attach, renderBadges } from "./room.js";
+import { attach, displayName, renderBadges, roleLabel } from "./room.js";
 
 const TAKING_PART = new Set(["in_session", "in_consultation"]);
 const TARGETED = new Set([
@@ -164,7 +164,7 @@ export class Console {
       box.id = `select-${person.id}`;
       box.dataset.select = person.id;
       box.checked = this.#selected.has(person.id);
-      const label = element("label", "visually-hidden", t("Select %(name)s", { name: person.name }));
+      const label = element("label", "visually-hidden", t("Select %(name)s", { name: displayName(person) }));
       label.htmlFor = box.id;
       entry.append(box, label);
     }
@@ -173,7 +173,7 @@ export class Console {
     if (actions.length) {
       const menu = element("details", "actions");
       const summary = element("summary", "", t("Actions"));
-      summary.setAttribute("aria-label", t("Actions for %(name)s", { name: person.name }));
+      summary.setAttribute("aria-label", t("Actions for %(name)s", { name: displayName(person) }));
       const buttons = element("div", "buttons");
       buttons.append(...actions.map(([command, text, extra]) => this.#button(command, text, person, extra)));
       menu.append(summary, buttons);
@@ -184,8 +184,8 @@ export class Console {
 
   #who(person, me) {
     const who = element("div", "who");
-    who.append(element("strong", "person-name", me ? t("%(name)s (you)", { name: person.name }) : person.name));
-    who.append(" ", element("span", "person-role", this.#config.role_labels[person.role] || person.role));
+    who.append(element("strong", "person-name", me ? t("%(name)s (you)", { name: displayName(person) }) : displayName(person)));
+    who.append(" ", element("span", "person-role", roleLabel(this.#config, person)));
     const facts = [];
     if (person.state !== "in_session") facts.push(this.#config.person_states[person.state] || person.state);
     const point = this.#pointName(person.point);
@@ -235,7 +235,7 @@ export class Console {
       thumb.autoplay = true;
       thumb.playsInline = true;
       thumb.dataset.publisher = person.id;
-      thumb.setAttribute("aria-label", t("Camera of %(name)s", { name: person.name }));
+      thumb.setAttribute("aria-label", t("Camera of %(name)s", { name: displayName(person) }));
       attach(thumb, (this.#tracks.get(person.id) || {}).camera || null);
       entry.append(thumb, this.#who(person, false));
       const buttons = element("div", "buttons");
@@ -265,7 +265,7 @@ export class Console {
     if (!list) return;
     const holder = people.find((person) => person.floor);
     this.#find("#floor-holder").textContent = holder
-      ? t("%(name)s has the floor.", { name: holder.name })
+      ? t("%(name)s has the floor.", { name: displayName(holder) })
       : t("Nobody has the floor.");
     this.#find("#take-floor").hidden = !holder;
     const raised = people
@@ -300,7 +300,7 @@ export class Console {
       const chosen = select.value;
       select.replaceChildren(
         ...present.map((person) => {
-          const option = element("option", "", `${person.name} — ${this.#config.role_labels[person.role] || person.role}`);
+          const option = element("option", "", `${displayName(person)} — ${roleLabel(this.#config, person)}`);
           option.value = person.id;
           return option;
         }),
@@ -386,7 +386,7 @@ export class Console {
     button.dataset.command = command;
     if (TARGETED.has(command)) button.dataset.participant = person.id;
     if (extra.lock) button.dataset.lock = "true";
-    button.setAttribute("aria-label", `${text}: ${person.name}`);
+    button.setAttribute("aria-label", `${text}: ${displayName(person)}`);
     return button;
   }
 
@@ -409,7 +409,7 @@ export class Console {
 
   #signature(person) {
     return JSON.stringify([
-      person.name, person.state, person.muted, person.locked, person.hand, person.floor,
+      displayName(person), person.state, person.muted, person.locked, person.hand, person.floor,
       person.verified, person.screen, person.consultation, person.point,
       this.#selected.has(person.id), this.#roomName(person.consultation),
     ]);
@@ -425,7 +425,7 @@ export class Console {
 
   #nameOf(id) {
     const person = ((this.#view && this.#view.participants) || []).find((candidate) => candidate.id === id);
-    return person ? person.name : id || "";
+    return person ? displayName(person) : id || "";
   }
 
   #pointName(id) {

@@ -16,6 +16,16 @@ export function roomMates(view) {
   );
 }
 
+/** The name to show: a protected participant is never named to whom they are screened from. */
+export function displayName(person) {
+  return person.protected ? t("Protected participant") : person.name;
+}
+
+/** A person's role in the page language; a protected participant has none to show. */
+export function roleLabel(config, person) {
+  return person.role ? config.role_labels[person.role] || person.role : "";
+}
+
 /** Short labels of a person's state, shown as chips on tiles and in lists. */
 export function badges(person) {
   const found = [];
@@ -181,12 +191,13 @@ export class RoomView {
   }
 
   #caption(tile, person, view) {
-    tile.querySelector(".tile-name").textContent = person.name;
-    tile.dataset.initials = initials(person.name);
-    const role = this.#config.role_labels[person.role] || person.role;
+    const name = displayName(person);
+    tile.querySelector(".tile-name").textContent = name;
+    tile.dataset.initials = person.protected ? "?" : initials(name);
+    const role = roleLabel(this.#config, person);
     const point = ((view.session && view.session.points) || []).find((candidate) => candidate.id === person.point);
     tile.querySelector(".tile-role").textContent = point && this.#config.kind === "meeting" ? `${role} · ${point.name}` : role;
-    tile.setAttribute("aria-label", `${person.name}, ${role}`);
+    tile.setAttribute("aria-label", role ? `${name}, ${role}` : name);
     tile.classList.toggle("floor", Boolean(person.floor));
     renderBadges(tile.querySelector(".tile-badges"), person);
   }
@@ -201,9 +212,9 @@ export class RoomView {
     attach(this.#element("#stage-video"), shown ? this.#tracks.get(shown.id)[sharing ? "screen" : "camera"] : null);
     stage.dataset.content = sharing ? "screen" : speaker ? "speaker" : "";
     this.#element("#stage-label").textContent = sharing
-      ? t("%(name)s is sharing a screen", { name: sharing.name })
+      ? t("%(name)s is sharing a screen", { name: displayName(sharing) })
       : speaker
-        ? t("%(name)s has the floor", { name: speaker.name })
+        ? t("%(name)s has the floor", { name: displayName(speaker) })
         : "";
   }
 
