@@ -29,7 +29,8 @@ class KeyframeRequester:
     it waits for no throttle, since each join that followed another within the interval
     would otherwise wait for it (Janus asks for one keyframe per join). While a PLI is
     outstanding (sent, no keyframe since) a new attach joins it instead of sending another:
-    the keyframe on its way serves everyone; if none comes within the interval, it asks again.
+    the keyframe on its way serves everyone. If none comes within the interval, the request
+    goes out again, once.
     """
 
     def __init__(
@@ -82,10 +83,10 @@ class KeyframeRequester:
         """Ask for a keyframe for a receiver that starts now: sent without waiting for the
         throttle, unless a PLI sent less than an interval ago is still unanswered."""
         last = self.__last_sent
-        if self.__outstanding and last is not None and self.__clock() - last < self.__min_interval:
-            return
+        unanswered = self.__outstanding and last is not None
+        if not unanswered or self.__clock() - (last or 0.0) >= self.__min_interval:
+            self.__urgent = True
         self.__pending = True
-        self.__urgent = True
         self.__wake.set()
 
     def keyframe_seen(self) -> None:
@@ -117,7 +118,7 @@ class KeyframeRequester:
                 if not self.__pending:
                     continue
                 self.__pending = False
-                self.__urgent = False
+                for_attach, self.__urgent = self.__urgent, False
                 try:
                     sent = await self.__send()
                 except ConnectionError:
@@ -126,6 +127,10 @@ class KeyframeRequester:
                     self.sent += 1
                     self.__last_sent = self.__clock()
                     self.__outstanding = True
+                    if for_attach:
+                        # Someone waits for this keyframe: ask once more after the interval
+                        # unless it comes (a PLI can be lost, or name a stale SSRC).
+                        self.request()
         except asyncio.CancelledError:
             pass
         finally:

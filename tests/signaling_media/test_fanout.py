@@ -28,11 +28,18 @@ class Sink:
 
 
 class Requests:
+    """Counts keyframe requests; ``attach_count`` those made for a sink that starts."""
+
     def __init__(self) -> None:
         self.count = 0
+        self.attach_count = 0
 
     def request(self) -> None:
         self.count += 1
+
+    def request_for_attach(self) -> None:
+        self.count += 1
+        self.attach_count += 1
 
     def keyframe_seen(self) -> None:
         pass

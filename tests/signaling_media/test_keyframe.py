@@ -98,6 +98,8 @@ async def test_attach_requests_do_not_wait_for_the_throttle() -> None:
     requester.request()  # loss, relayed from a receiver: this one is throttled
     requester.request_for_attach()  # ... and a join cuts the throttle short
     await until(lambda: len(upstream.sent) == 3)
+    assert requester.pending, "asks again after the interval unless the keyframe comes"
+    requester.keyframe_seen()
     assert not requester.pending
     await requester.stop()
 
@@ -111,9 +113,22 @@ async def test_attach_joins_an_unanswered_request_instead_of_sending_another() -
     await until(lambda: len(upstream.sent) == 1)
     for _ in range(20):  # twenty people join while the keyframe is on its way
         requester.request_for_attach()
-    assert not requester.pending
+        await asyncio.sleep(0)
+    assert len(upstream.sent) == 1
     clock[0] += 1.5  # ... and it never came: the next join asks again, at once
     requester.request_for_attach()
     await until(lambda: len(upstream.sent) == 2)
+    requester.keyframe_seen()
     assert requester.sent == 2
+    await requester.stop()
+
+
+async def test_an_unanswered_attach_request_is_repeated_once() -> None:
+    upstream = Upstream()
+    requester = KeyframeRequester(upstream.send, min_interval=0.05)
+    requester.start()
+    requester.request_for_attach()
+    await until(lambda: len(upstream.sent) == 2)  # no keyframe came: asked once more
+    await asyncio.sleep(0.2)
+    assert len(upstream.sent) == 2, "... and only once"
     await requester.stop()
