@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from hearing_server.bus import EventBus
+from hearing_server.locks import KeyedLocks
 from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from hearing_server.persistence.database import Database, UnitOfWork
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
@@ -20,6 +21,7 @@ from rooms.audit import AuditEntry, ChainBreak, SealedEntry, verify_chain
 from rooms.cases import Case, MeetingInfo
 from rooms.courts import Court
 from rooms.errors import DomainError, InvalidInput, NotFound
+from rooms.events import Event
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId, new_id
 from rooms.participants import Actor, Participant
 from rooms.permissions import StaffAction, ensure_staff_actor
@@ -85,6 +87,7 @@ class HearingService:
         self.staff_token_ttl = staff_token_ttl
         self.join_link_grace = join_link_grace
         self.clock = clock
+        self._session_turns = KeyedLocks()
 
     # ------------------------------------------------------------------ staff accounts
 
@@ -356,14 +359,32 @@ class HearingService:
     ) -> T:
         """Run one command on one session: decide, save, audit, publish; or refuse and audit.
 
-        A concurrent save by another writer is retried on fresh state, so two judges' clicks
-        never overwrite each other.
+        One session's commands take turns: in this process on a lock of the session's own
+        (so waiting costs no database connection), across processes on the session's row,
+        locked as it is loaded. Other sessions' commands are not held up. A save that still
+        meets a writer that did not lock is retried on fresh state.
         """
         detail = detail or {}
+        async with self._session_turns.hold(session_id):
+            result, events, version = await self._decide_and_save(
+                actor, session_id, action, command, detail, after
+            )
+        await self.bus.publish(events, version)
+        return result
+
+    async def _decide_and_save(
+        self,
+        actor: Actor,
+        session_id: SessionId,
+        action: str,
+        command: Callable[[CourtSession], T],
+        detail: dict[str, Any],
+        after: Callable[[UnitOfWork, CourtSession, T], Any] | None,
+    ) -> tuple[T, list[Event], int]:
         for attempt in range(SAVE_ATTEMPTS):
             async with self.database.unit_of_work() as uow:
                 try:
-                    session = await uow.sessions.get(session_id)
+                    session = await uow.sessions.get(session_id, for_update=True)
                     result = command(session)
                 except DomainError as error:
                     await self._refuse(uow, actor, action, session_id, error, detail)
@@ -381,8 +402,7 @@ class HearingService:
                     uow, actor, action, session_id, "accepted", {**detail, "events": names}
                 )
                 await uow.commit()
-            await self.bus.publish(events, session.version)
-            return result
+            return result, events, session.version
         raise ConcurrentUpdate(session_id)
 
     # ------------------------------------------------------------------ alerts

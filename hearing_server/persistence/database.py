@@ -55,13 +55,17 @@ class UnitOfWork:
         return self
 
     async def commit(self) -> None:
+        """Seal the audit entries last, so the chain's global lock is held only for their
+        append and the commit itself."""
         assert self._conn is not None
+        await self.audit.seal()
         await self._conn.commit()
 
     async def rollback(self) -> None:
         """Undo everything so far and carry on in a fresh transaction on the same
         connection (the embedded database has only one)."""
         assert self._conn is not None
+        self.audit.discard()
         await self._conn.rollback()
         await self._conn.begin()
 

@@ -190,10 +190,14 @@ class SessionRepository:
             await self._conn.execute(delete(table).where(table.c.session_id == session.id))
         await self._write_children(session, replace=True)
 
-    async def get(self, session_id: SessionId) -> CourtSession:
-        row = (
-            await self._conn.execute(select(t.sessions).where(t.sessions.c.id == session_id))
-        ).first()
+    async def get(self, session_id: SessionId, *, for_update: bool = False) -> CourtSession:
+        """``for_update`` locks the session's row until the transaction ends, so writers of
+        one session on any process take turns instead of failing each other's saves (it
+        does not block rows that merely refer to the session; SQLite has one writer)."""
+        query = select(t.sessions).where(t.sessions.c.id == session_id)
+        if for_update:
+            query = query.with_for_update(key_share=True)
+        row = (await self._conn.execute(query)).first()
         if row is None:
             raise NotFound(
                 "session.not_found",
@@ -535,15 +539,28 @@ def _alert(row: Row[Any]) -> Alert:
 
 
 class AuditRepository:
-    """Appends sealed entries; PostgreSQL serialises appenders with an advisory lock, and the
-    embedded SQLite database has one writer at a time anyway."""
+    """Entries are kept back and sealed into the chain just before the transaction commits:
+    the chain's one global order is taken there, in a critical section as short as one
+    append, never while a command is still loading or deciding. PostgreSQL serialises those
+    appends with an advisory lock; the embedded SQLite database has one writer anyway."""
 
     ADVISORY_LOCK_KEY = 0x48454152  # "HEAR"
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._pending: list[AuditEntry] = []
 
-    async def append(self, entry: AuditEntry) -> SealedEntry:
+    async def append(self, entry: AuditEntry) -> None:
+        self._pending.append(entry)
+
+    def discard(self) -> None:
+        """The transaction was rolled back: what it meant to record did not happen."""
+        self._pending.clear()
+
+    async def seal(self) -> list[SealedEntry]:
+        """Chain and write the kept-back entries; called by the unit of work's commit."""
+        if not self._pending:
+            return []
         if self._conn.dialect.name == "postgresql":
             await self._conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.ADVISORY_LOCK_KEY}
@@ -555,22 +572,33 @@ class AuditRepository:
                 .limit(1)
             )
         ).first()
-        seq, previous = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
-        sealed = SealedEntry(seq, entry, previous, chain_hash(previous, entry))
+        seq, previous = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+        sealed: list[SealedEntry] = []
+        for entry in self._pending:
+            seq += 1
+            sealed.append(SealedEntry(seq, entry, previous, chain_hash(previous, entry)))
+            previous = sealed[-1].hash
         await self._conn.execute(
-            insert(t.audit_events).values(
-                seq=seq,
-                at=entry.at,
-                actor=entry.actor,
-                action=entry.action,
-                outcome=entry.outcome,
-                session_id=entry.session_id,
-                rule=entry.rule,
-                detail=json.dumps(entry.detail, sort_keys=True, ensure_ascii=False, default=str),
-                previous_hash=previous,
-                hash=sealed.hash,
-            )
+            insert(t.audit_events),
+            [
+                {
+                    "seq": s.seq,
+                    "at": s.entry.at,
+                    "actor": s.entry.actor,
+                    "action": s.entry.action,
+                    "outcome": s.entry.outcome,
+                    "session_id": s.entry.session_id,
+                    "rule": s.entry.rule,
+                    "detail": json.dumps(
+                        s.entry.detail, sort_keys=True, ensure_ascii=False, default=str
+                    ),
+                    "previous_hash": s.previous_hash,
+                    "hash": s.hash,
+                }
+                for s in sealed
+            ],
         )
+        self._pending.clear()
         return sealed
 
     async def read(
