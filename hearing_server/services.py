@@ -423,6 +423,53 @@ class HearingService:
             await uow.commit()
         return alert
 
+    async def record_lost_connection(
+        self,
+        session_id: SessionId,
+        participant_id: ParticipantId,
+        kind: AlertKind,
+        reason: str,
+        **facts: object,
+    ) -> list[Alert]:
+        """A participant's link died (socket dropped, media silent, or the server holding
+        it died): the domain hears of it, which may suspend the hearing, and staff are
+        alerted. A person already gone is a domain refusal, raised."""
+        suspended = await self.execute(
+            Actor.system(),
+            session_id,
+            "participant.disconnect",
+            lambda s: s.disconnect(participant_id),
+            {"participant": participant_id, "reason": reason, **facts},
+        )
+        person = (await self.session(session_id)).participants.get(participant_id)
+        name = participant_id if person is None else person.name
+        alerts = [await self.raise_alert(session_id, participant_id, kind, name=name, **facts)]
+        if suspended:
+            lost = AlertKind.COURTROOM_LOST
+            alerts.append(await self.raise_alert(session_id, participant_id, lost, name=name))
+        return alerts
+
+    async def sweep_lost_connections(self, reason: str) -> int:
+        """Everyone the database shows connected is treated as lost; for a server starting
+        after one that held all the connections died. How many were recorded lost."""
+        async with self.database.unit_of_work() as uow:
+            present = await uow.sessions.present_participants()
+        swept = 0
+        for session_id, participant_id in present:
+            try:
+                await self.record_lost_connection(
+                    session_id, participant_id, AlertKind.DISCONNECTED, reason
+                )
+            except DomainError as error:  # gone meanwhile: nothing to record
+                log.info("sweep of %s refused: %s", participant_id, error.rule)
+                continue
+            swept += 1
+        if present:
+            log.warning(
+                "%d of %d connections left by a stopped server marked lost", swept, len(present)
+            )
+        return swept
+
     async def acknowledge_alert(self, actor: Actor, alert_id: str) -> Alert:
         """A staff member takes charge of an alert; refusals are audited like any command."""
         async with self.database.unit_of_work() as uow:

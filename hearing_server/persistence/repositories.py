@@ -34,7 +34,12 @@ from rooms.points import ConnectionPoint, PointKind
 from rooms.policy import JurisdictionPolicy
 from rooms.roles import Role, SessionKind, StaffRole
 from rooms.session import CourtSession
-from rooms.states import ParticipantState, SessionState
+from rooms.states import (
+    ENDED_SESSION_STATES,
+    PRESENT_STATES,
+    ParticipantState,
+    SessionState,
+)
 from rooms.text import Text
 
 
@@ -252,6 +257,19 @@ class SessionRepository:
             )
         rows = (await self._conn.execute(stmt.limit(query.limit).offset(query.offset))).all()
         return await self._load(rows)
+
+    async def present_participants(self) -> list[tuple[SessionId, ParticipantId]]:
+        """Everyone the database believes connected (lobby, session, consultation) to a
+        session that has not ended, in the order they were added."""
+        present = [state.value for state in PRESENT_STATES]
+        ended = [state.value for state in ENDED_SESSION_STATES]
+        rows = await self._conn.execute(
+            select(t.participants.c.session_id, t.participants.c.id)
+            .join(t.sessions, t.sessions.c.id == t.participants.c.session_id)
+            .where(t.participants.c.state.in_(present), t.sessions.c.state.not_in(ended))
+            .order_by(t.sessions.c.scheduled_start, t.participants.c.position)
+        )
+        return [(SessionId(r.session_id), ParticipantId(r.id)) for r in rows]
 
     # ------------------------------------------------------------------ mapping
 
