@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from hearing_server.bus import EventBus
 from hearing_server.locks import KeyedLocks
 from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from hearing_server.persistence.database import Database, UnitOfWork
+from hearing_server.persistence.database import Database, UnitOfWork, is_storage_full
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
 from hearing_server.tokens import JoinClaims, TokenError, TokenSigner
 from rooms.accounts import Invitation, StaffUser
@@ -88,6 +88,12 @@ class HearingService:
         self.join_link_grace = join_link_grace
         self.clock = clock
         self._session_turns = KeyedLocks()
+        self._unwritten_alerts: list[Alert] = []
+        "Alerts raised while nothing could be written; written once writing works again."
+        self._storage_alert: Alert | None = None
+        self._writing_kept_alerts = False
+        database.on_storage_full = self._storage_filled_up
+        database.after_commit = self._write_kept_alerts
 
     # ------------------------------------------------------------------ staff accounts
 
@@ -409,19 +415,63 @@ class HearingService:
 
     async def raise_alert(
         self,
-        session_id: SessionId,
+        session_id: SessionId | None,
         participant_id: ParticipantId | None,
         kind: AlertKind,
         **facts: object,
     ) -> Alert:
-        """The system noticed something staff must see; kept until acknowledged."""
+        """The system noticed something staff must see; kept until acknowledged. On a full
+        disk it is kept in memory, shown all the same, and written when writing works."""
         alert = raise_alert(session_id, participant_id, kind, self.clock(), **facts)
+        try:
+            await self._write_alert(alert)
+        except Exception as exc:
+            if not is_storage_full(exc):
+                raise
+            log.error("alert %s (%s) kept in memory: the storage is full", alert.id, kind.value)
+            self._unwritten_alerts.append(alert)
+        return alert
+
+    async def _write_alert(self, alert: Alert) -> None:
         async with self.database.unit_of_work() as uow:
             await uow.alerts.add(alert)
-            detail = {"alert": alert.id, "kind": kind.value, "participant_id": participant_id}
-            await self._audit(uow, Actor.system(), "alert.raise", session_id, "accepted", detail)
+            detail = {
+                "alert": alert.id,
+                "kind": alert.kind.value,
+                "participant_id": alert.participant_id,
+            }
+            await self._audit(
+                uow, Actor.system(), "alert.raise", alert.session_id, "accepted", detail
+            )
             await uow.commit()
-        return alert
+
+    async def _storage_filled_up(self, error: BaseException) -> None:
+        """A write failed for lack of space: IT staff get one alert for each time the storage
+        fills up. It cannot be written now, so it waits in memory with the others."""
+        log.error("a write failed, the storage is full: %s", error)
+        if self._storage_alert is not None:
+            return
+        self._storage_alert = raise_alert(None, None, AlertKind.STORAGE_FULL, self.clock())
+        self._unwritten_alerts.append(self._storage_alert)
+
+    async def _write_kept_alerts(self) -> None:
+        """Writing works again (something just committed): write what was kept, in order."""
+        if not self._unwritten_alerts or self._writing_kept_alerts:
+            return
+        self._writing_kept_alerts = True
+        try:
+            while self._unwritten_alerts:
+                alert = self._unwritten_alerts[0]
+                try:
+                    await self._write_alert(alert)
+                except Exception:
+                    log.exception("kept alert %s still cannot be written", alert.id)
+                    return
+                self._unwritten_alerts.pop(0)
+                if alert is self._storage_alert:
+                    self._storage_alert = None
+        finally:
+            self._writing_kept_alerts = False
 
     async def record_lost_connection(
         self,
@@ -491,8 +541,14 @@ class HearingService:
         return acknowledged
 
     async def alerts(self, session_id: SessionId, *, open_only: bool = True) -> list[Alert]:
+        """A session's alerts; open ones include those about the whole server (storage full)
+        and those not written yet, so whoever watches any session sees them."""
         async with self.database.unit_of_work() as uow:
-            return await uow.alerts.for_session(session_id, open_only=open_only)
+            found = await uow.alerts.for_session(session_id, open_only=open_only)
+            if open_only:
+                found += await uow.alerts.for_session(None, open_only=True)
+        kept = [a for a in self._unwritten_alerts if a.session_id in (session_id, None)]
+        return sorted(found + kept, key=lambda a: (a.raised_at, a.id))
 
     # ------------------------------------------------------------------ audit
 

@@ -575,8 +575,12 @@ class AlertRepository:
         row = (await self._conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id))).first()
         return None if row is None else _alert(row)
 
-    async def for_session(self, session_id: SessionId, *, open_only: bool) -> list[Alert]:
-        query = select(t.alerts).where(t.alerts.c.session_id == session_id)
+    async def for_session(self, session_id: SessionId | None, *, open_only: bool) -> list[Alert]:
+        """A session's alerts, or with ``None`` those about the whole server."""
+        column = t.alerts.c.session_id
+        query = select(t.alerts).where(
+            column.is_(None) if session_id is None else column == session_id
+        )
         if open_only:
             query = query.where(t.alerts.c.acknowledged_at.is_(None))
         rows = await self._conn.execute(query.order_by(t.alerts.c.raised_at, t.alerts.c.id))
@@ -601,7 +605,7 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
 def _alert(row: Row[Any]) -> Alert:
     return Alert(
         id=row.id,
-        session_id=SessionId(row.session_id),
+        session_id=None if row.session_id is None else SessionId(row.session_id),
         participant_id=None if row.participant_id is None else ParticipantId(row.participant_id),
         kind=AlertKind(row.kind),
         message=Text(row.message_vi, row.message_en),
