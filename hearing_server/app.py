@@ -97,6 +97,11 @@ def _services(clock: Clock) -> Any:
             service = build_service(settings, database, bus, clock)
             court = settings.court
             await service.ensure_court(court.code, court.name, court.time_zone)
+            if not settings.redis_url:
+                # Embedded mode: this process held every connection, and they died with the
+                # one before it. Swept before the server listens, so nobody who comes back
+                # is swept after returning.
+                await service.sweep_lost_connections("server_restart")
             app[SERVICE] = service
             app[HEALTH_CHECKS] = {"database": database.ping, "redis": _redis_check(redis)}
             yield

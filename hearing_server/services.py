@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from hearing_server.bus import EventBus
+from hearing_server.locks import KeyedLocks
 from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from hearing_server.persistence.database import Database, UnitOfWork
+from hearing_server.persistence.database import Database, UnitOfWork, is_storage_full
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
 from hearing_server.tokens import JoinClaims, TokenError, TokenSigner
 from rooms.accounts import Invitation, StaffUser
@@ -20,6 +21,7 @@ from rooms.audit import AuditEntry, ChainBreak, SealedEntry, verify_chain
 from rooms.cases import Case, MeetingInfo
 from rooms.courts import Court
 from rooms.errors import DomainError, InvalidInput, NotFound
+from rooms.events import Event
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId, new_id
 from rooms.participants import Actor, Participant
 from rooms.permissions import StaffAction, ensure_staff_actor
@@ -85,6 +87,13 @@ class HearingService:
         self.staff_token_ttl = staff_token_ttl
         self.join_link_grace = join_link_grace
         self.clock = clock
+        self._session_turns = KeyedLocks()
+        self._unwritten_alerts: list[Alert] = []
+        "Alerts raised while nothing could be written; written once writing works again."
+        self._storage_alert: Alert | None = None
+        self._writing_kept_alerts = False
+        database.on_storage_full = self._storage_filled_up
+        database.after_commit = self._write_kept_alerts
 
     # ------------------------------------------------------------------ staff accounts
 
@@ -356,14 +365,32 @@ class HearingService:
     ) -> T:
         """Run one command on one session: decide, save, audit, publish; or refuse and audit.
 
-        A concurrent save by another writer is retried on fresh state, so two judges' clicks
-        never overwrite each other.
+        One session's commands take turns: in this process on a lock of the session's own
+        (so waiting costs no database connection), across processes on the session's row,
+        locked as it is loaded. Other sessions' commands are not held up. A save that still
+        meets a writer that did not lock is retried on fresh state.
         """
         detail = detail or {}
+        async with self._session_turns.hold(session_id):
+            result, events, version = await self._decide_and_save(
+                actor, session_id, action, command, detail, after
+            )
+        await self.bus.publish(events, version)
+        return result
+
+    async def _decide_and_save(
+        self,
+        actor: Actor,
+        session_id: SessionId,
+        action: str,
+        command: Callable[[CourtSession], T],
+        detail: dict[str, Any],
+        after: Callable[[UnitOfWork, CourtSession, T], Any] | None,
+    ) -> tuple[T, list[Event], int]:
         for attempt in range(SAVE_ATTEMPTS):
             async with self.database.unit_of_work() as uow:
                 try:
-                    session = await uow.sessions.get(session_id)
+                    session = await uow.sessions.get(session_id, for_update=True)
                     result = command(session)
                 except DomainError as error:
                     await self._refuse(uow, actor, action, session_id, error, detail)
@@ -381,27 +408,117 @@ class HearingService:
                     uow, actor, action, session_id, "accepted", {**detail, "events": names}
                 )
                 await uow.commit()
-            await self.bus.publish(events, session.version)
-            return result
+            return result, events, session.version
         raise ConcurrentUpdate(session_id)
 
     # ------------------------------------------------------------------ alerts
 
     async def raise_alert(
         self,
-        session_id: SessionId,
+        session_id: SessionId | None,
         participant_id: ParticipantId | None,
         kind: AlertKind,
         **facts: object,
     ) -> Alert:
-        """The system noticed something staff must see; kept until acknowledged."""
+        """The system noticed something staff must see; kept until acknowledged. On a full
+        disk it is kept in memory, shown all the same, and written when writing works."""
         alert = raise_alert(session_id, participant_id, kind, self.clock(), **facts)
+        try:
+            await self._write_alert(alert)
+        except Exception as exc:
+            if not is_storage_full(exc):
+                raise
+            log.error("alert %s (%s) kept in memory: the storage is full", alert.id, kind.value)
+            self._unwritten_alerts.append(alert)
+        return alert
+
+    async def _write_alert(self, alert: Alert) -> None:
         async with self.database.unit_of_work() as uow:
             await uow.alerts.add(alert)
-            detail = {"alert": alert.id, "kind": kind.value, "participant_id": participant_id}
-            await self._audit(uow, Actor.system(), "alert.raise", session_id, "accepted", detail)
+            detail = {
+                "alert": alert.id,
+                "kind": alert.kind.value,
+                "participant_id": alert.participant_id,
+            }
+            await self._audit(
+                uow, Actor.system(), "alert.raise", alert.session_id, "accepted", detail
+            )
             await uow.commit()
-        return alert
+
+    async def _storage_filled_up(self, error: BaseException) -> None:
+        """A write failed for lack of space: IT staff get one alert for each time the storage
+        fills up. It cannot be written now, so it waits in memory with the others."""
+        log.error("a write failed, the storage is full: %s", error)
+        if self._storage_alert is not None:
+            return
+        self._storage_alert = raise_alert(None, None, AlertKind.STORAGE_FULL, self.clock())
+        self._unwritten_alerts.append(self._storage_alert)
+
+    async def _write_kept_alerts(self) -> None:
+        """Writing works again (something just committed): write what was kept, in order."""
+        if not self._unwritten_alerts or self._writing_kept_alerts:
+            return
+        self._writing_kept_alerts = True
+        try:
+            while self._unwritten_alerts:
+                alert = self._unwritten_alerts[0]
+                try:
+                    await self._write_alert(alert)
+                except Exception:
+                    log.exception("kept alert %s still cannot be written", alert.id)
+                    return
+                self._unwritten_alerts.pop(0)
+                if alert is self._storage_alert:
+                    self._storage_alert = None
+        finally:
+            self._writing_kept_alerts = False
+
+    async def record_lost_connection(
+        self,
+        session_id: SessionId,
+        participant_id: ParticipantId,
+        kind: AlertKind,
+        reason: str,
+        **facts: object,
+    ) -> list[Alert]:
+        """A participant's link died (socket dropped, media silent, or the server holding
+        it died): the domain hears of it, which may suspend the hearing, and staff are
+        alerted. A person already gone is a domain refusal, raised."""
+        suspended = await self.execute(
+            Actor.system(),
+            session_id,
+            "participant.disconnect",
+            lambda s: s.disconnect(participant_id),
+            {"participant": participant_id, "reason": reason, **facts},
+        )
+        person = (await self.session(session_id)).participants.get(participant_id)
+        name = participant_id if person is None else person.name
+        alerts = [await self.raise_alert(session_id, participant_id, kind, name=name, **facts)]
+        if suspended:
+            lost = AlertKind.COURTROOM_LOST
+            alerts.append(await self.raise_alert(session_id, participant_id, lost, name=name))
+        return alerts
+
+    async def sweep_lost_connections(self, reason: str) -> int:
+        """Everyone the database shows connected is treated as lost; for a server starting
+        after one that held all the connections died. How many were recorded lost."""
+        async with self.database.unit_of_work() as uow:
+            present = await uow.sessions.present_participants()
+        swept = 0
+        for session_id, participant_id in present:
+            try:
+                await self.record_lost_connection(
+                    session_id, participant_id, AlertKind.DISCONNECTED, reason
+                )
+            except DomainError as error:  # gone meanwhile: nothing to record
+                log.info("sweep of %s refused: %s", participant_id, error.rule)
+                continue
+            swept += 1
+        if present:
+            log.warning(
+                "%d of %d connections left by a stopped server marked lost", swept, len(present)
+            )
+        return swept
 
     async def acknowledge_alert(self, actor: Actor, alert_id: str) -> Alert:
         """A staff member takes charge of an alert; refusals are audited like any command."""
@@ -424,8 +541,14 @@ class HearingService:
         return acknowledged
 
     async def alerts(self, session_id: SessionId, *, open_only: bool = True) -> list[Alert]:
+        """A session's alerts; open ones include those about the whole server (storage full)
+        and those not written yet, so whoever watches any session sees them."""
         async with self.database.unit_of_work() as uow:
-            return await uow.alerts.for_session(session_id, open_only=open_only)
+            found = await uow.alerts.for_session(session_id, open_only=open_only)
+            if open_only:
+                found += await uow.alerts.for_session(None, open_only=True)
+        kept = [a for a in self._unwritten_alerts if a.session_id in (session_id, None)]
+        return sorted(found + kept, key=lambda a: (a.raised_at, a.id))
 
     # ------------------------------------------------------------------ audit
 

@@ -1,7 +1,8 @@
 """Alerts for court IT staff: something in a live session needs a person's attention.
 
-An alert is raised by the system (a link went silent, a device check failed), stays open
-until a staff member acknowledges it, and is kept afterwards as part of the session's record.
+An alert is raised by the system (a link went silent, a device check failed, the storage
+filled up), stays open until a staff member acknowledges it, and is kept afterwards as part
+of the session's record.
 What each kind means and says is decided here, once.
 """
 
@@ -27,6 +28,8 @@ class AlertKind(StrEnum):
     "Heavy packet loss or delay on a participant's link."
     COURTROOM_LOST = "courtroom_lost"
     "The hearing was suspended because the courtroom or a panel member lost its connection."
+    STORAGE_FULL = "storage_full"
+    "The server's storage is full: what people do cannot be saved until space is freed."
 
 
 ALERT_TEXT: dict[AlertKind, Text] = {
@@ -47,6 +50,10 @@ ALERT_TEXT: dict[AlertKind, Text] = {
         "Phiên tòa bị tạm dừng: {name} mất kết nối.",
         "The hearing was suspended: {name} lost the connection.",
     ),
+    AlertKind.STORAGE_FULL: Text(
+        "Máy chủ đã hết dung lượng lưu trữ: không ghi được dữ liệu, hãy giải phóng dung lượng.",
+        "The server's storage is full: nothing can be saved until space is freed.",
+    ),
 }
 
 ALREADY_ACKNOWLEDGED = Text(
@@ -58,7 +65,8 @@ ALREADY_ACKNOWLEDGED = Text(
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: str
-    session_id: SessionId
+    session_id: SessionId | None
+    "None for an alert about the whole server (storage full), shown with every session."
     participant_id: ParticipantId | None
     kind: AlertKind
     message: Text
@@ -79,7 +87,7 @@ class Alert:
 
 
 def raise_alert(
-    session_id: SessionId,
+    session_id: SessionId | None,
     participant_id: ParticipantId | None,
     kind: AlertKind,
     at: datetime,

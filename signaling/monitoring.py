@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 POOR_REPORTS_BEFORE_ALERT = 3
 """A poor link must stay poor this many reports in a row before staff are bothered."""
 
+LOSS_RETRY_FIRST_SECONDS = 0.2
+LOSS_RETRY_MAX_SECONDS = 5.0
+"""Backing off between attempts to record a lost connection the database refused."""
+
 LOST_CONNECTION_STATES = frozenset({"failed", "closed", "disconnected"})
 QUIET_CONNECTION_STATES = frozenset({"none", "new", "connecting", "checking"})
 
@@ -166,21 +170,37 @@ class Monitoring:
         """A participant's link died (socket dropped, or media silent): the domain hears of
         it, which may suspend the hearing, and staff are alerted. Whether it was recorded."""
         try:
-            suspended = await self._service().execute(
-                Actor.system(),
-                session_id,
-                "participant.disconnect",
-                lambda s: s.disconnect(participant_id),
-                {"participant": participant_id, "reason": reason, **facts},
+            alerts = await self._service().record_lost_connection(
+                session_id, participant_id, kind, reason, **facts
             )
         except DomainError as error:
             log.info("disconnect of %s not recorded: %s", participant_id, error.rule)
             return False
-        name = await self._name(session_id, participant_id)
-        await self.alert(session_id, participant_id, kind, name=name, **facts)
-        if suspended:
-            await self.alert(session_id, participant_id, AlertKind.COURTROOM_LOST, name=name)
+        for alert in alerts:
+            await self._sio.emit("alert", alert_body(alert), room=monitor_room(session_id))
         return True
+
+    async def connection_lost_until_recorded(
+        self,
+        session_id: SessionId,
+        participant_id: ParticipantId,
+        reason: str,
+        still_lost: Callable[[], bool],
+    ) -> None:
+        """A dropped socket is never forgotten: a loss the database could not take (full
+        disk, database away) is retried, backing off, until it is recorded or the person is
+        back. If the server stops first, its next start sweeps the loss."""
+        delay = LOSS_RETRY_FIRST_SECONDS
+        while still_lost():
+            try:
+                await self.connection_lost(
+                    session_id, participant_id, AlertKind.DISCONNECTED, reason
+                )
+                return
+            except Exception:
+                log.exception("recording the loss of %s failed; retrying", participant_id)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LOSS_RETRY_MAX_SECONDS)
 
     async def _name(self, session_id: SessionId, participant_id: ParticipantId) -> str:
         session: CourtSession = await self._service().session(session_id)

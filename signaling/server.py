@@ -307,8 +307,15 @@ class SignalingServer:
             if session_id is None or participant_id is None:
                 return
             await self.gateway.leave(session_id, participant_id)
-            await self.monitoring.connection_lost(
-                session_id, participant_id, AlertKind.DISCONNECTED, reason=str(reason or "")
+            self._spawn(
+                self.monitoring.connection_lost_until_recorded(
+                    session_id,
+                    participant_id,
+                    str(reason or ""),
+                    still_lost=lambda: (
+                        self.registry.participant(session_id, participant_id) is None
+                    ),
+                )
             )
         except Exception:  # a failing handler must not break python-socketio's bookkeeping
             log.exception("disconnect handling failed for %s", sid)

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from hearing_server.persistence.database import is_storage_full
 from hearing_server.persistence.repositories import ConcurrentUpdate
 from hearing_server.services import AuthenticationFailed
 from rooms.errors import (
@@ -32,6 +33,11 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (PolicyViolation, 422),
     (InvalidInput, 422),
 ]
+
+STORAGE_FULL = Text(
+    "Máy chủ đã hết dung lượng lưu trữ; thao tác chưa được lưu. Bộ phận kỹ thuật đã được báo.",
+    "The server's storage is full; nothing was saved. IT staff have been alerted.",
+)
 
 
 def error_body(code: str, rule: str, message: Text, **extra: Any) -> dict[str, Any]:
@@ -90,7 +96,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
             f"http.{exc.status}",
             Text(exc.reason, exc.reason),
         )
-    except Exception:
+    except Exception as error:
+        if is_storage_full(error):
+            log.error("storage full on %s %s: %s", request.method, request.path, error)
+            return error_response(507, "server.storage_full", "server.storage_full", STORAGE_FULL)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(
             500,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,6 +27,36 @@ from hearing_server.persistence.repositories import (
 from rooms.policy import JurisdictionPolicy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_FULL = 13
+POSTGRES_DISK_FULL = "53100"
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+StorageFullListener = Callable[[BaseException], Awaitable[None]]
+CommitListener = Callable[[], Awaitable[None]]
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """Whether a failure, or anything it was raised from, is storage running out: SQLite's
+    SQLITE_FULL, PostgreSQL's disk_full, or the system's ENOSPC/EDQUOT. The one test both
+    edges (REST and socket.io) use to answer "storage full" instead of a bare error."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in STORAGE_FULL_ERRNOS:
+            return True
+        if getattr(current, "sqlite_errorcode", None) == SQLITE_FULL:
+            return True
+        if getattr(current, "sqlstate", None) == POSTGRES_DISK_FULL:
+            return True
+        # SQLAlchemy keeps the driver's error in ``orig``; drivers chain their own causes.
+        for inner in (getattr(current, "orig", None), current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                pending.append(inner)
+    return False
 
 
 class UnitOfWork:
@@ -37,10 +69,12 @@ class UnitOfWork:
     alerts: AlertRepository
     audit: AuditRepository
 
-    def __init__(self, engine: AsyncEngine, policy: JurisdictionPolicy) -> None:
-        self._engine = engine
-        self._policy = policy
+    def __init__(self, database: Database) -> None:
+        self._engine = database.engine
+        self._policy = database.policy
+        self._database = database
         self._conn: AsyncConnection | None = None
+        self._committed = False
 
     async def __aenter__(self) -> UnitOfWork:
         conn = await self._engine.connect()
@@ -55,13 +89,18 @@ class UnitOfWork:
         return self
 
     async def commit(self) -> None:
+        """Seal the audit entries last, so the chain's global lock is held only for their
+        append and the commit itself."""
         assert self._conn is not None
+        await self.audit.seal()
         await self._conn.commit()
+        self._committed = True
 
     async def rollback(self) -> None:
         """Undo everything so far and carry on in a fresh transaction on the same
         connection (the embedded database has only one)."""
         assert self._conn is not None
+        self.audit.discard()
         await self._conn.rollback()
         await self._conn.begin()
 
@@ -79,6 +118,13 @@ class UnitOfWork:
                 await conn.rollback()
         finally:
             await conn.close()
+        # Listeners are told after the close: the embedded database's one connection is
+        # free again for what they write.
+        storage_full, committed = self._database.on_storage_full, self._database.after_commit
+        if exc is not None and storage_full is not None and is_storage_full(exc):
+            await storage_full(exc)
+        elif self._committed and committed is not None:
+            await committed()
 
 
 class Database:
@@ -86,13 +132,17 @@ class Database:
         self.url = url
         self.policy = policy
         self.engine = _engine(url)
+        self.on_storage_full: StorageFullListener | None = None
+        "Told when a unit of work failed because the storage is full."
+        self.after_commit: CommitListener | None = None
+        "Told after a unit of work that committed is closed: writing works."
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.policy)
+        return UnitOfWork(self)
 
     async def ping(self) -> bool:
         try:

@@ -34,7 +34,12 @@ from rooms.points import ConnectionPoint, PointKind
 from rooms.policy import JurisdictionPolicy
 from rooms.roles import Role, SessionKind, StaffRole
 from rooms.session import CourtSession
-from rooms.states import ParticipantState, SessionState
+from rooms.states import (
+    ENDED_SESSION_STATES,
+    PRESENT_STATES,
+    ParticipantState,
+    SessionState,
+)
 from rooms.text import Text
 
 
@@ -155,45 +160,78 @@ def _user(row: Row[Any]) -> StaffUser:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _SessionRows:
+    """A session as the rows that store it, to compare what was loaded with what is saved."""
+
+    session: dict[str, Any]
+    case: dict[str, Any] | None
+    children: dict[str, dict[tuple[Any, ...], dict[str, Any]]]
+    "Per child table, each row's values by its key."
+
+
+_CHILD_TABLES = (t.points, t.participants, t.consultation_rooms, t.screenings)
+_KEPT_WHEN_GONE = frozenset({t.points.name, t.participants.name})
+"""Points and participants are never deleted (invitations and the audit refer to them)."""
+
+
 class SessionRepository:
-    """Loads and saves the whole aggregate; ``version`` guards against lost updates."""
+    """Loads and saves the whole aggregate; ``version`` guards against lost updates.
+
+    A save writes only the rows and columns that differ from what this unit of work loaded:
+    muting one person updates the session row and that person's row, whatever the size of
+    the hearing.
+    """
 
     def __init__(self, conn: AsyncConnection, policy: JurisdictionPolicy) -> None:
         self._conn = conn
         self._policy = policy
+        self._loaded: dict[str, _SessionRows] = {}
 
     async def add(self, session: CourtSession, now: datetime) -> None:
-        case_id = await self._upsert_case(session.case)
+        rows = _rows_of(session)
+        case_id = await self._upsert_case(session.case, rows.case)
         session.version = 1
         await self._conn.execute(
             insert(t.sessions).values(
                 id=session.id,
                 created_by=session.created_by,
                 created_at=now,
-                **self._session_values(session, case_id, now),
+                case_id=case_id,
+                updated_at=now,
+                version=1,
+                **rows.session,
             )
         )
-        await self._write_children(session)
+        await self._write_children(rows, _SessionRows({}, None, {}))
+        self._loaded[session.id] = rows
 
     async def save(self, session: CourtSession, now: datetime) -> None:
-        case_id = await self._upsert_case(session.case)
+        before = self._loaded.get(session.id) or await self._stored_rows(session.id)
+        rows = _rows_of(session)
+        changed = {k: v for k, v in rows.session.items() if before.session.get(k) != v}
+        if rows.case != before.case:
+            changed["case_id"] = await self._upsert_case(session.case, rows.case)
         expected = session.version
         result = await self._conn.execute(
             update(t.sessions)
             .where(and_(t.sessions.c.id == session.id, t.sessions.c.version == expected))
-            .values(**self._session_values(session, case_id, now, version=expected + 1))
+            .values(**changed, updated_at=now, version=expected + 1)
         )
         if result.rowcount != 1:
             raise ConcurrentUpdate(session.id)
         session.version = expected + 1
-        for table in (t.screenings, t.consultation_rooms):
-            await self._conn.execute(delete(table).where(table.c.session_id == session.id))
-        await self._write_children(session, replace=True)
+        await self._write_children(rows, before)
+        self._loaded[session.id] = rows
 
-    async def get(self, session_id: SessionId) -> CourtSession:
-        row = (
-            await self._conn.execute(select(t.sessions).where(t.sessions.c.id == session_id))
-        ).first()
+    async def get(self, session_id: SessionId, *, for_update: bool = False) -> CourtSession:
+        """``for_update`` locks the session's row until the transaction ends, so writers of
+        one session on any process take turns instead of failing each other's saves (it
+        does not block rows that merely refer to the session; SQLite has one writer)."""
+        query = select(t.sessions).where(t.sessions.c.id == session_id)
+        if for_update:
+            query = query.with_for_update(key_share=True)
+        row = (await self._conn.execute(query)).first()
         if row is None:
             raise NotFound(
                 "session.not_found",
@@ -220,39 +258,29 @@ class SessionRepository:
         rows = (await self._conn.execute(stmt.limit(query.limit).offset(query.offset))).all()
         return await self._load(rows)
 
+    async def present_participants(self) -> list[tuple[SessionId, ParticipantId]]:
+        """Everyone the database believes connected (lobby, session, consultation) to a
+        session that has not ended, in the order they were added."""
+        present = [state.value for state in PRESENT_STATES]
+        ended = [state.value for state in ENDED_SESSION_STATES]
+        rows = await self._conn.execute(
+            select(t.participants.c.session_id, t.participants.c.id)
+            .join(t.sessions, t.sessions.c.id == t.participants.c.session_id)
+            .where(t.participants.c.state.in_(present), t.sessions.c.state.not_in(ended))
+            .order_by(t.sessions.c.scheduled_start, t.participants.c.position)
+        )
+        return [(SessionId(r.session_id), ParticipantId(r.id)) for r in rows]
+
     # ------------------------------------------------------------------ mapping
 
-    def _session_values(
-        self, s: CourtSession, case_id: str | None, now: datetime, version: int | None = None
-    ) -> dict[str, Any]:
-        return {
-            "kind": s.kind.value,
-            "court_id": s.court_id,
-            "case_id": case_id,
-            "state": s.state.value,
-            "scheduled_start": s.scheduled_start,
-            "scheduled_end": s.scheduled_end,
-            "meeting_title": s.meeting.title if s.meeting else None,
-            "organiser": s.meeting.organiser if s.meeting else None,
-            "chair": s.meeting.chair if s.meeting else None,
-            "floor_holder": s.floor_holder,
-            "recording": s.recording.value,
-            "recording_paused_by_suspension": s.recording_paused_by_suspension,
-            "updated_at": now,
-            "version": s.version if version is None else version,
-        }
+    async def _stored_rows(self, session_id: SessionId) -> _SessionRows:
+        """What is stored, for a session saved by a unit of work that did not load it."""
+        await self.get(session_id)
+        return self._loaded[session_id]
 
-    async def _upsert_case(self, case: Case | None) -> str | None:
-        if case is None:
+    async def _upsert_case(self, case: Case | None, values: dict[str, Any] | None) -> str | None:
+        if case is None or values is None:
             return None
-        values = {
-            "case_type": case.case_type.value,
-            "instance": case.instance.value,
-            "title": case.title,
-            "closed_hearing": case.closed_hearing,
-            "state_secret": case.state_secret,
-            "penal_chapters": sorted(case.penal_chapters),
-        }
         existing = (
             await self._conn.execute(
                 select(t.cases.c.id).where(
@@ -271,67 +299,28 @@ class SessionRepository:
         )
         return case_id
 
-    async def _write_children(self, s: CourtSession, replace: bool = False) -> None:
-        """Points and participants are upserted (invitations refer to them); the rest is
-        rewritten whole, it is small."""
-        for position, point in enumerate(s.points.values()):
-            values = {
-                "position": position,
-                "name": point.name,
-                "kind": point.kind.value,
-                "location": point.location,
-            }
-            await self._upsert(t.points, point.id, s.id, values, replace)
-        for position, p in enumerate(s.participants.values()):
-            values = {
-                "point_id": p.point_id,
-                "position": position,
-                "name": p.name,
-                "role": p.role.value,
-                "state": p.state.value,
-                "identity_verified": p.identity_verified,
-                "muted": p.muted,
-                "media_locked": p.media_locked,
-                "hand_raised": p.hand_raised,
-                "screen_sharing": p.screen_sharing,
-                "consultation_room": p.consultation_room,
-                "state_before_disconnect": p.state_before_disconnect.value
-                if p.state_before_disconnect
-                else None,
-            }
-            await self._upsert(t.participants, p.id, s.id, values, replace)
-        if s.consultation_rooms:
-            await self._conn.execute(
-                insert(t.consultation_rooms),
-                [
-                    {"id": rid, "session_id": s.id, "name": name}
-                    for rid, name in s.consultation_rooms.items()
-                ],
-            )
-        if s.screenings:
-            await self._conn.execute(
-                insert(t.screenings),
-                [
-                    {
-                        "session_id": s.id,
-                        "protected": x.protected,
-                        "hidden_from": x.hidden_from,
-                        "audio": x.audio,
-                    }
-                    for x in s.screenings
-                ],
-            )
-
-    async def _upsert(
-        self, table: Any, row_id: str, session_id: str, values: dict[str, Any], replace: bool
-    ) -> None:
-        if replace:
-            result = await self._conn.execute(
-                update(table).where(table.c.id == row_id).values(**values)
-            )
-            if result.rowcount == 1:
-                return
-        await self._conn.execute(insert(table).values(id=row_id, session_id=session_id, **values))
+    async def _write_children(self, rows: _SessionRows, before: _SessionRows) -> None:
+        """Insert new rows, update changed columns, delete rows gone (where that is allowed)."""
+        for table in _CHILD_TABLES:
+            old = before.children.get(table.name, {})
+            new = rows.children[table.name]
+            keys = [c for c in table.primary_key.columns if c.name != "session_id"]
+            added = [values for key, values in new.items() if key not in old]
+            if added:
+                await self._conn.execute(insert(table), added)
+            for key, values in new.items():
+                if key in old and values != old[key]:
+                    delta = {k: v for k, v in values.items() if old[key].get(k) != v}
+                    await self._conn.execute(
+                        update(table).where(_key_matches(table, keys, key)).values(**delta)
+                    )
+            if table.name in _KEPT_WHEN_GONE:
+                continue
+            for key in old.keys() - new.keys():
+                where = and_(
+                    table.c.session_id == old[key]["session_id"], _key_matches(table, keys, key)
+                )
+                await self._conn.execute(delete(table).where(where))
 
     async def _load(self, rows: Sequence[Row[Any]]) -> list[CourtSession]:
         if not rows:
@@ -358,7 +347,10 @@ class SessionRepository:
                 select(table).where(table.c.session_id.in_(ids)).order_by(*order)
             ):
                 children[child.session_id].setdefault(name, []).append(child)
-        return [self._session(r, case_rows.get(r.case_id), children[r.id]) for r in rows]
+        sessions = [self._session(r, case_rows.get(r.case_id), children[r.id]) for r in rows]
+        for session in sessions:
+            self._loaded[session.id] = _rows_of(session)
+        return sessions
 
     def _session(
         self, row: Row[Any], case_row: Row[Any] | None, kids: dict[str, list[Row[Any]]]
@@ -426,6 +418,92 @@ class SessionRepository:
             for x in kids.get("screenings", [])
         }
         return session
+
+
+def _key_matches(table: Any, keys: Sequence[Any], key: tuple[Any, ...]) -> Any:
+    return and_(*(column == value for column, value in zip(keys, key, strict=True)))
+
+
+def _rows_of(s: CourtSession) -> _SessionRows:
+    """The one mapping from the aggregate to its rows (reading back is ``_session``)."""
+    session = {
+        "kind": s.kind.value,
+        "court_id": s.court_id,
+        "state": s.state.value,
+        "scheduled_start": s.scheduled_start,
+        "scheduled_end": s.scheduled_end,
+        "meeting_title": s.meeting.title if s.meeting else None,
+        "organiser": s.meeting.organiser if s.meeting else None,
+        "chair": s.meeting.chair if s.meeting else None,
+        "floor_holder": s.floor_holder,
+        "recording": s.recording.value,
+        "recording_paused_by_suspension": s.recording_paused_by_suspension,
+    }
+    case = None
+    if s.case is not None:
+        case = {
+            "case_type": s.case.case_type.value,
+            "instance": s.case.instance.value,
+            "title": s.case.title,
+            "closed_hearing": s.case.closed_hearing,
+            "state_secret": s.case.state_secret,
+            "penal_chapters": sorted(s.case.penal_chapters),
+        }
+    points = {
+        (point.id,): {
+            "id": point.id,
+            "session_id": s.id,
+            "position": position,
+            "name": point.name,
+            "kind": point.kind.value,
+            "location": point.location,
+        }
+        for position, point in enumerate(s.points.values())
+    }
+    participants = {
+        (p.id,): {
+            "id": p.id,
+            "session_id": s.id,
+            "point_id": p.point_id,
+            "position": position,
+            "name": p.name,
+            "role": p.role.value,
+            "state": p.state.value,
+            "identity_verified": p.identity_verified,
+            "muted": p.muted,
+            "media_locked": p.media_locked,
+            "hand_raised": p.hand_raised,
+            "screen_sharing": p.screen_sharing,
+            "consultation_room": p.consultation_room,
+            "state_before_disconnect": p.state_before_disconnect.value
+            if p.state_before_disconnect
+            else None,
+        }
+        for position, p in enumerate(s.participants.values())
+    }
+    rooms = {
+        (rid,): {"id": rid, "session_id": s.id, "name": name}
+        for rid, name in s.consultation_rooms.items()
+    }
+    screenings = {
+        (x.protected, x.hidden_from): {
+            "session_id": s.id,
+            "protected": x.protected,
+            "hidden_from": x.hidden_from,
+            "audio": x.audio,
+        }
+        for x in s.screenings
+    }
+    return _SessionRows(
+        session,
+        case,
+        {
+            t.points.name: points,
+            t.participants.name: participants,
+            t.consultation_rooms.name: rooms,
+            t.screenings.name: screenings,
+        },
+    )
 
 
 class InvitationRepository:
@@ -497,8 +575,12 @@ class AlertRepository:
         row = (await self._conn.execute(select(t.alerts).where(t.alerts.c.id == alert_id))).first()
         return None if row is None else _alert(row)
 
-    async def for_session(self, session_id: SessionId, *, open_only: bool) -> list[Alert]:
-        query = select(t.alerts).where(t.alerts.c.session_id == session_id)
+    async def for_session(self, session_id: SessionId | None, *, open_only: bool) -> list[Alert]:
+        """A session's alerts, or with ``None`` those about the whole server."""
+        column = t.alerts.c.session_id
+        query = select(t.alerts).where(
+            column.is_(None) if session_id is None else column == session_id
+        )
         if open_only:
             query = query.where(t.alerts.c.acknowledged_at.is_(None))
         rows = await self._conn.execute(query.order_by(t.alerts.c.raised_at, t.alerts.c.id))
@@ -523,7 +605,7 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
 def _alert(row: Row[Any]) -> Alert:
     return Alert(
         id=row.id,
-        session_id=SessionId(row.session_id),
+        session_id=None if row.session_id is None else SessionId(row.session_id),
         participant_id=None if row.participant_id is None else ParticipantId(row.participant_id),
         kind=AlertKind(row.kind),
         message=Text(row.message_vi, row.message_en),
@@ -535,15 +617,28 @@ def _alert(row: Row[Any]) -> Alert:
 
 
 class AuditRepository:
-    """Appends sealed entries; PostgreSQL serialises appenders with an advisory lock, and the
-    embedded SQLite database has one writer at a time anyway."""
+    """Entries are kept back and sealed into the chain just before the transaction commits:
+    the chain's one global order is taken there, in a critical section as short as one
+    append, never while a command is still loading or deciding. PostgreSQL serialises those
+    appends with an advisory lock; the embedded SQLite database has one writer anyway."""
 
     ADVISORY_LOCK_KEY = 0x48454152  # "HEAR"
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._pending: list[AuditEntry] = []
 
-    async def append(self, entry: AuditEntry) -> SealedEntry:
+    async def append(self, entry: AuditEntry) -> None:
+        self._pending.append(entry)
+
+    def discard(self) -> None:
+        """The transaction was rolled back: what it meant to record did not happen."""
+        self._pending.clear()
+
+    async def seal(self) -> list[SealedEntry]:
+        """Chain and write the kept-back entries; called by the unit of work's commit."""
+        if not self._pending:
+            return []
         if self._conn.dialect.name == "postgresql":
             await self._conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.ADVISORY_LOCK_KEY}
@@ -555,22 +650,33 @@ class AuditRepository:
                 .limit(1)
             )
         ).first()
-        seq, previous = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
-        sealed = SealedEntry(seq, entry, previous, chain_hash(previous, entry))
+        seq, previous = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+        sealed: list[SealedEntry] = []
+        for entry in self._pending:
+            seq += 1
+            sealed.append(SealedEntry(seq, entry, previous, chain_hash(previous, entry)))
+            previous = sealed[-1].hash
         await self._conn.execute(
-            insert(t.audit_events).values(
-                seq=seq,
-                at=entry.at,
-                actor=entry.actor,
-                action=entry.action,
-                outcome=entry.outcome,
-                session_id=entry.session_id,
-                rule=entry.rule,
-                detail=json.dumps(entry.detail, sort_keys=True, ensure_ascii=False, default=str),
-                previous_hash=previous,
-                hash=sealed.hash,
-            )
+            insert(t.audit_events),
+            [
+                {
+                    "seq": s.seq,
+                    "at": s.entry.at,
+                    "actor": s.entry.actor,
+                    "action": s.entry.action,
+                    "outcome": s.entry.outcome,
+                    "session_id": s.entry.session_id,
+                    "rule": s.entry.rule,
+                    "detail": json.dumps(
+                        s.entry.detail, sort_keys=True, ensure_ascii=False, default=str
+                    ),
+                    "previous_hash": s.previous_hash,
+                    "hash": s.hash,
+                }
+                for s in sealed
+            ],
         )
+        self._pending.clear()
         return sealed
 
     async def read(

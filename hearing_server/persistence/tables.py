@@ -199,7 +199,7 @@ alerts = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column(
-        "session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True
+        "session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True, index=True
     ),
     Column("participant_id", ID, nullable=True),
     Column("kind", String(32), nullable=False),

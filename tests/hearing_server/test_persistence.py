@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from hearing_server.persistence.database import Database, head_revision
@@ -188,3 +188,63 @@ async def test_alerts_are_kept_with_their_session_and_acknowledged_once(
         assert await uow.alerts.get(raised.id) == done
     with pytest.raises(InvalidTransition):
         done.acknowledge("u-8", "someone else", NOW + timedelta(minutes=2))
+
+
+async def test_a_mute_writes_the_session_row_and_the_muted_person_only(database: Database) -> None:
+    session = _hearing()
+    for n in range(10):  # a bigger hearing must not cost a bigger save
+        session.add_participant(
+            STAFF, f"Người làm chứng {n}", Role.WITNESS, session.central_point.id
+        )
+    async with database.unit_of_work() as uow:
+        await uow.sessions.add(session, NOW)
+        await uow.commit()
+    judge, witness = (
+        next(p.id for p in session.participants.values() if p.role is role)
+        for role in (Role.PRESIDING_JUDGE, Role.WITNESS)
+    )
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    async with database.unit_of_work() as uow:
+        loaded = await uow.sessions.get(session.id, for_update=True)
+        loaded.mute(Actor.participant(judge), witness)
+        event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            await uow.sessions.save(loaded, NOW + timedelta(minutes=1))
+            await uow.commit()
+        finally:
+            event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+
+    assert statements == ["UPDATE sessions SET", "UPDATE participants SET"]
+    async with database.unit_of_work() as uow:
+        again = await uow.sessions.get(session.id)
+    assert again == loaded and again.participants[witness].muted
+
+
+async def test_a_save_by_a_unit_of_work_that_did_not_load_writes_the_difference(
+    database: Database,
+) -> None:
+    session = _hearing()
+    async with database.unit_of_work() as uow:
+        await uow.sessions.add(session, NOW)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        loaded = await uow.sessions.get(session.id)
+    judge = next(p.id for p in loaded.participants.values() if p.role is Role.PRESIDING_JUDGE)
+    accused, witness, lawyer = (
+        next(p.id for p in loaded.participants.values() if p.role is role)
+        for role in (Role.DEFENDANT, Role.WITNESS, Role.DEFENCE_COUNSEL)
+    )
+    presiding = Actor.participant(judge)
+    loaded.return_from_consultation(presiding, [accused])
+    loaded.set_screening(presiding, witness, accused, active=False)
+    loaded.set_screening(presiding, witness, lawyer, audio=False)
+    loaded.move_to_consultation(presiding, [lawyer], "Phòng luật sư")
+    async with database.unit_of_work() as uow:
+        await uow.sessions.save(loaded, NOW)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        assert await uow.sessions.get(session.id) == loaded
