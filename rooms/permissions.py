@@ -201,3 +201,12 @@ def ensure_staff_may_in_court(actor: Actor, action: StaffAction, court_id: Court
     """A staff command on one court's data: the role may do it, and the court is the actor's."""
     ensure_staff_actor(actor, action)
     ensure_staff_in_court(actor, court_id)
+
+
+def court_scope(actor: Actor) -> CourtId | None:
+    """The court a list read is limited to when it names none: the actor's own, or None
+    (every court) for the system and a system-wide administrator. A court-less account of
+    another role gets None too, which ``ensure_staff_in_court`` then refuses."""
+    if actor.is_system or actor.is_system_wide_admin:
+        return None
+    return actor.court_id

@@ -56,7 +56,7 @@ async def test_forged_tokens_and_missing_credentials_are_refused_at_connect(
 async def test_revoked_and_expired_links_are_refused_at_connect(
     hearing: Hearing, clock: FakeClock
 ) -> None:
-    [invitation] = await hearing.service.invitations(hearing.ids["victim"])
+    [invitation] = await hearing.invitations("victim")
     await hearing.service.revoke_link(CLI, hearing.session_id, invitation.id)
     assert (await hearing.connect_refused("victim"))["rule"] == "join.token_revoked"
 

@@ -124,7 +124,7 @@ async def _clerk(admin: Browser) -> Browser:
 
 
 async def _court_id(service: HearingService) -> CourtId:
-    return (await service.courts())[0].id
+    return (await service.courts(CLI))[0].id
 
 
 # ---------------------------------------------------------------------- logging in
@@ -209,7 +209,7 @@ async def test_the_login_form_needs_its_own_token_back(client: Client) -> None:
 
 async def test_every_staff_form_is_refused_without_the_login_s_token(admin: Browser) -> None:
     session_id = await admin.schedule_hearing()
-    before = await admin.service.session(SessionId(session_id))
+    before = await admin.service.session(CLI, SessionId(session_id))
     for path in (
         f"/staff/sessions/{session_id}/cancel",
         f"/staff/sessions/{session_id}/points",
@@ -220,9 +220,9 @@ async def test_every_staff_form_is_refused_without_the_login_s_token(admin: Brow
             reply = await admin.post(path, {"name": "X", "kind": "home"}, csrf=token)
             assert reply.status == 403, path
             assert "Không có thay đổi nào" in reply.text
-    after = await admin.service.session(SessionId(session_id))
+    after = await admin.service.session(CLI, SessionId(session_id))
     assert after.version == before.version and after.state == before.state
-    assert len(await admin.service.find_sessions(_all())) == 1
+    assert len(await admin.service.find_sessions(CLI, _all())) == 1
     assert (await admin.get("/staff/")).status == 200  # still logged in
 
 
@@ -265,7 +265,7 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
     assert page.status == 200
     assert "88/2026/HS-ST" in page.text and "Phòng xử án số 1" in page.text
     assert "23 thg 11, 2026, 14:00 – 16:30" in page.text  # court time, not UTC
-    session = await admin.service.session(SessionId(session_id))
+    session = await admin.service.session(CLI, SessionId(session_id))
     assert session.case is not None and session.case.closed_hearing
     assert session.case.penal_chapters == frozenset({14})
     assert session.scheduled_start == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -275,7 +275,7 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
         {"name": "Trại tạm giam Chí Hòa", "kind": "detention_centre", "location": "TP.HCM"},
     )
     assert (added.status, added.location) == (303, f"/staff/sessions/{session_id}#points")
-    session = await admin.service.session(SessionId(session_id))
+    session = await admin.service.session(CLI, SessionId(session_id))
     remote = next(p for p in session.points.values() if p.name == "Trại tạm giam Chí Hòa")
 
     person = await admin.post(
@@ -294,7 +294,11 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
         f"/staff/sessions/{session_id}/participants/{joined.participant.id}/links", {}
     )
     assert second.status == 201 and url not in second.text
-    invitations = await admin.service.invitations(joined.participant.id)
+    invitations = [
+        i
+        for i in await admin.service.invitations(CLI, SessionId(session_id))
+        if i.participant_id == joined.participant.id
+    ]
     assert len(invitations) == 2
     revoked = await admin.post(
         f"/staff/sessions/{session_id}/links/{joined.invitation.id}/revoke", {}
@@ -308,7 +312,7 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
 
     cancelled = await admin.post(f"/staff/sessions/{session_id}/cancel", {})
     assert cancelled.status == 303
-    session = await admin.service.session(SessionId(session_id))
+    session = await admin.service.session(CLI, SessionId(session_id))
     assert session.state == "cancelled"
     actions = [e.entry.action for e in await admin.service.audit_trail(CLI, session_id)]
     for action in (
@@ -347,7 +351,7 @@ async def test_a_form_the_domain_refuses_comes_back_with_the_input_and_its_reaso
     assert response.status == 422
     assert "A case involving state secrets may not be heard online." in english
     assert 'name="state_secret" type="checkbox" value="on" checked' in english
-    assert await admin.service.find_sessions(_all()) == []
+    assert await admin.service.find_sessions(CLI, _all()) == []
     refused = [e.entry for e in await admin.service.audit_trail(CLI) if e.entry.rule]
     assert [e.rule for e in refused][-2:] == ["policy.penal_chapter", "policy.state_secret"]
 
@@ -551,10 +555,11 @@ async def _hearing(service: HearingService, court: CourtId, number: str, start: 
 async def _open(service: HearingService, session_id: str) -> None:
     """A defendant arrives, which opens the lobby, as a connection through signalling would."""
     sid = SessionId(session_id)
-    session = await service.session(sid)
+    session = await service.session(CLI, sid)
     point = session.central_point.id
     person, _link = await service.add_participant(CLI, sid, "Trần Văn C", Role.DEFENDANT, point)
     await service.execute(
         Actor.participant(person.id), sid, "participant.join", lambda s: s.join(person.id)
     )
-    assert (await service.session(sid)).participants[ParticipantId(person.id)].state == "in_lobby"
+    person_state = (await service.session(CLI, sid)).participants[ParticipantId(person.id)].state
+    assert person_state == "in_lobby"
