@@ -227,12 +227,58 @@ async def test_every_staff_form_is_refused_without_the_login_s_token(admin: Brow
 
 
 async def test_log_out_forgets_the_cookie_and_is_audited(admin: Browser) -> None:
+    token = next(c.value for c in admin.client.session.cookie_jar if c.key == "staff_session")
     reply = await admin.post("/staff/logout", {})
     assert (reply.status, reply.location) == (303, "/staff/login")
     assert reply.cookies["staff_session"].value == ""
     assert (await admin.get("/staff/")).status == 303
     actions = [e.entry.action for e in await admin.service.audit_trail(CLI)]
     assert actions[-1] == "auth.logout"
+    # The token itself is revoked on the server: a copy of the cookie is worth nothing.
+    with pytest.raises(AuthenticationFailed) as refused:
+        await admin.service.authenticate_staff(token)
+    assert refused.value.rule == "auth.token_revoked"
+    async with admin.client.get(
+        "/staff/", cookies={"staff_session": token}, allow_redirects=False
+    ) as replay:
+        assert replay.status == 303
+
+
+async def test_another_courts_staff_are_refused_on_the_pages_and_audited(
+    admin: Browser,
+) -> None:
+    session_id = await admin.schedule_hearing()
+    service = admin.service
+    hue = await service.add_court(CLI, "TAND-HUE", "TAND thành phố Huế", "Asia/Ho_Chi_Minh")
+    await service.add_user(CLI, "thuky_hue", StaffRole.CLERK, CLERK_PASSWORD, court_id=hue.id)
+    admin.client.session.cookie_jar.clear()
+    assert (await admin.log_in("thuky_hue", CLERK_PASSWORD)).status == 303
+    before = await service.session(CLI, SessionId(session_id))
+    home = await admin.get("/staff/")
+    assert home.status == 200 and session_id not in home.text
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert page.status == 403
+    cancel = await admin.post(f"/staff/sessions/{session_id}/cancel", {})
+    assert cancel.status == 403
+    after = await service.session(CLI, SessionId(session_id))
+    assert after.state == before.state and after.version == before.version
+    refused = [
+        e.entry
+        for e in await service.audit_trail(CLI)
+        if e.entry.outcome == "refused" and e.entry.rule == "staff_permission.other_court"
+    ]
+    # The refused cancel tries to show the session page again, which is refused too.
+    assert [e.action for e in refused] == ["session.read", "session.cancel", "session.read"]
+
+
+async def test_the_login_page_says_when_to_try_again(admin: Browser) -> None:
+    admin.client.session.cookie_jar.clear()
+    for _ in range(5):
+        assert (await admin.log_in("admin", "not-the-password")).status == 401
+    throttled = await admin.log_in("admin", ADMIN_PASSWORD)
+    assert throttled.status == 429 and throttled.headers["Retry-After"] == "1"
+    assert "Đăng nhập sai quá nhiều lần" in throttled.text
+    assert "staff_session" not in throttled.cookies
 
 
 async def test_a_forged_or_deactivated_login_counts_as_logged_out(admin: Browser) -> None:
