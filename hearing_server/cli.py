@@ -188,7 +188,7 @@ def _demo(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
     async def verify(service: HearingService) -> tuple[int, list[str]]:
-        count, breaks = await service.verify_audit()
+        count, breaks = await service.verify_audit(CLI_ACTOR)
         return count, [f"entry {b.seq}: {b.reason}" for b in breaks]
 
     count, problems = _with_service(settings, verify)

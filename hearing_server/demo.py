@@ -15,7 +15,7 @@ from rooms.roles import Role
 
 async def create_demo(service: HearingService, settings: Settings, actor: Actor) -> str:
     """Create the demo sessions and return a printable summary with the join links."""
-    court = next(c for c in await service.courts() if c.code == settings.court.code)
+    court = next(c for c in await service.courts(actor) if c.code == settings.court.code)
     now = service.clock()
     start = now.replace(second=0, microsecond=0) + timedelta(minutes=10)
     suffix = start.strftime("%H%M%S")

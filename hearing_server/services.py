@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from hearing_server.bus import EventBus
 from hearing_server.locks import KeyedLocks
+from hearing_server.login_throttle import LoginThrottlePolicy, ThrottleSubject, Wait, login_wait
 from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from hearing_server.persistence.database import Database, UnitOfWork, is_storage_full
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
+from hearing_server.refusals import CoalescedRefusals, CoalescingRule, RefusalCoalescer, RefusalKey
 from hearing_server.tokens import JoinClaims, TokenError, TokenSigner
 from rooms.accounts import Invitation, StaffUser
 from rooms.alerts import Alert, AlertKind, raise_alert
@@ -24,7 +27,13 @@ from rooms.errors import DomainError, InvalidInput, NotFound
 from rooms.events import Event
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId, new_id
 from rooms.participants import Actor, Participant
-from rooms.permissions import StaffAction, ensure_staff_actor
+from rooms.permissions import (
+    StaffAction,
+    court_scope,
+    ensure_staff_actor,
+    ensure_staff_in_court,
+    link_action,
+)
 from rooms.points import ConnectionPoint, PointKind
 from rooms.roles import Role, StaffRole
 from rooms.session import CourtSession
@@ -44,6 +53,25 @@ def utc_now() -> datetime:
 
 class AuthenticationFailed(DomainError):
     code = "unauthenticated"
+
+
+class RateLimited(DomainError):
+    """Too many failed logins: try again after ``retry_after_seconds``."""
+
+    code = "rate_limited"
+
+    def __init__(self, rule: str, message: Text, retry_after_seconds: int) -> None:
+        super().__init__(rule, message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class CredentialKind(StrEnum):
+    """What a person holds that the server can stop honouring."""
+
+    STAFF_TOKEN = "staff_token"
+    STAFF_USER = "staff_user"
+    """Every token of one account (it was deactivated)."""
+    JOIN_LINK = "join_link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +107,8 @@ class HearingService:
         staff_token_ttl: timedelta = timedelta(hours=12),
         join_link_grace: timedelta = timedelta(hours=12),
         clock: Clock = utc_now,
+        login_throttle: LoginThrottlePolicy | None = None,
+        refusal_coalescing: CoalescingRule | None = None,
     ) -> None:
         self.database = database
         self.signer = signer
@@ -94,11 +124,40 @@ class HearingService:
         self._writing_kept_alerts = False
         database.on_storage_full = self._storage_filled_up
         database.after_commit = self._write_kept_alerts
+        self.login_throttle = login_throttle or LoginThrottlePolicy()
+        self._refusals = RefusalCoalescer(refusal_coalescing)
+        self.home_court_id: CourtId | None = None
+        """The court this server was set up for (``ensure_court``): the default court of
+        new accounts and of system-wide administrators' scheduling."""
 
     # ------------------------------------------------------------------ staff accounts
 
-    async def login(self, username: str, password: str) -> LoginResult:
+    async def login(self, username: str, password: str, address: str | None = None) -> LoginResult:
+        """Check a password, unless this address or account must wait after failures
+        (``login_throttle``); ``address`` is the client's, None when there is no client."""
+        now = self.clock()
+        account = username[:200]
         async with self.database.unit_of_work() as uow:
+            wait = login_wait(
+                self.login_throttle,
+                None
+                if address is None
+                else await uow.login_failures.get(ThrottleSubject.ADDRESS, address),
+                await uow.login_failures.get(ThrottleSubject.ACCOUNT, account),
+                now,
+            )
+            if wait is not None:
+                throttled = _login_throttled(wait)
+                await self._refuse(
+                    uow,
+                    Actor(id=f"login:{username[:60]}"),
+                    "auth.login",
+                    None,
+                    throttled,
+                    {"username": username[:64], "held_back": wait.subject.value},
+                    counted_as=_address_actor(address) if address is not None else None,
+                )
+                raise throttled
             user = await uow.users.by_username(username)
         valid = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if user is None or not valid or not user.active:
@@ -112,12 +171,23 @@ class HearingService:
                     refusal,
                     {"username": username[:64]},
                 )
+                forget_before = now - self.login_throttle.forget_after
+                if address is not None:
+                    await uow.login_failures.record_failure(
+                        ThrottleSubject.ADDRESS, address, now, forget_before
+                    )
+                await uow.login_failures.record_failure(
+                    ThrottleSubject.ACCOUNT, account, now, forget_before
+                )
+                await uow.commit()
             raise refusal
-        now = self.clock()
         async with self.database.unit_of_work() as uow:
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
                 await uow.users.set_password_hash(user.id, user.password_hash)
+            # The account's owner proved themselves; the address's count only fades with
+            # time, or one valid account would reset it between guesses at another.
+            await uow.login_failures.clear(ThrottleSubject.ACCOUNT, account)
             await self._audit(uow, _staff_actor(user), "auth.login", None, "accepted", {})
             await uow.commit()
         token = self.signer.staff_token(
@@ -126,16 +196,30 @@ class HearingService:
         return LoginResult(token, user, now + self.staff_token_ttl)
 
     async def authenticate_staff(self, token: str) -> tuple[Actor, StaffUser]:
-        """A bearer token is honoured only while its account exists and is active."""
+        """A bearer token is honoured only while its account exists and is active, and
+        until it is revoked by logging out."""
         try:
             claims = self.signer.read_staff(token, self.clock())
         except TokenError as exc:
             raise AuthenticationFailed(f"auth.token_{exc.reason}", _token_text(exc.reason)) from exc
         async with self.database.unit_of_work() as uow:
             user = await uow.users.get(claims.user_id)
-        if user is None or not user.active or user.role is not claims.role:
+            revoked = await uow.revoked_tokens.is_revoked(claims.token_id)
+        if revoked or user is None or not user.active or user.role is not claims.role:
             raise AuthenticationFailed("auth.token_revoked", _token_text("revoked"))
         return _staff_actor(user), user
+
+    async def logout(self, token: str) -> None:
+        """End this one token on the server: it is refused from now on, everywhere."""
+        actor, user = await self.authenticate_staff(token)
+        claims = self.signer.read_staff(token, self.clock())
+        async with self.database.unit_of_work() as uow:
+            await uow.revoked_tokens.revoke(
+                claims.token_id, user.id, self.clock(), claims.expires_at
+            )
+            await self._audit(uow, actor, "auth.logout", None, "accepted", {})
+            await uow.commit()
+        await self._credential_ended(CredentialKind.STAFF_TOKEN, claims.token_id)
 
     async def add_user(
         self,
@@ -146,8 +230,16 @@ class HearingService:
         display_name: str = "",
         court_id: CourtId | None = None,
     ) -> StaffUser:
+        if court_id is None and (role is not StaffRole.ADMIN or actor.court_id is not None):
+            # Only an administrator may be bound to no court, and only one made by the
+            # system or a system-wide administrator; anyone else belongs to a court.
+            court_id = actor.court_id or self.home_court_id
+
         def create() -> StaffUser:
             ensure_staff_actor(actor, StaffAction.MANAGE_USERS)
+            ensure_staff_in_court(actor, court_id)
+            if court_id is None and role is not StaffRole.ADMIN:
+                raise InvalidInput("user.court_required", _COURT_REQUIRED)
             try:
                 password_hash = hash_password(password)
             except ValueError as exc:
@@ -160,6 +252,8 @@ class HearingService:
             )
 
         async def store(uow: UnitOfWork, user: StaffUser) -> None:
+            if court_id is not None:
+                await uow.courts.get(court_id)
             await uow.users.add(user, self.clock())
 
         return await self._staff_command(
@@ -167,9 +261,40 @@ class HearingService:
         )
 
     async def users(self, actor: Actor) -> list[StaffUser]:
-        ensure_staff_actor(actor, StaffAction.MANAGE_USERS)
+        """Every account for a system-wide administrator; a court's own otherwise."""
+        scope = court_scope(actor)
+
+        def check() -> None:
+            ensure_staff_actor(actor, StaffAction.MANAGE_USERS)
+            ensure_staff_in_court(actor, scope)
+
         async with self.database.unit_of_work() as uow:
-            return await uow.users.all()
+            await self._permit(uow, actor, "user.list", None, check)
+            users = await uow.users.all()
+        return [u for u in users if scope is None or u.court_id == scope]
+
+    async def set_user_active(self, actor: Actor, user_id: UserId, active: bool) -> StaffUser:
+        """Deactivating an account refuses its tokens at once (every call checks ``active``)
+        and ends what it has open."""
+        detail = {"user": user_id, "active": active}
+        async with self.database.unit_of_work() as uow:
+            try:
+                ensure_staff_actor(actor, StaffAction.MANAGE_USERS)
+                user = await uow.users.get(user_id)
+                if user is None:
+                    raise NotFound("user.not_found", _NO_USER)
+                ensure_staff_in_court(actor, user.court_id)
+                if not active and actor.id == _staff_actor(user).id:
+                    raise InvalidInput("user.deactivate_self", _NOT_YOURSELF)
+            except DomainError as error:
+                await self._refuse(uow, actor, "user.set_active", None, error, detail)
+                raise
+            await uow.users.set_active(user_id, active)
+            await self._audit(uow, actor, "user.set_active", None, "accepted", detail)
+            await uow.commit()
+        if not active:
+            await self._credential_ended(CredentialKind.STAFF_USER, user_id)
+        return replace(user, active=active)
 
     # ------------------------------------------------------------------ courts
 
@@ -178,16 +303,19 @@ class HearingService:
         async with self.database.unit_of_work() as uow:
             existing = await uow.courts.by_code(code)
             if existing is not None:
+                self.home_court_id = existing.id
                 return existing
             court = Court(CourtId(new_id()), code, name, time_zone)
             await uow.courts.add(court)
             await self._audit(uow, Actor.system(), "court.add", None, "accepted", {"code": code})
             await uow.commit()
-            return court
+        self.home_court_id = court.id
+        return court
 
     async def add_court(self, actor: Actor, code: str, name: str, time_zone: str) -> Court:
         def create() -> Court:
             ensure_staff_actor(actor, StaffAction.MANAGE_COURTS)
+            ensure_staff_in_court(actor, None)  # a new court belongs to no court yet
             return Court(CourtId(new_id()), code, name, time_zone)
 
         async def store(uow: UnitOfWork, court: Court) -> None:
@@ -200,13 +328,35 @@ class HearingService:
 
         return await self._staff_command(actor, "court.add", None, {"code": code}, create, store)
 
-    async def courts(self) -> list[Court]:
+    async def courts(self, actor: Actor) -> list[Court]:
+        """Every court for the system and system-wide administrators; one's own otherwise."""
+        scope = court_scope(actor)
         async with self.database.unit_of_work() as uow:
-            return await uow.courts.all()
+            await self._permit(
+                uow, actor, "court.list", None, lambda: ensure_staff_in_court(actor, scope)
+            )
+            courts = await uow.courts.all()
+        return [c for c in courts if scope is None or c.id == scope]
 
-    async def court(self, court_id: CourtId) -> Court:
+    async def court(self, actor: Actor, court_id: CourtId) -> Court:
         async with self.database.unit_of_work() as uow:
+            await self._permit(
+                uow,
+                actor,
+                "court.read",
+                None,
+                lambda: ensure_staff_in_court(actor, court_id),
+                {"court": court_id},
+            )
             return await uow.courts.get(court_id)
+
+    def default_court_id(self, actor: Actor) -> CourtId:
+        """Where a session is scheduled when none is named: the actor's court, or this
+        server's own for the system and system-wide administrators."""
+        court_id = actor.court_id or self.home_court_id
+        if court_id is None:
+            raise InvalidInput("court.required", _COURT_REQUIRED)
+        return court_id
 
     # ------------------------------------------------------------------ scheduling
 
@@ -244,12 +394,25 @@ class HearingService:
             actor, meeting.court_id, "meeting.schedule", detail, create
         )
 
-    async def session(self, session_id: SessionId) -> CourtSession:
+    async def session(self, actor: Actor, session_id: SessionId) -> CourtSession:
+        """One session, for its own court's staff (and the system: an edge that already
+        checked the join token of a connection to it)."""
         async with self.database.unit_of_work() as uow:
-            return await uow.sessions.get(session_id)
+            return await self._session_in_court(uow, actor, session_id, "session.read", {})
 
-    async def find_sessions(self, query: SessionFilter) -> list[CourtSession]:
+    async def find_sessions(self, actor: Actor, query: SessionFilter) -> list[CourtSession]:
+        """A court's staff find their own court's sessions; naming another court is refused."""
+        if query.court_id is None:
+            query = replace(query, court_id=court_scope(actor))
         async with self.database.unit_of_work() as uow:
+            await self._permit(
+                uow,
+                actor,
+                "session.list",
+                None,
+                lambda: ensure_staff_in_court(actor, query.court_id),
+                {"court": query.court_id},
+            )
             return await uow.sessions.find(query)
 
     async def add_point(
@@ -290,13 +453,20 @@ class HearingService:
     async def issue_link(
         self, actor: Actor, session_id: SessionId, participant_id: ParticipantId
     ) -> JoinLink:
-        """A fresh link; older ones stay valid until revoked or expired."""
-        ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        """A fresh link; older ones stay valid until revoked or expired. A link for someone
+        who conducts the session needs ``ISSUE_OFFICIAL_LINK``."""
         async with self.database.unit_of_work() as uow:
-            session = await uow.sessions.get(session_id)
-            if participant_id not in session.participants:
-                raise NotFound("participant.not_found", _no_participant(participant_id))
-            link = await self._issue_link(uow, actor, session, participant_id)
+            try:
+                session = await uow.sessions.get(session_id)
+                participant = session.participants.get(participant_id)
+                if participant is None:
+                    raise NotFound("participant.not_found", _no_participant(participant_id))
+                session.ensure_staff(actor, link_action(participant.role))
+                link = await self._issue_link(uow, actor, session, participant_id)
+            except DomainError as error:
+                detail = {"participant": participant_id}
+                await self._refuse(uow, actor, "link.issue", session_id, error, detail)
+                raise
             await uow.commit()
             return link
 
@@ -305,7 +475,8 @@ class HearingService:
     ) -> None:
         async with self.database.unit_of_work() as uow:
             try:
-                ensure_staff_actor(actor, StaffAction.SCHEDULE)
+                session = await uow.sessions.get(session_id)
+                session.ensure_staff(actor, StaffAction.SCHEDULE)
                 invitation = await uow.invitations.get(invitation_id)
                 if invitation is None or invitation.session_id != session_id:
                     raise NotFound(
@@ -322,10 +493,13 @@ class HearingService:
                 uow, actor, "link.revoke", session_id, "accepted", {"invitation": invitation_id}
             )
             await uow.commit()
+        await self._credential_ended(CredentialKind.JOIN_LINK, invitation_id)
 
-    async def invitations(self, participant_id: ParticipantId) -> list[Invitation]:
+    async def invitations(self, actor: Actor, session_id: SessionId) -> list[Invitation]:
+        """Every join link issued in one session, oldest first."""
         async with self.database.unit_of_work() as uow:
-            return await uow.invitations.for_participant(participant_id)
+            await self._session_in_court(uow, actor, session_id, "link.list", {})
+            return await uow.invitations.for_session(session_id)
 
     async def resolve_join_token(self, token: str) -> JoinContext:
         """Forged, expired, revoked or mismatched links are all refused here, once."""
@@ -491,7 +665,7 @@ class HearingService:
             lambda s: s.disconnect(participant_id),
             {"participant": participant_id, "reason": reason, **facts},
         )
-        person = (await self.session(session_id)).participants.get(participant_id)
+        person = (await self.session(Actor.system(), session_id)).participants.get(participant_id)
         name = participant_id if person is None else person.name
         alerts = [await self.raise_alert(session_id, participant_id, kind, name=name, **facts)]
         if suspended:
@@ -530,6 +704,9 @@ class HearingService:
                 ensure_staff_actor(actor, StaffAction.MONITOR)
                 if alert is None:
                     raise NotFound("alert.not_found", ALERT_NOT_FOUND)
+                if alert.session_id is not None:  # an alert about the whole server is anyone's
+                    session = await uow.sessions.get(alert.session_id)
+                    ensure_staff_in_court(actor, session.court_id)
                 staff_id = actor.id.removeprefix("staff:")
                 acknowledged = alert.acknowledge(staff_id, actor.name, self.clock())
             except DomainError as error:
@@ -540,10 +717,13 @@ class HearingService:
             await uow.commit()
         return acknowledged
 
-    async def alerts(self, session_id: SessionId, *, open_only: bool = True) -> list[Alert]:
+    async def alerts(
+        self, actor: Actor, session_id: SessionId, *, open_only: bool = True
+    ) -> list[Alert]:
         """A session's alerts; open ones include those about the whole server (storage full)
         and those not written yet, so whoever watches any session sees them."""
         async with self.database.unit_of_work() as uow:
+            await self._session_in_court(uow, actor, session_id, "alert.list", {})
             found = await uow.alerts.for_session(session_id, open_only=open_only)
             if open_only:
                 found += await uow.alerts.for_session(None, open_only=True)
@@ -555,9 +735,36 @@ class HearingService:
     async def audit_trail(
         self, actor: Actor, session_id: str | None = None, after_seq: int = 0, limit: int = 200
     ) -> list[SealedEntry]:
-        ensure_staff_actor(actor, StaffAction.VIEW_AUDIT)
+        """The whole trail for a system-wide reader; a court's staff read the entries of
+        their own court's sessions (accounts and logins are the system's business)."""
+        scope = court_scope(actor)
+        detail = {"session": session_id} if session_id else {}
         async with self.database.unit_of_work() as uow:
-            return await uow.audit.read(session_id, after_seq, limit)
+            await self._permit(
+                uow,
+                actor,
+                "audit.read",
+                session_id,
+                lambda: ensure_staff_actor(actor, StaffAction.VIEW_AUDIT),
+                detail,
+            )
+            if session_id is not None:
+                await self._session_in_court(
+                    uow, actor, SessionId(session_id), "audit.read", detail
+                )
+            else:
+                await self._permit(
+                    uow, actor, "audit.read", None, lambda: ensure_staff_in_court(actor, scope)
+                )
+            return await uow.audit.read(session_id, after_seq, limit, court_id=scope)
+
+    async def audit_unauthenticated(
+        self, address: str, action: str, error: DomainError, detail: dict[str, Any]
+    ) -> None:
+        """Keep a refusal an edge made before anyone was identified (a missing, forged,
+        expired or revoked token), named and counted by the client's address."""
+        async with self.database.unit_of_work() as uow:
+            await self._refuse(uow, Actor(id=_address_actor(address)), action, None, error, detail)
 
     async def audit_edge(
         self,
@@ -574,8 +781,15 @@ class HearingService:
             await self._audit(uow, actor, action, session_id, outcome, detail, rule)
             await uow.commit()
 
-    async def verify_audit(self) -> tuple[int, list[ChainBreak]]:
+    async def verify_audit(self, actor: Actor) -> tuple[int, list[ChainBreak]]:
         async with self.database.unit_of_work() as uow:
+            await self._permit(
+                uow,
+                actor,
+                "audit.verify",
+                None,
+                lambda: ensure_staff_actor(actor, StaffAction.VIEW_AUDIT),
+            )
             entries = await uow.audit.read()
         return len(entries), verify_chain(entries)
 
@@ -673,26 +887,114 @@ class HearingService:
         session_id: str | None,
         error: DomainError,
         detail: dict[str, Any],
+        counted_as: str | None = None,
     ) -> None:
-        """Refusals are kept too: undo the command's work, then record why it was refused."""
+        """Refusals are kept too: undo the command's work, then record why it was refused.
+
+        Repeated identical refusals of one credential or address (``counted_as``, else the
+        actor) are coalesced: the first few of a window are written, the rest counted and
+        written as one entry when the window ends."""
         await uow.rollback()
+        key = RefusalKey(counted_as or actor.id, action, error.code, error.rule)
+        own_entry, ended = self._refusals.admit(key, session_id, self.clock())
+        for coalesced in ended:
+            await self._audit_coalesced(uow, coalesced)
+        if own_entry:
+            await self._audit(
+                uow,
+                actor,
+                action,
+                session_id,
+                "refused",
+                {**detail, "code": error.code},
+                rule=error.rule,
+            )
+        await uow.commit()
+
+    async def _audit_coalesced(self, uow: UnitOfWork, coalesced: CoalescedRefusals) -> None:
+        key = coalesced.key
+        detail = {
+            "code": key.code,
+            "coalesced": coalesced.count,
+            "window_started": coalesced.window_started.isoformat(),
+        }
         await self._audit(
             uow,
-            actor,
-            action,
-            session_id,
+            Actor(id=key.actor),
+            key.action,
+            coalesced.session_id,
             "refused",
-            {**detail, "code": error.code},
-            rule=error.rule,
+            detail,
+            rule=key.rule,
         )
-        await uow.commit()
+
+    async def _permit(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        session_id: str | None,
+        check: Callable[[], object],
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Run a permission check; a refusal is audited before it is raised."""
+        try:
+            check()
+        except DomainError as error:
+            await self._refuse(uow, actor, action, session_id, error, detail or {})
+            raise
+
+    async def _session_in_court(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        session_id: SessionId,
+        action: str,
+        detail: dict[str, Any],
+    ) -> CourtSession:
+        """Load a session for a read, refusing (and auditing) another court's staff."""
+        try:
+            session = await uow.sessions.get(session_id)
+            ensure_staff_in_court(actor, session.court_id)
+        except DomainError as error:
+            await self._refuse(uow, actor, action, session_id, error, detail)
+            raise
+        return session
+
+    async def _credential_ended(self, kind: CredentialKind, credential_id: str) -> None:
+        """Called after the commit that ended a credential (logout, deactivated account,
+        revoked link): the one place where whatever that credential holds open (socket.io
+        connections) is to be closed. Nothing is published from here yet."""
+        log.info("credential ended: %s %s", kind.value, credential_id)
 
 
 def _staff_actor(user: StaffUser) -> Actor:
-    return Actor.staff(user.id, user.role, user.display_name or user.username)
+    return Actor.staff(user.id, user.role, user.display_name or user.username, user.court_id)
+
+
+def _address_actor(address: str) -> str:
+    """How a client address is named in the audit trail."""
+    return f"address:{address[:64]}"
+
+
+def _login_throttled(wait: Wait) -> RateLimited:
+    seconds = wait.retry_after_seconds
+    return RateLimited(
+        f"auth.login_throttled_{wait.subject.value}",
+        Text(
+            f"Đăng nhập sai quá nhiều lần; hãy thử lại sau {seconds} giây.",
+            f"Too many failed logins; try again in {seconds} seconds.",
+        ),
+        seconds,
+    )
 
 
 _BAD_LOGIN = Text("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.")
+_COURT_REQUIRED = Text("Cần chọn tòa án.", "A court_id is required.")
+_NO_USER = Text("Không tìm thấy tài khoản.", "No such staff account.")
+_NOT_YOURSELF = Text(
+    "Không thể tự khóa tài khoản của chính mình.", "An account cannot deactivate itself."
+)
 
 _TOKEN_TEXTS = {
     "expired": Text("Đường dẫn hoặc phiên đăng nhập đã hết hạn.", "The link or token has expired."),

@@ -1,8 +1,9 @@
 """Signed tokens: staff bearer tokens and personal join links (HS256 JWTs).
 
 A join token names its invitation (``jti``); the invitation row decides revocation, the
-signature and ``exp`` decide forgery and expiry. Each token kind has its own audience, so one
-kind can never be replayed as another.
+signature and ``exp`` decide forgery and expiry. A staff token carries its own random
+``jti``, so logging out can revoke that one token on the server. Each token kind has its own
+audience, so one kind can never be replayed as another.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from rooms.ids import InvitationId, ParticipantId, SessionId, UserId
+from rooms.ids import InvitationId, ParticipantId, SessionId, UserId, new_id
 from rooms.roles import StaffRole
 
 ALGORITHM = "HS256"
@@ -36,6 +37,7 @@ class StaffClaims:
     username: str
     role: StaffRole
     expires_at: datetime
+    token_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ class TokenSigner:
         self, user_id: UserId, username: str, role: StaffRole, now: datetime, ttl: timedelta
     ) -> str:
         return self._encode(
-            {"sub": user_id, "name": username, "role": role.value},
+            {"sub": user_id, "name": username, "role": role.value, "jti": new_id()},
             STAFF_AUDIENCE,
             now,
             now + ttl,
@@ -85,6 +87,7 @@ class TokenSigner:
                 str(claims["name"]),
                 StaffRole(claims["role"]),
                 datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo),
+                _token_id(claims["jti"]),
             )
         except (KeyError, ValueError) as exc:
             raise TokenError("malformed") from exc
@@ -141,3 +144,11 @@ class TokenSigner:
         if not isinstance(exp, int) or now.timestamp() >= exp:
             raise TokenError("expired")
         return claims
+
+
+def _token_id(value: object) -> str:
+    """A staff token's id as minted here (32 hex digits); anything else is malformed."""
+    text = str(value)
+    if len(text) != 32 or not all(c in "0123456789abcdef" for c in text):
+        raise ValueError("not a token id")
+    return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rooms.errors import InvalidInput
-from rooms.ids import ConsultationRoomId, ParticipantId, PointId
+from rooms.ids import ConsultationRoomId, CourtId, ParticipantId, PointId
 from rooms.roles import Role, StaffRole
 from rooms.states import ParticipantState
 from rooms.text import Text
@@ -47,14 +47,25 @@ class Actor:
     name: str = ""
     staff_role: StaffRole | None = None
     is_system: bool = False
+    court_id: CourtId | None = None
+    """The court a staff account belongs to, as the database has it; None for an
+    administrator of the whole system (and for anyone who is not staff)."""
+
+    @property
+    def is_system_wide_admin(self) -> bool:
+        """An administrator bound to no court administers every court; any other staff
+        account without a court is bound to nothing and may act on no court."""
+        return self.staff_role is StaffRole.ADMIN and self.court_id is None
 
     @classmethod
     def participant(cls, participant_id: ParticipantId, name: str = "") -> Actor:
         return cls(id=participant_id, name=name)
 
     @classmethod
-    def staff(cls, user_id: str, role: StaffRole, name: str = "") -> Actor:
-        return cls(id=f"staff:{user_id}", name=name, staff_role=role)
+    def staff(
+        cls, user_id: str, role: StaffRole, name: str = "", court_id: CourtId | None = None
+    ) -> Actor:
+        return cls(id=f"staff:{user_id}", name=name, staff_role=role, court_id=court_id)
 
     @classmethod
     def system(cls) -> Actor:

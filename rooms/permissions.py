@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from rooms.errors import PermissionDenied
+from rooms.ids import CourtId
 from rooms.participants import Actor
-from rooms.roles import Role, StaffRole
+from rooms.roles import OFFICIAL_ROLES, Role, StaffRole
 from rooms.text import Text
 
 
@@ -98,6 +99,7 @@ class StaffAction(StrEnum):
     """What a staff account may do through the API, outside any one session."""
 
     SCHEDULE = "schedule"
+    ISSUE_OFFICIAL_LINK = "issue_official_link"
     MONITOR = "monitor"
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
@@ -105,12 +107,32 @@ class StaffAction(StrEnum):
 
 
 STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
+    # Every staff role of a court prepares sessions: clerks and IT staff day to day, judges
+    # their own hearings (and only a judge may decide to postpone one), administrators when
+    # helping out. The court boundary (ensure_staff_in_court) keeps each to its own court.
     StaffAction.SCHEDULE: frozenset(StaffRole),
+    # A link for someone who runs the session (see OFFICIAL_LINK_ROLES) lets its holder
+    # control the hearing, so it is not routine scheduling: the court's judges (they know
+    # their panel), its IT staff (they set up the courtroom and its technical accounts) and
+    # administrators may issue one; a clerk may not mint the presiding judge's link.
+    StaffAction.ISSUE_OFFICIAL_LINK: frozenset(
+        {StaffRole.ADMIN, StaffRole.IT_STAFF, StaffRole.JUDGE}
+    ),
     StaffAction.MONITOR: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF, StaffRole.JUDGE}),
     StaffAction.VIEW_AUDIT: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
     StaffAction.MANAGE_USERS: frozenset({StaffRole.ADMIN}),
     StaffAction.MANAGE_COURTS: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
 }
+
+OFFICIAL_LINK_ROLES = OFFICIAL_ROLES | {Role.CHAIR}
+"""Roles whose join link is a privileged act: the panel, the clerk, court IT and the
+procurator conduct the proceedings (no lobby, no identity check), and a meeting's chair runs
+it as the presiding judge runs a hearing."""
+
+
+def link_action(role: Role) -> StaffAction:
+    """The staff permission it takes to add a person of ``role`` or issue them a link."""
+    return StaffAction.ISSUE_OFFICIAL_LINK if role in OFFICIAL_LINK_ROLES else StaffAction.SCHEDULE
 
 
 def staff_may(role: StaffRole, action: StaffAction) -> bool:
@@ -138,3 +160,53 @@ def ensure_staff_actor(actor: Actor, action: StaffAction) -> None:
             Text("Thao tác này dành cho cán bộ Tòa án.", "Only court staff accounts may do this."),
         )
     ensure_staff_may(actor.staff_role, action)
+
+
+def ensure_staff_in_court(actor: Actor, court_id: CourtId | None) -> None:
+    """The one court boundary, asked before every staff read and write.
+
+    Staff act only on their own court's sessions, links, alerts and accounts. ``court_id``
+    None stands for every court at once (all courts, all accounts, a new court, an
+    administrator of the whole system): only the system itself and a system-wide
+    administrator (``StaffRole.ADMIN`` with no court) pass it. A staff account of another
+    role without a court belongs to nothing and passes nowhere: it fails closed rather than
+    seeing every court. Participants are never staff and never pass.
+    """
+    if actor.is_system or actor.is_system_wide_admin:
+        return
+    if actor.staff_role is None:
+        raise PermissionDenied(
+            "staff_permission.court",
+            Text("Thao tác này dành cho cán bộ Tòa án.", "Only court staff accounts may do this."),
+        )
+    if actor.court_id is None:
+        raise PermissionDenied(
+            "staff_permission.no_court",
+            Text(
+                "Tài khoản chưa được gắn với tòa án nào; hãy nhờ quản trị viên gắn tòa án.",
+                "This account belongs to no court; ask an administrator to assign one.",
+            ),
+        )
+    if court_id != actor.court_id:
+        raise PermissionDenied(
+            "staff_permission.other_court",
+            Text(
+                "Tài khoản này chỉ làm việc với tòa án của mình.",
+                "This account may only act on its own court.",
+            ),
+        )
+
+
+def ensure_staff_may_in_court(actor: Actor, action: StaffAction, court_id: CourtId | None) -> None:
+    """A staff command on one court's data: the role may do it, and the court is the actor's."""
+    ensure_staff_actor(actor, action)
+    ensure_staff_in_court(actor, court_id)
+
+
+def court_scope(actor: Actor) -> CourtId | None:
+    """The court a list read is limited to when it names none: the actor's own, or None
+    (every court) for the system and a system-wide administrator. A court-less account of
+    another role gets None too, which ``ensure_staff_in_court`` then refuses."""
+    if actor.is_system or actor.is_system_wide_admin:
+        return None
+    return actor.court_id

@@ -23,7 +23,14 @@ from rooms.forwarding import NOBODY, ForwardingPlan, Publication, PublicationRul
 from rooms.ids import ConsultationRoomId, CourtId, ParticipantId, PointId, SessionId, new_id
 from rooms.media import MediaSource, RecordingState, Screening
 from rooms.participants import Actor, Participant
-from rooms.permissions import Action, StaffAction, ensure_may, ensure_staff_actor, may
+from rooms.permissions import (
+    Action,
+    StaffAction,
+    ensure_may,
+    ensure_staff_may_in_court,
+    link_action,
+    may,
+)
 from rooms.points import ConnectionPoint, PointKind
 from rooms.policy import JurisdictionPolicy
 from rooms.roles import PANEL_ROLES, ROLES_BY_KIND, Role, SessionKind
@@ -90,7 +97,7 @@ class CourtSession:
         courtroom_name: str = "Phòng xử án",
         session_id: SessionId | None = None,
     ) -> CourtSession:
-        ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        ensure_staff_may_in_court(actor, StaffAction.SCHEDULE, case.court_id)
         policy.ensure_online_hearing_allowed(case)
         return cls._schedule(
             actor, policy, start, end, courtroom_name, session_id, case.court_id, case=case
@@ -107,7 +114,7 @@ class CourtSession:
         main_point_name: str = "Điểm cầu trung tâm",
         session_id: SessionId | None = None,
     ) -> CourtSession:
-        ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        ensure_staff_may_in_court(actor, StaffAction.SCHEDULE, meeting.court_id)
         return cls._schedule(
             actor,
             policy,
@@ -160,7 +167,7 @@ class CourtSession:
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> None:
-        ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        self.ensure_staff(actor, StaffAction.SCHEDULE)
         if self.state is not SessionState.SCHEDULED:
             raise InvalidTransition(
                 "session_state.update",
@@ -207,7 +214,7 @@ class CourtSession:
         location: str = "",
         point_id: PointId | None = None,
     ) -> ConnectionPoint:
-        ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        self.ensure_staff(actor, StaffAction.SCHEDULE)
         self._ensure_not_ended("add_point")
         return self._add_point(actor, name, kind, location, point_id)
 
@@ -219,7 +226,7 @@ class CourtSession:
         point_id: PointId,
         participant_id: ParticipantId | None = None,
     ) -> Participant:
-        ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        self.ensure_staff(actor, link_action(role))
         self._ensure_not_ended("add_participant")
         if role not in ROLES_BY_KIND[self.kind]:
             raise InvalidInput(
@@ -265,14 +272,14 @@ class CourtSession:
         return participant
 
     def cancel(self, actor: Actor) -> None:
-        ensure_staff_actor(actor, StaffAction.SCHEDULE)
+        self.ensure_staff(actor, StaffAction.SCHEDULE)
         self._transition(actor, SessionTransition.CANCEL)
 
     # ----------------------------------------------------------------- session state
 
     def open_lobby(self, actor: Actor) -> None:
         if actor.staff_role is not None:
-            ensure_staff_actor(actor, StaffAction.SCHEDULE)
+            self.ensure_staff(actor, StaffAction.SCHEDULE)
         else:
             self._authorize(actor, Action.START)
         self._transition(actor, SessionTransition.OPEN_LOBBY)
@@ -299,7 +306,7 @@ class CourtSession:
 
     def postpone(self, actor: Actor, reason: str = "") -> None:
         if actor.staff_role is not None:
-            ensure_staff_actor(actor, StaffAction.SCHEDULE)
+            self.ensure_staff(actor, StaffAction.SCHEDULE)
         else:
             self._authorize(actor, Action.POSTPONE)
         self._transition(actor, SessionTransition.POSTPONE, reason)
@@ -938,6 +945,10 @@ class CourtSession:
             ev.PointAdded, actor, point_id=point.id, point_name=name, point_kind=kind.value
         )
         return point
+
+    def ensure_staff(self, actor: Actor, action: StaffAction) -> None:
+        """Staff work on this session: the role may do it, and this is the actor's court."""
+        ensure_staff_may_in_court(actor, action, self.court_id)
 
     def _ensure_not_ended(self, action: str) -> None:
         if self.state in ENDED_SESSION_STATES:

@@ -141,7 +141,7 @@ class Monitoring:
         return {"session_id": session_id, "participants": dict(links.last) if links else {}}
 
     async def open_alerts(self, session_id: SessionId) -> list[dict[str, Any]]:
-        return [alert_body(a) for a in await self._service().alerts(session_id)]
+        return [alert_body(a) for a in await self._service().alerts(Actor.system(), session_id)]
 
     async def alert(
         self,
@@ -203,7 +203,7 @@ class Monitoring:
             delay = min(delay * 2, LOSS_RETRY_MAX_SECONDS)
 
     async def _name(self, session_id: SessionId, participant_id: ParticipantId) -> str:
-        session: CourtSession = await self._service().session(session_id)
+        session: CourtSession = await self._service().session(Actor.system(), session_id)
         person = session.participants.get(participant_id)
         return participant_id if person is None else person.name
 
@@ -263,7 +263,7 @@ class Monitoring:
 
     async def _mark_back(self, session_id: SessionId, pid: ParticipantId) -> bool:
         """Media flows again: the person returns to where the silence found them."""
-        session = await self._service().session(session_id)
+        session = await self._service().session(Actor.system(), session_id)
         person = session.participants.get(pid)
         if person is None or person.state is not ParticipantState.DISCONNECTED:
             return True

@@ -23,10 +23,10 @@ from hearing_server.settings import Settings
 from hearing_server.turn import ice_servers_for
 from rooms.alerts import AlertKind
 from rooms.disclosure import Pseudonyms
-from rooms.errors import DomainError, NotFound, PermissionDenied
+from rooms.errors import DomainError, NotFound
 from rooms.ids import ParticipantId, SessionId, new_id
 from rooms.participants import Actor
-from rooms.permissions import StaffAction, ensure_staff_actor
+from rooms.permissions import StaffAction, ensure_staff_actor, ensure_staff_in_court
 from rooms.session import CourtSession
 from rooms.states import ENDED_SESSION_STATES
 from rooms.text import Text
@@ -277,7 +277,7 @@ class SignalingServer:
             },
         }
         if connection.session_id is not None and connection.participant_id is not None:
-            session = await self.service.session(connection.session_id)
+            session = await self.service.session(Actor.system(), connection.session_id)
             body["participant_id"] = connection.participant_id
             body["view"] = participant_view(session, connection.participant_id, self._pseudonyms)
             body["media"] = {
@@ -412,7 +412,7 @@ class SignalingServer:
     async def _chat(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
         assert isinstance(payload, p.Chat)
         session_id, actor = self._participant_of(connection)
-        session = await self.service.session(session_id)
+        session = await self.service.session(Actor.system(), session_id)
         detail: dict[str, Any] = {"to": payload.to, "length": len(payload.text)}
         try:
             to = recipients(session, actor.id, payload.to)
@@ -442,7 +442,7 @@ class SignalingServer:
     async def _offer(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
         assert isinstance(payload, p.Offer)
         session_id, actor = self._participant_of(connection)
-        session = await self.service.session(session_id)
+        session = await self.service.session(Actor.system(), session_id)
         answer = await self.gateway.offer(
             session_id,
             actor.id,
@@ -477,17 +477,8 @@ class SignalingServer:
         session_id = SessionId(payload.session_id)
         detail = {"watch": session_id}
         try:
-            session = await self.service.session(session_id)
-            if connection.user_court_id is not None and session.court_id != (
-                connection.user_court_id
-            ):
-                raise PermissionDenied(
-                    "staff_permission.monitor_court",
-                    Text(
-                        "Tài khoản này chỉ theo dõi được các phiên của tòa án mình.",
-                        "This account may only monitor its own court's sessions.",
-                    ),
-                )
+            session = await self.service.session(Actor.system(), session_id)
+            ensure_staff_in_court(connection.actor, session.court_id)
         except DomainError as error:
             await self._audit_refusal(connection.actor, "monitor.watch", session_id, error, detail)
             raise _Audited(error) from None
@@ -595,7 +586,7 @@ class SignalingServer:
         cached = self._latest.get(session_id)
         if cached is not None and isinstance(version, int) and cached[0].version >= version:
             return cached
-        session = await self.service.session(SessionId(session_id))
+        session = await self.service.session(Actor.system(), SessionId(session_id))
         latest = (session, monitor_view(session))
         self._latest[session_id] = latest
         return latest
@@ -631,7 +622,11 @@ class SignalingServer:
     ) -> None:
         """Given to the gateway: a server offer reaches the participant on any process."""
         cached = self._latest.get(session_id)
-        session = cached[0] if cached else await self.service.session(SessionId(session_id))
+        session = (
+            cached[0]
+            if cached
+            else await self.service.session(Actor.system(), SessionId(session_id))
+        )
         body = {
             "type": "offer",
             "sdp": sdp,

@@ -11,11 +11,11 @@ from hearing_server.services import JoinLink
 from hearing_server.turn import ice_servers_for
 from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, PermissionDenied
-from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId
+from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
 from rooms.roles import SessionKind
 from rooms.text import Text
 from web import schemas as s
-from web.endpoint import Auth, Call, Endpoint
+from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
 from web.keys import SERVICE, SETTINGS
 from web.openapi import build_openapi
 
@@ -27,10 +27,17 @@ PREFIX = "/api/v1"
 
 async def login(call: Call) -> s.LoginOut:
     body: s.LoginIn = call.body
-    result = await call.request.app[SERVICE].login(body.username, body.password)
+    result = await call.request.app[SERVICE].login(
+        body.username, body.password, client_address(call.request)
+    )
     return s.LoginOut(
         token=result.token, expires_at=result.expires_at, user=s.UserOut.of(result.user)
     )
+
+
+async def logout(call: Call) -> None:
+    """The bearer token is revoked on the server: refused from now on, everywhere."""
+    await call.request.app[SERVICE].logout(bearer_token(call.request))
 
 
 async def who_am_i(call: Call) -> s.UserOut:
@@ -55,11 +62,19 @@ async def create_user(call: Call) -> s.UserOut:
     return s.UserOut.of(user)
 
 
+async def update_user(call: Call) -> s.UserOut:
+    body: s.UserUpdateIn = call.body
+    user = await call.request.app[SERVICE].set_user_active(
+        call.staff, UserId(call.path("user_id")), body.active
+    )
+    return s.UserOut.of(user)
+
+
 # ---------------------------------------------------------------------- courts
 
 
 async def list_courts(call: Call) -> list[s.CourtOut]:
-    return [s.CourtOut.of(c) for c in await call.request.app[SERVICE].courts()]
+    return [s.CourtOut.of(c) for c in await call.request.app[SERVICE].courts(call.staff)]
 
 
 async def create_court(call: Call) -> s.CourtOut:
@@ -73,16 +88,11 @@ async def create_court(call: Call) -> s.CourtOut:
 # ---------------------------------------------------------------------- sessions
 
 
-async def _court_id(call: Call, requested: str | None) -> CourtId:
-    """The court asked for, or the one this server was set up for."""
+def _court_id(call: Call, requested: str | None) -> CourtId:
+    """The court asked for, or the caller's own (this server's for a system-wide admin)."""
     if requested:
         return CourtId(requested)
-    settings = call.request.app[SETTINGS]
-    courts = await call.request.app[SERVICE].courts()
-    default = next((c for c in courts if c.code == settings.court.code), None)
-    if default is None:
-        raise InvalidInput("court.required", Text("Cần chọn tòa án.", "A court_id is required."))
-    return default.id
+    return call.request.app[SERVICE].default_court_id(call.staff)
 
 
 def case_from_request(court_id: CourtId, body: s.CaseIn) -> Case:
@@ -100,7 +110,7 @@ def case_from_request(court_id: CourtId, body: s.CaseIn) -> Case:
 
 async def create_hearing(call: Call) -> s.SessionOut:
     body: s.HearingIn = call.body
-    court_id = await _court_id(call, body.court_id)
+    court_id = _court_id(call, body.court_id)
     session = await call.request.app[SERVICE].schedule_hearing(
         call.staff,
         case_from_request(court_id, body.case),
@@ -113,7 +123,7 @@ async def create_hearing(call: Call) -> s.SessionOut:
 
 async def create_meeting(call: Call) -> s.SessionOut:
     body: s.MeetingIn = call.body
-    court_id = await _court_id(call, body.court_id)
+    court_id = _court_id(call, body.court_id)
     meeting = MeetingInfo(court_id, body.title, body.organiser, body.chair)
     session = await call.request.app[SERVICE].schedule_meeting(
         call.staff, meeting, body.scheduled_start, body.scheduled_end, body.main_point_name
@@ -125,12 +135,13 @@ async def _find(call: Call, kind: SessionKind | None) -> list[s.SessionOut]:
     q: s.SessionQuery = call.query
     starts_from, starts_before = q.starts_from, q.starts_before
     if q.on is not None:
-        zone = ZoneInfo(call.request.app[SETTINGS].court.time_zone)
-        if q.court_id:
-            zone = ZoneInfo((await call.request.app[SERVICE].court(CourtId(q.court_id))).time_zone)
+        service = call.request.app[SERVICE]
+        court = await service.court(call.staff, _court_id(call, q.court_id))
+        zone = ZoneInfo(court.time_zone)
         day_start = datetime.combine(q.on, time(), tzinfo=zone).astimezone(UTC)
         starts_from, starts_before = day_start, day_start + timedelta(days=1)
     sessions = await call.request.app[SERVICE].find_sessions(
+        call.staff,
         SessionFilter(
             court_id=CourtId(q.court_id) if q.court_id else None,
             kind=kind or q.kind,
@@ -140,7 +151,7 @@ async def _find(call: Call, kind: SessionKind | None) -> list[s.SessionOut]:
             starts_before=starts_before,
             limit=q.limit,
             offset=q.offset,
-        )
+        ),
     )
     return [s.SessionOut.of(x) for x in sessions]
 
@@ -159,7 +170,7 @@ async def list_meetings(call: Call) -> list[s.SessionOut]:
 
 async def get_session(call: Call) -> s.SessionOut:
     return s.SessionOut.of(
-        await call.request.app[SERVICE].session(SessionId(call.path("session_id")))
+        await call.request.app[SERVICE].session(call.staff, SessionId(call.path("session_id")))
     )
 
 
@@ -167,7 +178,7 @@ async def update_session(call: Call) -> s.SessionOut:
     body: s.SessionUpdateIn = call.body
     service = call.request.app[SERVICE]
     session_id = SessionId(call.path("session_id"))
-    current = await service.session(session_id)
+    current = await service.session(call.staff, session_id)
     case = case_from_request(current.court_id, body.case) if body.case is not None else None
     if current.meeting is None and (
         body.title is not None or body.organiser is not None or body.chair is not None
@@ -200,7 +211,7 @@ async def update_session(call: Call) -> s.SessionOut:
         ),
         body.model_dump(mode="json", exclude_none=True),
     )
-    return s.SessionOut.of(await service.session(session_id))
+    return s.SessionOut.of(await service.session(actor, session_id))
 
 
 async def cancel_session(call: Call) -> s.SessionOut:
@@ -208,7 +219,7 @@ async def cancel_session(call: Call) -> s.SessionOut:
     session_id = SessionId(call.path("session_id"))
     actor = call.staff
     await service.execute(actor, session_id, "session.cancel", lambda x: x.cancel(actor))
-    return s.SessionOut.of(await service.session(session_id))
+    return s.SessionOut.of(await service.session(actor, session_id))
 
 
 async def add_point(call: Call) -> s.PointOut:
@@ -237,13 +248,11 @@ async def issue_link(call: Call) -> s.JoinLinkOut:
 
 
 async def list_links(call: Call) -> list[s.InvitationOut]:
-    session = await call.request.app[SERVICE].session(SessionId(call.path("session_id")))
-    participant_id = ParticipantId(call.path("participant_id"))
-    if participant_id not in session.participants:
-        return []
-    return [
-        s.InvitationOut.of(i) for i in await call.request.app[SERVICE].invitations(participant_id)
-    ]
+    invitations = await call.request.app[SERVICE].invitations(
+        call.staff, SessionId(call.path("session_id"))
+    )
+    participant_id = call.path("participant_id")
+    return [s.InvitationOut.of(i) for i in invitations if i.participant_id == participant_id]
 
 
 async def revoke_link(call: Call) -> None:
@@ -315,6 +324,15 @@ ENDPOINTS: list[Endpoint] = [
         Auth.PUBLIC,
         body=s.LoginIn,
         response=s.LoginOut,
+        errors=(401, 429),
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/auth/logout",
+        logout,
+        "Log out: revoke this bearer token on the server",
+        "auth",
+        status=204,
     ),
     Endpoint(
         "GET",
@@ -343,6 +361,16 @@ ENDPOINTS: list[Endpoint] = [
         response=s.UserOut,
         status=201,
         errors=(403,),
+    ),
+    Endpoint(
+        "PATCH",
+        PREFIX + "/users/{user_id}",
+        update_user,
+        "Activate or deactivate a staff account (its tokens are refused at once)",
+        "users",
+        body=s.UserUpdateIn,
+        response=s.UserOut,
+        errors=(403, 404, 422),
     ),
     Endpoint(
         "GET", PREFIX + "/courts", list_courts, "List courts", "courts", response=list[s.CourtOut]

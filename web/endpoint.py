@@ -77,10 +77,15 @@ class Endpoint:
 
         async def handle(request: web.Request) -> web.StreamResponse:
             actor = user = join = None
-            if self.auth is Auth.STAFF:
-                actor, user = await request.app[SERVICE].authenticate_staff(_bearer(request))
-            elif self.auth is Auth.JOIN:
-                join = await request.app[SERVICE].resolve_join_token(_bearer(request))
+            try:
+                if self.auth is Auth.STAFF:
+                    token = bearer_token(request)
+                    actor, user = await request.app[SERVICE].authenticate_staff(token)
+                elif self.auth is Auth.JOIN:
+                    join = await request.app[SERVICE].resolve_join_token(bearer_token(request))
+            except AuthenticationFailed as refusal:
+                await _audit_unauthenticated(request, self.operation_id, refusal)
+                raise
             try:
                 body = await _read_body(request, self.body)
                 query = _read_query(request, self.query)
@@ -110,7 +115,26 @@ def is_list_annotation(annotation: Any) -> bool:
     )
 
 
-def _bearer(request: web.Request) -> str:
+def client_address(request: web.Request) -> str:
+    """The address the request came from, as the server sees it (a reverse proxy in front
+    must pass the client's through aiohttp's forwarded-header handling)."""
+    return request.remote or "unknown"
+
+
+async def _audit_unauthenticated(
+    request: web.Request, operation: str, refusal: AuthenticationFailed
+) -> None:
+    """A refused token leaves an entry too, named by the address it came from; repeats from
+    one address are coalesced by the service, however many connections they use."""
+    await request.app[SERVICE].audit_unauthenticated(
+        client_address(request),
+        f"api.{operation}",
+        refusal,
+        {"method": request.method, "path": request.path[:200]},
+    )
+
+
+def bearer_token(request: web.Request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

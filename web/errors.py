@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from hearing_server.persistence.database import is_storage_full
 from hearing_server.persistence.repositories import ConcurrentUpdate
-from hearing_server.services import AuthenticationFailed
+from hearing_server.services import AuthenticationFailed, RateLimited
 from rooms.errors import (
     DomainError,
     InvalidInput,
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (AuthenticationFailed, 401),
+    (RateLimited, 429),
     (PermissionDenied, 403),
     (NotFound, 404),
     (InvalidTransition, 409),
@@ -54,7 +55,10 @@ def error_response(status: int, code: str, rule: str, message: Text, **extra: An
 
 def domain_error_response(error: DomainError) -> web.Response:
     status = next((s for cls, s in STATUS_BY_ERROR if isinstance(error, cls)), 400)
-    return error_response(status, error.code, error.rule, error.message)
+    response = error_response(status, error.code, error.rule, error.message)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 def validation_error_response(error: ValidationError) -> web.Response:

@@ -49,6 +49,10 @@ class UserIn(Strict):
     court_id: str | None = None
 
 
+class UserUpdateIn(Strict):
+    active: bool = Field(description="False: the account's tokens are refused at once.")
+
+
 class CourtIn(Strict):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=300)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from hearing_server.persistence.credentials import LoginFailureRepository, RevokedTokenRepository
 from hearing_server.persistence.repositories import (
     AlertRepository,
     AuditRepository,
@@ -68,6 +69,8 @@ class UnitOfWork:
     invitations: InvitationRepository
     alerts: AlertRepository
     audit: AuditRepository
+    revoked_tokens: RevokedTokenRepository
+    login_failures: LoginFailureRepository
 
     def __init__(self, database: Database) -> None:
         self._engine = database.engine
@@ -86,6 +89,8 @@ class UnitOfWork:
         self.invitations = InvitationRepository(conn)
         self.alerts = AlertRepository(conn)
         self.audit = AuditRepository(conn)
+        self.revoked_tokens = RevokedTokenRepository(conn)
+        self.login_failures = LoginFailureRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -131,6 +131,11 @@ class UserRepository:
         ).first()
         return None if row is None else _user(row)
 
+    async def set_active(self, user_id: UserId, active: bool) -> None:
+        await self._conn.execute(
+            update(t.staff_users).where(t.staff_users.c.id == user_id).values(active=active)
+        )
+
     async def set_password_hash(self, user_id: UserId, password_hash: str) -> None:
         await self._conn.execute(
             update(t.staff_users)
@@ -539,6 +544,14 @@ class InvitationRepository:
         )
         return [_invitation(r) for r in rows]
 
+    async def for_session(self, session_id: SessionId) -> list[Invitation]:
+        rows = await self._conn.execute(
+            select(t.invitations)
+            .where(t.invitations.c.session_id == session_id)
+            .order_by(t.invitations.c.issued_at, t.invitations.c.id)
+        )
+        return [_invitation(r) for r in rows]
+
     async def revoke(self, invitation_id: str, at: datetime) -> None:
         await self._conn.execute(
             update(t.invitations)
@@ -680,8 +693,14 @@ class AuditRepository:
         return sealed
 
     async def read(
-        self, session_id: str | None = None, after_seq: int = 0, limit: int | None = None
+        self,
+        session_id: str | None = None,
+        after_seq: int = 0,
+        limit: int | None = None,
+        court_id: CourtId | None = None,
     ) -> list[SealedEntry]:
+        """Entries after ``after_seq``; of one session, or (``court_id``) of one court's
+        sessions only."""
         stmt = (
             select(t.audit_events)
             .where(t.audit_events.c.seq > after_seq)
@@ -689,6 +708,9 @@ class AuditRepository:
         )
         if session_id is not None:
             stmt = stmt.where(t.audit_events.c.session_id == session_id)
+        if court_id is not None:
+            courts_sessions = select(t.sessions.c.id).where(t.sessions.c.court_id == court_id)
+            stmt = stmt.where(t.audit_events.c.session_id.in_(courts_sessions))
         if limit is not None:
             stmt = stmt.limit(limit)
         return [

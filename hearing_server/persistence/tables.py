@@ -226,3 +226,25 @@ audit_events = Table(
     Column("hash", String(64), nullable=False),
 )
 Index("ix_audit_events_session", audit_events.c.session_id, audit_events.c.seq)
+
+revoked_staff_tokens = Table(
+    "revoked_staff_tokens",
+    metadata,
+    Column("token_id", ID, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+"""Staff tokens ended before their time (logout); a row is kept only until the token would
+have expired anyway."""
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("subject_kind", String(16), primary_key=True),
+    Column("subject", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),
+)
+"""Failed logins counted per account and per client address, in the database so that every
+server process of a cluster applies the same back-off."""

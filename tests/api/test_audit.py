@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from rooms.audit import ChainBreak
+from rooms.participants import Actor
 from tests.api.conftest import API, Api, hearing_body
 from tests.conftest import TEST_SECRET
 
@@ -114,7 +115,7 @@ async def test_every_command_is_audited_in_a_hash_chain(api: Api) -> None:
     # Times come from the server's clock, in UTC, to the microsecond.
     assert datetime.fromisoformat(entries[4]["at"]) == api.clock.now
 
-    count, breaks = await api.service.verify_audit()
+    count, breaks = await api.service.verify_audit(Actor.system())
     assert (count, breaks) == (len(entries), [])
 
     # Reading by session and in pages.
@@ -168,7 +169,7 @@ async def test_the_database_refuses_edits_and_the_chain_finds_them_anyway(
     tampered = await api.audit()
     assert tampered[3]["detail"]["case_number"] == "999/2026/HS-ST"
     assert _independent_hash(tampered[3]) != tampered[3]["hash"]
-    count, breaks = await api.service.verify_audit()
+    count, breaks = await api.service.verify_audit(Actor.system())
     assert count == len(entries)
     assert breaks == [ChainBreak(4, "content does not match its hash")]
 

@@ -88,7 +88,7 @@ class Scheduled:
 
 async def schedule_hearing(server: LiveServer) -> Scheduled:
     service = server.service
-    court = (await service.courts())[0]
+    court = (await service.courts(CLI))[0]
     start = datetime.now(UTC) + timedelta(minutes=10)
     case = Case(
         court_id=court.id,

@@ -14,6 +14,7 @@ from playwright.async_api import Page, expect
 
 from rooms.cases import MeetingInfo
 from rooms.ids import ParticipantId
+from rooms.participants import Actor
 from rooms.points import PointKind
 from rooms.roles import Role
 from signaling.client import HeadlessParticipant
@@ -32,7 +33,7 @@ PHONE = {"width": 375, "height": 812}
 
 async def schedule_meeting(server: LiveServer) -> tuple[dict[str, str], dict[str, ParticipantId]]:
     service = server.service
-    court = (await service.courts())[0]
+    court = (await service.courts(Actor.system()))[0]
     start = datetime.now(UTC) + timedelta(minutes=10)
     info = MeetingInfo(court_id=court.id, title="Họp giao ban trực tuyến quý IV", chair="Chánh án")
     meeting = await service.schedule_meeting(CLI, info, start)

@@ -208,7 +208,7 @@ async def test_the_monitor_picks_up_sessions_that_go_live_and_drops_ended_ones(
     monkeypatch.setattr(staff_pages, "MONITOR_REFRESH_SECONDS", 1)
     await live_server.create_staff()
     service = live_server.service
-    court = (await service.courts())[0]
+    court = (await service.courts(Actor.system()))[0]
     start = datetime.now(UTC) + timedelta(minutes=5)
     case = Case(court.id, "12/2026/DS-ST", CaseType.CIVIL, Instance.FIRST_INSTANCE, "Tranh chấp")
     session = await service.schedule_hearing(SYSTEM, case, start)

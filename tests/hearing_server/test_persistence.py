@@ -33,7 +33,7 @@ from rooms.courts import Court
 from rooms.errors import InvalidTransition
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-STAFF = Actor.staff("u-1", StaffRole.CLERK)
+STAFF = Actor.staff("u-1", StaffRole.IT_STAFF, court_id=CourtId("court-1"))
 
 
 @pytest.fixture

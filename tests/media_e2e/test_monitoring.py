@@ -143,7 +143,7 @@ async def test_a_passed_device_check_is_recorded_without_an_alert(
     await victim.call("device_check", result)
     [check] = await media.hearing.audit("participant.device_check")
     assert check.outcome == "accepted" and check.detail["camera"] == "ok"
-    assert await media.hearing.service.alerts(media.hearing.session_id) == []
+    assert await media.hearing.service.alerts(Actor.system(), media.hearing.session_id) == []
     with pytest.raises(CommandRefused) as refused:
         await victim.call("device_check", {"passed": True, "camera": "great"})
     assert refused.value.error["code"] == "malformed"

@@ -28,14 +28,16 @@ from rooms import (
     StaffRole,
 )
 from rooms.events import Event
+from rooms.permissions import OFFICIAL_LINK_ROLES
 
 HANOI = timezone(timedelta(hours=7))
 START = datetime(2026, 3, 2, 8, 0, tzinfo=HANOI)
 END = START + timedelta(hours=4)
 
 COURT = CourtId("tand-hn")
-CLERK_STAFF = Actor.staff("u-clerk", StaffRole.CLERK, "Lê Thị Thư")
-IT_STAFF = Actor.staff("u-it", StaffRole.IT_STAFF, "Phạm Văn Kỹ")
+CLERK_STAFF = Actor.staff("u-clerk", StaffRole.CLERK, "Lê Thị Thư", COURT)
+IT_STAFF = Actor.staff("u-it", StaffRole.IT_STAFF, "Phạm Văn Kỹ", COURT)
+"""Court IT adds the people who run the hearing; a clerk may add only the others."""
 SYSTEM = "system"
 
 SESSION_ID = SessionId("s-1")
@@ -108,7 +110,8 @@ def scheduled_hearing(
     if observer:
         people.append(("Vũ Thị Dân", Role.OBSERVER, OTHER_COURT, OBSERVER))
     for name, role, point, pid in people:
-        session.add_participant(CLERK_STAFF, name, role, point, pid)
+        staff = IT_STAFF if role in OFFICIAL_LINK_ROLES else CLERK_STAFF
+        session.add_participant(staff, name, role, point, pid)
     session.collect_events()
     return Hearing(session)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from rooms_testkit import (
     CLERK,
-    CLERK_STAFF,
     COURT,
     DEFENDANT,
     END,
+    IT_STAFF,
     LAWYER,
     PJ,
     START,
@@ -36,7 +36,7 @@ from rooms import (
 def test_the_procurator_enters_directly_without_an_identity_check() -> None:
     session = scheduled_hearing().session
     procurator = session.add_participant(
-        CLERK_STAFF, "Kiểm sát viên Hà", Role.PROCURATOR, session.central_point.id
+        IT_STAFF, "Kiểm sát viên Hà", Role.PROCURATOR, session.central_point.id
     )
     assert session.join(procurator.id) is ParticipantState.IN_SESSION
     assert not session.participants[procurator.id].identity_verified
@@ -64,7 +64,7 @@ def test_deliberation_is_never_recorded_even_where_consultations_are() -> None:
     session.move_to_consultation(act(PJ), [DEFENDANT, LAWYER], "Trao đổi với luật sư")
     assert session.may_record(DEFENDANT, MediaSource.CAMERA)  # the policy allows this one
     assessor = session.add_participant(
-        CLERK_STAFF, "Hội thẩm Minh", Role.PEOPLES_ASSESSOR, session.central_point.id
+        IT_STAFF, "Hội thẩm Minh", Role.PEOPLES_ASSESSOR, session.central_point.id
     )
     session.join(assessor.id)
     session.move_to_consultation(act(CLERK), [PJ, assessor.id], "Nghị án")
@@ -74,7 +74,7 @@ def test_deliberation_is_never_recorded_even_where_consultations_are() -> None:
 
 
 def test_a_meeting_chair_sees_who_waits_in_the_lobby() -> None:
-    organiser = Actor.staff("u-it", StaffRole.IT_STAFF)
+    organiser = Actor.staff("u-it", StaffRole.IT_STAFF, court_id=COURT)
     meeting = CourtSession.schedule_meeting(
         organiser, MeetingInfo(COURT, "Họp giao ban"), JurisdictionPolicy(), START, END
     )

@@ -10,10 +10,12 @@ import pytest
 from rooms_testkit import (
     CLERK,
     CLERK_STAFF,
+    COURT,
     DEFENDANT,
     DETENTION,
     END,
     EVERYONE,
+    IT_STAFF,
     LAWYER,
     LAWYER_OFFICE,
     OBSERVER,
@@ -99,19 +101,19 @@ def test_event_names_are_snake_case() -> None:
 
 def test_a_hearing_from_scheduling_to_close() -> None:
     session = CourtSession.schedule_hearing(
-        CLERK_STAFF, criminal_case(), VIETNAM, START, END, session_id=SESSION_ID
+        IT_STAFF, criminal_case(), VIETNAM, START, END, session_id=SESSION_ID
     )
     courtroom = session.central_point.id
     assert session.state is SessionState.SCHEDULED
-    assert session.created_by == "staff:u-clerk"
+    assert session.created_by == "staff:u-it"
     assert brief(session.collect_events()) == [
         ("session_scheduled", "hearing"),
         ("point_added", courtroom, "Phòng xử án", "courtroom"),
     ]
 
-    session.add_point(CLERK_STAFF, "Trại tạm giam số 1", PointKind.DETENTION_CENTRE, "", DETENTION)
-    session.add_point(CLERK_STAFF, "Văn phòng luật sư", PointKind.LAWYER_OFFICE, "", LAWYER_OFFICE)
-    session.add_point(CLERK_STAFF, "TAND huyện B", PointKind.COURT, "", OTHER_COURT)
+    session.add_point(IT_STAFF, "Trại tạm giam số 1", PointKind.DETENTION_CENTRE, "", DETENTION)
+    session.add_point(IT_STAFF, "Văn phòng luật sư", PointKind.LAWYER_OFFICE, "", LAWYER_OFFICE)
+    session.add_point(IT_STAFF, "TAND huyện B", PointKind.COURT, "", OTHER_COURT)
     for name, role, point, pid in [
         ("Nguyễn Văn Chủ", Role.PRESIDING_JUDGE, courtroom, PJ),
         ("Lê Thị Thư", Role.CLERK, courtroom, CLERK),
@@ -120,9 +122,9 @@ def test_a_hearing_from_scheduling_to_close() -> None:
         ("Hoàng Văn Chứng", Role.WITNESS, OTHER_COURT, WITNESS),
         ("Vũ Thị Dân", Role.OBSERVER, OTHER_COURT, OBSERVER),
     ]:
-        session.add_participant(CLERK_STAFF, name, role, point, pid)
+        session.add_participant(IT_STAFF, name, role, point, pid)
     events = session.collect_events()
-    assert {e.actor for e in events} == {"staff:u-clerk"}
+    assert {e.actor for e in events} == {"staff:u-it"}
     assert brief(events) == [
         ("point_added", DETENTION, "Trại tạm giam số 1", "detention_centre"),
         ("point_added", LAWYER_OFFICE, "Văn phòng luật sư", "lawyer_office"),
@@ -266,10 +268,10 @@ def test_roles_must_fit_the_session() -> None:
     hearing = scheduled_hearing()
     session = hearing.session
     with pytest.raises(InvalidInput) as refused:
-        session.add_participant(CLERK_STAFF, "Chủ trì", Role.CHAIR, hearing.courtroom)
+        session.add_participant(IT_STAFF, "Chủ trì", Role.CHAIR, hearing.courtroom)
     assert refused.value.rule == "participant.role"
     with pytest.raises(PolicyViolation) as refused_second:
-        session.add_participant(CLERK_STAFF, "Chủ tọa 2", Role.PRESIDING_JUDGE, hearing.courtroom)
+        session.add_participant(IT_STAFF, "Chủ tọa 2", Role.PRESIDING_JUDGE, hearing.courtroom)
     assert refused_second.value.rule == "participant.single_presiding_judge"
     with pytest.raises(NotFound) as unknown_point:
         session.add_participant(CLERK_STAFF, "Ai đó", Role.VICTIM, "nowhere")
@@ -343,7 +345,7 @@ def test_staff_open_postpone_and_cancel() -> None:
         ("session_state_changed", "open", "cancelled", ""),
     ]
     other = scheduled_hearing().session
-    other.postpone(Actor.staff("u-judge", StaffRole.JUDGE), "illness")
+    other.postpone(Actor.staff("u-judge", StaffRole.JUDGE, court_id=COURT), "illness")
     assert other.state is SessionState.POSTPONED
     with pytest.raises(PermissionDenied):
         scheduled_hearing().session.cancel(act(PJ))

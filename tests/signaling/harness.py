@@ -16,6 +16,7 @@ import socketio
 from aiohttp.test_utils import TestClient
 
 from hearing_server.services import HearingService
+from rooms.accounts import Invitation
 from rooms.cases import Case, CaseType, Instance
 from rooms.ids import ParticipantId, SessionId
 from rooms.participants import Actor
@@ -142,7 +143,12 @@ class Hearing:
         return str(self.client.server.make_url("/"))
 
     async def session(self) -> CourtSession:
-        return await self.service.session(self.session_id)
+        return await self.service.session(CLI, self.session_id)
+
+    async def invitations(self, who: str) -> list[Invitation]:
+        """The join links issued to one of PEOPLE, oldest first."""
+        issued = await self.service.invitations(CLI, self.session_id)
+        return [i for i in issued if i.participant_id == self.ids[who]]
 
     async def connect(self, who: str, auth: dict[str, Any] | None = None) -> Peer:
         peer = Peer(who)
@@ -186,7 +192,7 @@ PEOPLE: dict[str, tuple[str, Role, str]] = {
 
 async def schedule_hearing(client: Client) -> Hearing:
     service: HearingService = client.server.app[SERVICE]
-    court = (await service.courts())[0]
+    court = (await service.courts(CLI))[0]
     case = Case(
         court_id=court.id,
         number="45/2026/HS-ST",

@@ -56,7 +56,7 @@ async def test_forged_tokens_and_missing_credentials_are_refused_at_connect(
 async def test_revoked_and_expired_links_are_refused_at_connect(
     hearing: Hearing, clock: FakeClock
 ) -> None:
-    [invitation] = await hearing.service.invitations(hearing.ids["victim"])
+    [invitation] = await hearing.invitations("victim")
     await hearing.service.revoke_link(CLI, hearing.session_id, invitation.id)
     assert (await hearing.connect_refused("victim"))["rule"] == "join.token_revoked"
 
@@ -223,3 +223,16 @@ async def test_staff_who_may_not_monitor_are_refused(hearing: Hearing) -> None:
     monitor = await hearing.connect("monitor", {"staff_token": token})
     missing = await monitor.call("watch", {"session_id": "0" * 32})
     assert missing["error"]["code"] == "not_found"
+
+
+async def test_a_monitor_of_another_court_may_not_watch(hearing: Hearing) -> None:
+    service = hearing.service
+    hue = await service.add_court(CLI, "TAND-HUE", "TAND thành phố Huế", "Asia/Ho_Chi_Minh")
+    password = "a-password-long-enough"
+    await service.add_user(CLI, "kythuat_hue", StaffRole.IT_STAFF, password, court_id=hue.id)
+    token = (await service.login("kythuat_hue", password)).token
+    monitor = await hearing.connect("monitor", {"staff_token": token})
+    refused = await monitor.call("watch", {"session_id": hearing.session_id})
+    assert refused["error"]["rule"] == "staff_permission.other_court"
+    [watch] = await hearing.audit("monitor.watch")
+    assert (watch.outcome, watch.rule) == ("refused", "staff_permission.other_court")

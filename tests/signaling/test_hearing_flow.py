@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from rooms.ids import SessionId
+from rooms.participants import Actor
 from rooms.session import CourtSession
 from rooms.states import ParticipantState, SessionState
 from tests.signaling.harness import Hearing, person_state, state_event
@@ -254,10 +255,10 @@ async def test_one_command_with_many_events_loads_the_session_once_for_all_of_th
     loads = 0
     load = service.session
 
-    async def counted(session_id: SessionId) -> CourtSession:
+    async def counted(actor: Actor, session_id: SessionId) -> CourtSession:
         nonlocal loads
         loads += 1
-        return await load(session_id)
+        return await load(actor, session_id)
 
     service.session = counted  # type: ignore[method-assign]
     try:

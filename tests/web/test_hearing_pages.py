@@ -109,7 +109,7 @@ async def test_each_role_sees_the_controls_the_permission_table_grants(client: C
 
 async def test_a_meeting_chair_gets_the_chair_console(client: Client) -> None:
     service: HearingService = client.server.app[SERVICE]
-    court = (await service.courts())[0]
+    court = (await service.courts(CLI))[0]
     meeting = await service.schedule_meeting(
         CLI, MeetingInfo(court_id=court.id, title="Họp giao ban quý IV"), START
     )
@@ -151,7 +151,7 @@ async def test_forged_and_malformed_links_show_only_a_clear_refusal(client: Clie
 async def test_revoked_and_expired_links_are_gone(client: Client, clock: FakeClock) -> None:
     hearing = await schedule_hearing(client)
     service = hearing.service
-    invitation = (await service.invitations(hearing.ids["victim"]))[0]
+    invitation = (await hearing.invitations("victim"))[0]
     await service.revoke_link(CLI, hearing.session_id, invitation.id)
 
     status, html, _ = await page(client, hearing.tokens["victim"])

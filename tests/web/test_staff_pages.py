@@ -124,7 +124,7 @@ async def _clerk(admin: Browser) -> Browser:
 
 
 async def _court_id(service: HearingService) -> CourtId:
-    return (await service.courts())[0].id
+    return (await service.courts(CLI))[0].id
 
 
 # ---------------------------------------------------------------------- logging in
@@ -209,7 +209,7 @@ async def test_the_login_form_needs_its_own_token_back(client: Client) -> None:
 
 async def test_every_staff_form_is_refused_without_the_login_s_token(admin: Browser) -> None:
     session_id = await admin.schedule_hearing()
-    before = await admin.service.session(SessionId(session_id))
+    before = await admin.service.session(CLI, SessionId(session_id))
     for path in (
         f"/staff/sessions/{session_id}/cancel",
         f"/staff/sessions/{session_id}/points",
@@ -220,19 +220,65 @@ async def test_every_staff_form_is_refused_without_the_login_s_token(admin: Brow
             reply = await admin.post(path, {"name": "X", "kind": "home"}, csrf=token)
             assert reply.status == 403, path
             assert "Không có thay đổi nào" in reply.text
-    after = await admin.service.session(SessionId(session_id))
+    after = await admin.service.session(CLI, SessionId(session_id))
     assert after.version == before.version and after.state == before.state
-    assert len(await admin.service.find_sessions(_all())) == 1
+    assert len(await admin.service.find_sessions(CLI, _all())) == 1
     assert (await admin.get("/staff/")).status == 200  # still logged in
 
 
 async def test_log_out_forgets_the_cookie_and_is_audited(admin: Browser) -> None:
+    token = next(c.value for c in admin.client.session.cookie_jar if c.key == "staff_session")
     reply = await admin.post("/staff/logout", {})
     assert (reply.status, reply.location) == (303, "/staff/login")
     assert reply.cookies["staff_session"].value == ""
     assert (await admin.get("/staff/")).status == 303
     actions = [e.entry.action for e in await admin.service.audit_trail(CLI)]
     assert actions[-1] == "auth.logout"
+    # The token itself is revoked on the server: a copy of the cookie is worth nothing.
+    with pytest.raises(AuthenticationFailed) as refused:
+        await admin.service.authenticate_staff(token)
+    assert refused.value.rule == "auth.token_revoked"
+    async with admin.client.get(
+        "/staff/", cookies={"staff_session": token}, allow_redirects=False
+    ) as replay:
+        assert replay.status == 303
+
+
+async def test_another_courts_staff_are_refused_on_the_pages_and_audited(
+    admin: Browser,
+) -> None:
+    session_id = await admin.schedule_hearing()
+    service = admin.service
+    hue = await service.add_court(CLI, "TAND-HUE", "TAND thành phố Huế", "Asia/Ho_Chi_Minh")
+    await service.add_user(CLI, "thuky_hue", StaffRole.CLERK, CLERK_PASSWORD, court_id=hue.id)
+    admin.client.session.cookie_jar.clear()
+    assert (await admin.log_in("thuky_hue", CLERK_PASSWORD)).status == 303
+    before = await service.session(CLI, SessionId(session_id))
+    home = await admin.get("/staff/")
+    assert home.status == 200 and session_id not in home.text
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert page.status == 403
+    cancel = await admin.post(f"/staff/sessions/{session_id}/cancel", {})
+    assert cancel.status == 403
+    after = await service.session(CLI, SessionId(session_id))
+    assert after.state == before.state and after.version == before.version
+    refused = [
+        e.entry
+        for e in await service.audit_trail(CLI)
+        if e.entry.outcome == "refused" and e.entry.rule == "staff_permission.other_court"
+    ]
+    # The refused cancel tries to show the session page again, which is refused too.
+    assert [e.action for e in refused] == ["session.read", "session.cancel", "session.read"]
+
+
+async def test_the_login_page_says_when_to_try_again(admin: Browser) -> None:
+    admin.client.session.cookie_jar.clear()
+    for _ in range(5):
+        assert (await admin.log_in("admin", "not-the-password")).status == 401
+    throttled = await admin.log_in("admin", ADMIN_PASSWORD)
+    assert throttled.status == 429 and throttled.headers["Retry-After"] == "1"
+    assert "Đăng nhập sai quá nhiều lần" in throttled.text
+    assert "staff_session" not in throttled.cookies
 
 
 async def test_a_forged_or_deactivated_login_counts_as_logged_out(admin: Browser) -> None:
@@ -265,7 +311,7 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
     assert page.status == 200
     assert "88/2026/HS-ST" in page.text and "Phòng xử án số 1" in page.text
     assert "23 thg 11, 2026, 14:00 – 16:30" in page.text  # court time, not UTC
-    session = await admin.service.session(SessionId(session_id))
+    session = await admin.service.session(CLI, SessionId(session_id))
     assert session.case is not None and session.case.closed_hearing
     assert session.case.penal_chapters == frozenset({14})
     assert session.scheduled_start == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -275,7 +321,7 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
         {"name": "Trại tạm giam Chí Hòa", "kind": "detention_centre", "location": "TP.HCM"},
     )
     assert (added.status, added.location) == (303, f"/staff/sessions/{session_id}#points")
-    session = await admin.service.session(SessionId(session_id))
+    session = await admin.service.session(CLI, SessionId(session_id))
     remote = next(p for p in session.points.values() if p.name == "Trại tạm giam Chí Hòa")
 
     person = await admin.post(
@@ -294,7 +340,11 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
         f"/staff/sessions/{session_id}/participants/{joined.participant.id}/links", {}
     )
     assert second.status == 201 and url not in second.text
-    invitations = await admin.service.invitations(joined.participant.id)
+    invitations = [
+        i
+        for i in await admin.service.invitations(CLI, SessionId(session_id))
+        if i.participant_id == joined.participant.id
+    ]
     assert len(invitations) == 2
     revoked = await admin.post(
         f"/staff/sessions/{session_id}/links/{joined.invitation.id}/revoke", {}
@@ -308,7 +358,7 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
 
     cancelled = await admin.post(f"/staff/sessions/{session_id}/cancel", {})
     assert cancelled.status == 303
-    session = await admin.service.session(SessionId(session_id))
+    session = await admin.service.session(CLI, SessionId(session_id))
     assert session.state == "cancelled"
     actions = [e.entry.action for e in await admin.service.audit_trail(CLI, session_id)]
     for action in (
@@ -347,7 +397,7 @@ async def test_a_form_the_domain_refuses_comes_back_with_the_input_and_its_reaso
     assert response.status == 422
     assert "A case involving state secrets may not be heard online." in english
     assert 'name="state_secret" type="checkbox" value="on" checked' in english
-    assert await admin.service.find_sessions(_all()) == []
+    assert await admin.service.find_sessions(CLI, _all()) == []
     refused = [e.entry for e in await admin.service.audit_trail(CLI) if e.entry.rule]
     assert [e.rule for e in refused][-2:] == ["policy.penal_chapter", "policy.state_secret"]
 
@@ -551,10 +601,11 @@ async def _hearing(service: HearingService, court: CourtId, number: str, start: 
 async def _open(service: HearingService, session_id: str) -> None:
     """A defendant arrives, which opens the lobby, as a connection through signalling would."""
     sid = SessionId(session_id)
-    session = await service.session(sid)
+    session = await service.session(CLI, sid)
     point = session.central_point.id
     person, _link = await service.add_participant(CLI, sid, "Trần Văn C", Role.DEFENDANT, point)
     await service.execute(
         Actor.participant(person.id), sid, "participant.join", lambda s: s.join(person.id)
     )
-    assert (await service.session(sid)).participants[ParticipantId(person.id)].state == "in_lobby"
+    person_state = (await service.session(CLI, sid)).participants[ParticipantId(person.id)].state
+    assert person_state == "in_lobby"

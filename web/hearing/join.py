@@ -13,7 +13,7 @@ from aiohttp import web
 
 from hearing_server.services import AuthenticationFailed
 from rooms.courts import Court
-from rooms.participants import Participant
+from rooms.participants import Actor, Participant
 from rooms.permissions import Action, may
 from rooms.roles import ROLES_BY_KIND, SessionKind
 from rooms.session import CALLED_ROLES, CourtSession
@@ -71,7 +71,8 @@ async def join_page(request: web.Request) -> web.Response:
     session, person = context.session, context.participant
     if session.state in ENDED_SESSION_STATES:
         return await _refused(request, 410, in_language(ENDED, code))
-    court = await service.court(session.court_id)
+    # The token was checked just above: the page reads its court as the server itself.
+    court = await service.court(Actor.system(), session.court_id)
     permissions = {action.value for action in Action if may(person.role, action)}
     response = await render(
         request,

@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from hearing_server.services import AuthenticationFailed
+from hearing_server.services import AuthenticationFailed, RateLimited
 from rooms.errors import DomainError
+from web.endpoint import client_address
 from web.keys import SERVICE
 from web.pages import render
 from web.staff import session_cookie as cookie
@@ -93,11 +94,16 @@ async def log_in(request: web.Request) -> web.StreamResponse:
         return await _login_form(request, target, username, status=403, expired=True)
     service = request.app[SERVICE]
     try:
-        result = await service.login(username, _text(form.get("password")))
+        result = await service.login(username, _text(form.get("password")), client_address(request))
     except AuthenticationFailed as refusal:
         # The service says the same for an unknown name and a wrong password.
         message = in_language(request, refusal.message)
         return await _login_form(request, target, username, status=401, message=message)
+    except RateLimited as throttled:
+        message = in_language(request, throttled.message)
+        response = await _login_form(request, target, username, status=429, message=message)
+        response.headers["Retry-After"] = str(throttled.retry_after_seconds)
+        return response
     response = see_other(target)
     cookie.set_login(request, response, result.token, result.expires_at, service.clock())
     cookie.clear_login_form_token(response)
@@ -130,9 +136,9 @@ async def _login_form(
 
 @staff_page
 async def log_out(request: web.Request, login: StaffLogin) -> web.StreamResponse:
-    """The cookie goes; the token itself stays valid until it expires (tokens are not kept
-    server-side), which the audit log records as a logout."""
-    await request.app[SERVICE].audit_edge(login.actor, "auth.logout", None, "accepted", {})
+    """The token is revoked on the server (refused from now on, by the API too) and the
+    cookie goes."""
+    await request.app[SERVICE].logout(login.token)
     response = see_other(LOGIN)
     cookie.clear_login(response)
     return response

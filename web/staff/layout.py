@@ -8,13 +8,13 @@ from aiohttp import web
 
 from rooms.accounts import StaffUser
 from rooms.courts import Court
-from rooms.errors import DomainError, InvalidInput
+from rooms.errors import DomainError
 from rooms.participants import Actor
 from rooms.permissions import StaffAction, staff_may
 from rooms.text import Text
 from web.errors import STATUS_BY_ERROR
 from web.i18n import locale_of
-from web.keys import SERVICE, SETTINGS
+from web.keys import SERVICE
 from web.pages import render
 
 
@@ -41,15 +41,9 @@ def in_language(request: web.Request, text: Text) -> str:
 
 
 async def court_of(request: web.Request, login: StaffLogin) -> Court:
-    """The account's own court, or the court this server was set up for."""
+    """The account's own court, or (for a system-wide administrator) this server's."""
     service = request.app[SERVICE]
-    if login.user.court_id is not None:
-        return await service.court(login.user.court_id)
-    code = request.app[SETTINGS].court.code
-    court = next((c for c in await service.courts() if c.code == code), None)
-    if court is None:
-        raise InvalidInput("court.required", Text("Chưa có tòa án.", "No court is set up."))
-    return court
+    return await service.court(login.actor, service.default_court_id(login.actor))
 
 
 async def staff_render(

@@ -91,6 +91,7 @@ async def sessions_home(request: web.Request, login: StaffLogin) -> web.StreamRe
             starts_from = datetime.combine(filters.day, time(), tzinfo=zone).astimezone(UTC)
             starts_before = starts_from + timedelta(days=1)
         found = await service.find_sessions(
+            login.actor,
             SessionFilter(
                 court_id=court.id,
                 kind=filters.kind,
@@ -99,7 +100,7 @@ async def sessions_home(request: web.Request, login: StaffLogin) -> web.StreamRe
                 starts_before=starts_before,
                 limit=LIST_PAGE + 1,
                 offset=filters.offset,
-            )
+            ),
         )
         context["results"] = rows(found[:LIST_PAGE])
         if filters.offset:
@@ -112,13 +113,15 @@ async def sessions_home(request: web.Request, login: StaffLogin) -> web.StreamRe
         today = datetime.combine(service.clock().astimezone(zone).date(), time(), tzinfo=zone)
         tomorrow = today + timedelta(days=1)
         live = await service.find_sessions(
-            SessionFilter(court_id=court.id, states=LIVE_SESSION_STATES, limit=AHEAD)
+            login.actor,
+            SessionFilter(court_id=court.id, states=LIVE_SESSION_STATES, limit=AHEAD),
         )
         live_ids = {s.id for s in live}
         coming = [
             s
             for s in await service.find_sessions(
-                SessionFilter(court_id=court.id, starts_from=today.astimezone(UTC), limit=AHEAD)
+                login.actor,
+                SessionFilter(court_id=court.id, starts_from=today.astimezone(UTC), limit=AHEAD),
             )
             if s.id not in live_ids
         ]
@@ -157,7 +160,8 @@ async def monitor(request: web.Request, login: StaffLogin) -> web.StreamResponse
     court = await court_of(request, login)
     lang = locale_of(request)
     sessions = await request.app[SERVICE].find_sessions(
-        SessionFilter(court_id=court.id, states=LIVE_SESSION_STATES, limit=AHEAD)
+        login.actor,
+        SessionFilter(court_id=court.id, states=LIVE_SESSION_STATES, limit=AHEAD),
     )
     config = {
         "staff_token": login.token,
@@ -216,7 +220,7 @@ async def audit_log(request: web.Request, login: StaffLogin) -> web.StreamRespon
     # Reading the trail is where the service checks the account may see it; verifying comes
     # after, so a refused account learns nothing from the chain's length.
     await service.audit_trail(login.actor, None, 0, 1)
-    total, breaks = await service.verify_audit()
+    total, breaks = await service.verify_audit(login.actor)
     newest = 0 if filters.active else max(0, total - AUDIT_PAGE)
     after = _count(q["after"]) if "after" in q else newest
     entries, next_after = await _audit_page(login.actor, request, filters, after)

@@ -173,7 +173,7 @@ async def issue_link(request: web.Request, login: StaffLogin) -> web.StreamRespo
     participant_id = ParticipantId(request.match_info["participant_id"])
     service = request.app[SERVICE]
     link = await service.issue_link(login.actor, _session_id(request), participant_id)
-    session = await service.session(_session_id(request))
+    session = await service.session(login.actor, _session_id(request))
     name = session.participants[participant_id].name
     return await _detail(request, login, status=201, session=session, fresh=_fresh(link, name))
 
@@ -221,10 +221,15 @@ async def _detail(
     """The session page; ``error_at`` names the section whose form the service refused."""
     service = request.app[SERVICE]
     if session is None:
-        session = await service.session(_session_id(request))
+        session = await service.session(login.actor, _session_id(request))
     lang = locale_of(request)
+    issued = await service.invitations(login.actor, session.id)
     invitations = {
-        pid: sorted(await service.invitations(pid), key=lambda i: i.issued_at, reverse=True)
+        pid: sorted(
+            (i for i in issued if i.participant_id == pid),
+            key=lambda i: i.issued_at,
+            reverse=True,
+        )
         for pid in session.participants
     }
     return await staff_render(
