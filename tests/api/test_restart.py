@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hearing_server.app import create_app
 from hearing_server.settings import Settings
 from rooms.alerts import AlertKind
+from rooms.participants import Actor
 from rooms.states import ParticipantState, SessionState
 from tests.conftest import FakeClock
 from tests.signaling.harness import Hearing, schedule_hearing
@@ -48,7 +49,7 @@ async def test_a_restart_treats_the_connections_the_dead_server_held_as_lost(
         session = await hearing.session()
         assert session.state is SessionState.SUSPENDED
         assert {p.state for p in session.participants.values()} == {ParticipantState.DISCONNECTED}
-        alerts = await service.alerts(hearing.session_id)
+        alerts = await service.alerts(Actor.system(), hearing.session_id)
         lost = sorted(a.participant_id for a in alerts if a.kind is AlertKind.DISCONNECTED)
         assert lost == sorted(hearing.ids.values())
         assert [a.kind for a in alerts].count(AlertKind.COURTROOM_LOST) == 1
@@ -60,7 +61,7 @@ async def test_a_restart_treats_the_connections_the_dead_server_held_as_lost(
         assert welcome["view"]["you"]["state"] == "in_session"
         _victim, welcome = await hearing.join("victim")
         assert welcome["view"]["you"]["state"] == "in_lobby"
-        count, breaks = await service.verify_audit()
+        count, breaks = await service.verify_audit(Actor.system())
         assert breaks == [] and count > 0
     await hearing.close()
 

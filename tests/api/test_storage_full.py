@@ -17,12 +17,15 @@ import pytest
 
 from rooms.alerts import AlertKind
 from rooms.ids import SessionId
+from rooms.participants import Actor
 from rooms.states import ParticipantState
 from tests.api.conftest import API, Api, hearing_body
 from tests.signaling.harness import schedule_hearing
 
 DISK_BYTES = 8 * 1024 * 1024
 WAIT_SECONDS = 20.0
+
+SYSTEM = Actor.system()
 
 
 @pytest.fixture
@@ -78,11 +81,13 @@ async def test_a_full_disk_is_answered_alerted_and_leaves_the_database_whole(
 
     refused.error(507, "server.storage_full", "server.storage_full")
     assert (await api.read_session(first["id"]))["id"] == first["id"]  # reads still work
-    [alert] = [a for a in await api.service.alerts(first["id"]) if a.session_id is None]
+    [alert] = [a for a in await api.service.alerts(SYSTEM, first["id"]) if a.session_id is None]
     assert alert.kind is AlertKind.STORAGE_FULL and alert.message.vi and alert.message.en
     again = await api.post(f"{API}/hearings", hearing_body(number="98/2026/HS-ST"))
     again.error(507, "server.storage_full")
-    assert len([a for a in await api.service.alerts(first["id"]) if a.session_id is None]) == 1
+    assert (
+        len([a for a in await api.service.alerts(SYSTEM, first["id"]) if a.session_id is None]) == 1
+    )
 
     filler.unlink()
     written = await api.post(f"{API}/hearings", hearing_body(number="97/2026/HS-ST"))
@@ -94,7 +99,7 @@ async def test_a_full_disk_is_answered_alerted_and_leaves_the_database_whole(
     assert sorted(numbers) == ["123/2026/HS-ST", "97/2026/HS-ST"]
     raised = [e for e in await api.audit() if e["action"] == "alert.raise"]
     assert [e["detail"]["kind"] for e in raised] == ["storage_full"]
-    count, breaks = await api.service.verify_audit()
+    count, breaks = await api.service.verify_audit(SYSTEM)
     assert breaks == [] and count > 0
     with sqlite3.connect(small_disk / "hearing.db") as check:
         assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -127,4 +132,4 @@ async def test_a_lost_connection_the_full_disk_refused_is_recorded_once_space_is
 
 
 async def _has_alert(api: Api, session_id: SessionId, kind: AlertKind) -> bool:
-    return any(a.kind is kind for a in await api.service.alerts(session_id))
+    return any(a.kind is kind for a in await api.service.alerts(SYSTEM, session_id))

@@ -43,7 +43,7 @@ async def services(database_url: str, clock: FakeClock) -> AsyncIterator[list[He
 
 
 async def _hearing_of_many(service: HearingService) -> tuple[SessionId, list[ParticipantId]]:
-    court = (await service.courts())[0]
+    court = (await service.courts(Actor.system()))[0]
     case = Case(CourtId(court.id), "7/2026/HS-ST", CaseType.CRIMINAL, Instance.FIRST_INSTANCE)
     start = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     session = await service.schedule_hearing(CLI, case, start, start + timedelta(hours=3))
@@ -89,7 +89,7 @@ async def test_simultaneous_commands_on_one_session_are_all_kept(
     session_id, ids = await _hearing_of_many(service)
 
     await _all_at_once(services, session_id, "participant.join", _joins(ids))
-    session = await service.session(session_id)
+    session = await service.session(Actor.system(), session_id)
     assert {p.state for p in session.participants.values()} == {
         ParticipantState.IN_SESSION,  # the court goes straight in
         ParticipantState.IN_LOBBY,  # the defendants wait
@@ -103,12 +103,12 @@ async def test_simultaneous_commands_on_one_session_are_all_kept(
         [(clerk, lambda s: s.raise_hand(clerk))]
         + [(Actor.participant(p), lambda s, p=p: s.raise_hand(Actor.participant(p))) for p in ids],
     )
-    assert (await service.session(session_id)).participants[clerk.id].hand_raised
+    assert (await service.session(Actor.system(), session_id)).participants[clerk.id].hand_raised
 
     await _all_at_once(services, session_id, "participant.disconnect", _disconnects(ids))
-    session = await service.session(session_id)
+    session = await service.session(Actor.system(), session_id)
     assert {p.state for p in session.participants.values()} == {ParticipantState.DISCONNECTED}
-    count, breaks = await service.verify_audit()
+    count, breaks = await service.verify_audit(Actor.system())
     assert breaks == [] and count > 3 * PEOPLE
 
 
@@ -129,4 +129,4 @@ async def test_a_courtroom_lost_amid_other_disconnects_suspends_the_hearing_once
     results = await _all_at_once(services, session_id, "participant.disconnect", _disconnects(ids))
 
     assert [r for r in results if r is True] == [True]
-    assert (await service.session(session_id)).state is SessionState.SUSPENDED
+    assert (await service.session(Actor.system(), session_id)).state is SessionState.SUSPENDED

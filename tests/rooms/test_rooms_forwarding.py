@@ -6,6 +6,7 @@ import itertools
 
 from rooms_testkit import (
     CLERK,
+    COURT,
     DEFENDANT,
     EVERYONE,
     IT_STAFF,
@@ -36,7 +37,7 @@ CHAIR = ParticipantId("chair")
 
 def _meeting(delegates: int) -> tuple[CourtSession, list[ParticipantId]]:
     """A running meeting: the chair and ``delegates`` people from as many court sites."""
-    info = MeetingInfo(IT_STAFF.id, "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
+    info = MeetingInfo(COURT, "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
     session = CourtSession.schedule_meeting(
         IT_STAFF, info, VIETNAM, START, session_id=SessionId("m-plan")
     )

@@ -21,7 +21,8 @@ from rooms import (
 from signaling.forwarding import _PlanPolicy, _SessionMedia
 from signaling.media import MediaRoom, TrackKey
 
-STAFF = Actor.staff("u-it", StaffRole.IT_STAFF, "Cán bộ")
+COURT = CourtId("tand")
+STAFF = Actor.staff("u-it", StaffRole.IT_STAFF, "Cán bộ", COURT)
 CHAIR = ParticipantId("chair")
 
 
@@ -40,7 +41,7 @@ class CountingRoom:
 
 
 def _meeting(delegates: int) -> tuple[CourtSession, list[ParticipantId]]:
-    info = MeetingInfo(CourtId("tand"), "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
+    info = MeetingInfo(COURT, "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
     start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     session = CourtSession.schedule_meeting(STAFF, info, VIETNAM, start, session_id=SessionId("m"))
     session.add_participant(STAFF, "Chánh án", Role.CHAIR, session.central_point.id, CHAIR)
