@@ -13,6 +13,7 @@ from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId
 from rooms.roles import SessionKind
+from rooms.session import ensure_schedulable
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint
@@ -123,6 +124,9 @@ async def create_meeting(call: Call) -> s.SessionOut:
 
 async def _find(call: Call, kind: SessionKind | None) -> list[s.SessionOut]:
     q: s.SessionQuery = call.query
+    for moment in (q.on, q.starts_from, q.starts_before):
+        if moment is not None:
+            ensure_schedulable(moment)
     starts_from, starts_before = q.starts_from, q.starts_before
     if q.on is not None:
         zone = ZoneInfo(call.request.app[SETTINGS].court.time_zone)
@@ -315,6 +319,7 @@ ENDPOINTS: list[Endpoint] = [
         Auth.PUBLIC,
         body=s.LoginIn,
         response=s.LoginOut,
+        errors=(401,),
     ),
     Endpoint(
         "GET",
@@ -366,6 +371,7 @@ ENDPOINTS: list[Endpoint] = [
         "sessions",
         query=s.SessionQuery,
         response=list[s.SessionOut],
+        errors=(404,),
     ),
     Endpoint(
         "GET",
@@ -375,6 +381,7 @@ ENDPOINTS: list[Endpoint] = [
         "sessions",
         query=s.SessionQuery,
         response=list[s.SessionOut],
+        errors=(404,),
     ),
     Endpoint(
         "POST",
@@ -395,6 +402,7 @@ ENDPOINTS: list[Endpoint] = [
         "sessions",
         query=s.SessionQuery,
         response=list[s.SessionOut],
+        errors=(404,),
     ),
     Endpoint(
         "POST",
