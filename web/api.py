@@ -347,7 +347,7 @@ ENDPOINTS: list[Endpoint] = [
         body=s.UserIn,
         response=s.UserOut,
         status=201,
-        errors=(403,),
+        errors=(403, 404),
     ),
     Endpoint(
         "GET", PREFIX + "/courts", list_courts, "List courts", "courts", response=list[s.CourtOut]

@@ -196,3 +196,13 @@ async def test_a_method_not_allowed_names_the_allowed_ones(api: Api) -> None:
     reply = await api.request("PUT", f"{API}/courts")
     reply.error(405, "http_error", "http.405")
     assert set(reply.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+async def test_an_account_for_a_court_that_does_not_exist_is_refused(api: Api) -> None:
+    before = await _everything(api)
+    reply = await api.post(
+        f"{API}/users",
+        {"username": "thuky2", "role": "clerk", "password": "long-enough-pw", "court_id": "nosuch"},
+    )
+    reply.error(404, "not_found", "court.not_found")
+    assert await _everything(api) == before
