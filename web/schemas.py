@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     field_validator,
 )
@@ -120,7 +121,9 @@ class CourtIn(Strict):
     code: Line = Field(min_length=1, max_length=64)
     name: Line = Field(min_length=1, max_length=300)
     time_zone: Line = Field(
-        default="Asia/Ho_Chi_Minh", max_length=64, json_schema_extra={"enum": TIME_ZONES}
+        default="Asia/Ho_Chi_Minh",
+        max_length=64,
+        json_schema_extra={"enum": list[JsonValue](TIME_ZONES)},
     )
 
     @field_validator("time_zone")
