@@ -3,6 +3,7 @@ every one is a clear 4xx in the API's error shape, and none changes anything."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -205,4 +206,16 @@ async def test_an_account_for_a_court_that_does_not_exist_is_refused(api: Api) -
         {"username": "thuky2", "role": "clerk", "password": "long-enough-pw", "court_id": "nosuch"},
     )
     reply.error(404, "not_found", "court.not_found")
+    assert await _everything(api) == before
+
+
+async def test_a_lone_surrogate_is_not_text(api: Api) -> None:
+    """JSON may escape half of a surrogate pair; no database can store it."""
+    hearing = await api.schedule_hearing()
+    point = await api.add_point(hearing["id"])
+    before = await _everything(api)
+    sent = json.dumps({"name": "A\ud800", "role": "defendant", "point_id": point["id"]})
+    assert "\\ud800" in sent
+    reply = await api.post(f"{API}/sessions/{hearing['id']}/participants", data=sent)
+    reply.error(422, "invalid_input", "request.schema")
     assert await _everything(api) == before
