@@ -252,8 +252,8 @@ class HearingService:
             )
 
         async def store(uow: UnitOfWork, user: StaffUser) -> None:
-            if court_id is not None:
-                await uow.courts.get(court_id)
+            if user.court_id is not None:
+                await uow.courts.get(user.court_id)  # NotFound, not a foreign-key crash
             await uow.users.add(user, self.clock())
 
         return await self._staff_command(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from rooms import events as ev
 from rooms.cases import Case, MeetingInfo
@@ -54,6 +54,10 @@ CALLED_ROLES = frozenset({Role.WITNESS, Role.EXPERT})
 
 SINGLE_ROLES = frozenset({Role.PRESIDING_JUDGE, Role.CHAIR})
 """Roles a session has at most one of."""
+
+SCHEDULABLE_YEARS = range(2000, 2101)
+"""Years a session may be scheduled in, read as written (in the time's own offset). No real
+hearing lies outside them, and far-off times overflow the arithmetic of links and zones."""
 
 COURTROOM_LOST = "courtroom_connection_lost"
 PANEL_MEMBER_LOST = "panel_member_connection_lost"
@@ -1001,12 +1005,28 @@ def _publication_paused(publisher: Participant, source: MediaSource) -> bool:
     return source is MediaSource.SCREEN and not publisher.screen_sharing
 
 
+def ensure_schedulable(moment: date) -> None:
+    """A day or time a session could be on; searches are held to the same range."""
+    if moment.year not in SCHEDULABLE_YEARS:
+        first, last, got = SCHEDULABLE_YEARS[0], SCHEDULABLE_YEARS[-1], moment.isoformat()
+        raise InvalidInput(
+            "session.schedule_range",
+            Text(
+                f"Thời gian phải nằm trong các năm {first}–{last} (nhận được {got}).",
+                f"Times must fall in the years {first}–{last} (got {got}).",
+            ),
+        )
+
+
 def _check_times(start: datetime, end: datetime | None) -> None:
     if start.tzinfo is None or (end is not None and end.tzinfo is None):
         raise InvalidInput(
             "session.naive_time",
             Text("Thời gian phải có múi giờ.", "Times must carry a time zone."),
         )
+    ensure_schedulable(start)
+    if end is not None:
+        ensure_schedulable(end)
     if end is not None and end <= start:
         raise InvalidInput(
             "session.end_before_start",

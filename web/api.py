@@ -13,6 +13,7 @@ from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
 from rooms.roles import SessionKind
+from rooms.session import ensure_schedulable
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
@@ -133,6 +134,9 @@ async def create_meeting(call: Call) -> s.SessionOut:
 
 async def _find(call: Call, kind: SessionKind | None) -> list[s.SessionOut]:
     q: s.SessionQuery = call.query
+    for moment in (q.on, q.starts_from, q.starts_before):
+        if moment is not None:
+            ensure_schedulable(moment)
     starts_from, starts_before = q.starts_from, q.starts_before
     if q.on is not None:
         service = call.request.app[SERVICE]
@@ -360,7 +364,7 @@ ENDPOINTS: list[Endpoint] = [
         body=s.UserIn,
         response=s.UserOut,
         status=201,
-        errors=(403,),
+        errors=(403, 404),
     ),
     Endpoint(
         "PATCH",
@@ -394,6 +398,7 @@ ENDPOINTS: list[Endpoint] = [
         "sessions",
         query=s.SessionQuery,
         response=list[s.SessionOut],
+        errors=(404,),
     ),
     Endpoint(
         "GET",
@@ -403,6 +408,7 @@ ENDPOINTS: list[Endpoint] = [
         "sessions",
         query=s.SessionQuery,
         response=list[s.SessionOut],
+        errors=(404,),
     ),
     Endpoint(
         "POST",
@@ -423,6 +429,7 @@ ENDPOINTS: list[Endpoint] = [
         "sessions",
         query=s.SessionQuery,
         response=list[s.SessionOut],
+        errors=(404,),
     ),
     Endpoint(
         "POST",

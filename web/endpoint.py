@@ -16,10 +16,15 @@ from hearing_server.services import AuthenticationFailed, JoinContext
 from rooms.accounts import StaffUser
 from rooms.participants import Actor
 from rooms.text import Text
-from web.errors import validation_error_response
+from web.errors import error_response, validation_error_response
 from web.keys import SERVICE
+from web.schemas import Identifier
 
 MAX_BODY_BYTES = 256 * 1024
+JSON = "application/json"
+
+PATH_PARAMETERS: TypeAdapter[dict[str, str]] = TypeAdapter(dict[str, Identifier])
+"""Every id in a path is read like an id in a body, so a NUL never reaches a query."""
 
 
 class Auth(StrEnum):
@@ -42,6 +47,7 @@ class Call:
     join: JoinContext | None = None
 
     def path(self, name: str) -> str:
+        """A path parameter, already checked by ``PATH_PARAMETERS``."""
         return self.request.match_info[name]
 
     @property
@@ -51,6 +57,14 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Any]]
+
+
+class BodyRefused(Exception):
+    """The body is not one any schema could read: absent, or not declared as JSON."""
+
+    def __init__(self, status: int, code: str, rule: str, message: Text) -> None:
+        super().__init__(rule)
+        self.status, self.code, self.rule, self.message = status, code, rule, message
 
 
 @dataclass(frozen=True)
@@ -67,10 +81,24 @@ class Endpoint:
     """A pydantic model, ``list[Model]``, or None for 204."""
     status: int = 200
     errors: Sequence[int] = field(default_factory=tuple)
+    """What the handler itself may refuse with; ``error_statuses`` adds what every endpoint
+    of this shape may answer."""
 
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+    @property
+    def error_statuses(self) -> frozenset[int]:
+        """Every error status this endpoint answers with, for the document to declare."""
+        codes = set(self.errors)
+        if self.body is not None or self.query is not None or "{" in self.path:
+            codes.add(422)
+        if self.auth is not Auth.PUBLIC:
+            codes.add(401)
+        if self.body is not None:
+            codes |= {413, 415}
+        return frozenset(codes)
 
     def aiohttp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         response_adapter = TypeAdapter(self.response) if self.response is not None else None
@@ -87,10 +115,13 @@ class Endpoint:
                 await _audit_unauthenticated(request, self.operation_id, refusal)
                 raise
             try:
+                _check_path(request)
                 body = await _read_body(request, self.body)
                 query = _read_query(request, self.query)
             except ValidationError as error:
                 return validation_error_response(error)
+            except BodyRefused as refusal:
+                return error_response(refusal.status, refusal.code, refusal.rule, refusal.message)
             result = await self.handler(Call(request, body, query, actor, user, join))
             if response_adapter is None:
                 return web.Response(status=204)
@@ -145,6 +176,10 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+def _check_path(request: web.Request) -> None:
+    PATH_PARAMETERS.validate_python(dict(request.match_info))
+
+
 async def _read_body(request: web.Request, model: type[BaseModel] | None) -> BaseModel | None:
     if model is None:
         return None
@@ -155,7 +190,24 @@ async def _read_body(request: web.Request, model: type[BaseModel] | None) -> Bas
     raw = await request.read()
     if len(raw) > MAX_BODY_BYTES:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=len(raw))
-    return model.model_validate_json(raw or b"{}")
+    if not raw.strip():
+        raise BodyRefused(
+            422,
+            "invalid_input",
+            "request.body_required",
+            Text("Cần gửi dữ liệu dạng JSON.", "A JSON body is required."),
+        )
+    if request.content_type != JSON:
+        raise BodyRefused(
+            415,
+            "unsupported_media_type",
+            "request.content_type",
+            Text(
+                f"Dữ liệu phải gửi dạng {JSON} (nhận được {request.content_type}).",
+                f"The body must be sent as {JSON}, not {request.content_type}.",
+            ),
+        )
+    return model.model_validate_json(raw)
 
 
 def _read_query(request: web.Request, model: type[BaseModel] | None) -> BaseModel | None:
@@ -167,4 +219,6 @@ def _read_query(request: web.Request, model: type[BaseModel] | None) -> BaseMode
         field_info = model.model_fields.get(key)
         repeatable = field_info is not None and is_list_annotation(field_info.annotation)
         data[key] = values if repeatable else values[-1]
-    return model.model_validate(data)
+    # Query values are text: numbers are read from it (lax), while the text-shaped types
+    # (times, ids, lines) still hold them to what the document says.
+    return model.model_validate(data, strict=False)

@@ -94,12 +94,16 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
-        return error_response(
+        response = error_response(
             exc.status,
             "http_error",
             f"http.{exc.status}",
             Text(exc.reason, exc.reason),
         )
+        # A 405 must say which methods are allowed (RFC 9110).
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception as error:
         if is_storage_full(error):
             log.error("storage full on %s %s: %s", request.method, request.path, error)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from web.endpoint import Auth, Endpoint, is_list_annotation
+from web.endpoint import PATH_PARAMETERS, Auth, Endpoint, is_list_annotation
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -38,7 +38,9 @@ ERROR_TEXT = {
     403: "The caller's role may not do this",
     404: "Not found",
     409: "Not possible in the current state",
+    405: "Method not allowed (the Allow header names those that are)",
     413: "Request body too large",
+    415: "The body is not sent as application/json",
     422: "Invalid input or refused by a jurisdiction rule",
 }
 
@@ -82,8 +84,9 @@ def build_openapi(endpoints: Sequence[Endpoint], version: str) -> dict[str, Any]
 
 def _operation(e: Endpoint) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": e.operation_id, "summary": e.summary, "tags": [e.tag]}
+    path_schema = PATH_PARAMETERS.json_schema()["additionalProperties"]
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": path_schema}
         for name in re.findall(r"{(\w+)}", e.path)
     ]
     if e.query is not None:
@@ -119,11 +122,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
             "description": "OK",
             "content": {"application/json": {"schema": schema}},
         }
-    codes = set(e.errors) | {422} if (e.body or e.query) else set(e.errors)
-    if e.auth is not Auth.PUBLIC:
-        codes |= {401}
-    if e.body is not None:
-        codes |= {413}
+    codes = set(e.error_statuses)
     for code in sorted(codes):
         responses[str(code)] = {
             "description": ERROR_TEXT.get(code, "Error"),

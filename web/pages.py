@@ -15,6 +15,8 @@ STATIC = Path(__file__).parent / "static"
 NODE_MODULES = Path(__file__).parent.parent / "node_modules"
 VENDOR_FILES = {"socket.io.min.js": NODE_MODULES / "socket.io-client" / "dist" / "socket.io.min.js"}
 """Browser libraries installed from npm by ``make`` (package.json), never copied into the tree."""
+FAVICON = STATIC / "favicon.svg"
+"""The scales of justice; every page links it, and browsers that ask for /favicon.ico get it."""
 
 ENVIRONMENTS = {code: make_environment(code, TEMPLATES) for code in LOCALES}
 
@@ -60,7 +62,12 @@ async def vendor_file(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(FAVICON, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", index, name="index")
+    app.router.add_get("/favicon.ico", favicon, name="favicon")
     app.router.add_get("/static/vendor/{name}", vendor_file, name="vendor")
     app.router.add_static("/static", STATIC, name="static")

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any
+from zoneinfo import available_timezones
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+)
+from pydantic import Strict as StrictMode
 
 from rooms.accounts import Invitation, StaffUser
 from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, CaseType, Instance
@@ -23,9 +35,65 @@ from rooms.states import (
     SessionState,
 )
 
+# ---------------------------------------------------------------------- shared field types
+
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""No control characters: none belongs in a name, a title or an id, and NUL cannot be stored
+in PostgreSQL text. The document carries the same pattern, so clients know before sending."""
+
+Line = Annotated[str, StringConstraints(pattern=PRINTABLE)]
+"""Every text field of a request: one line of printable text. Passwords are not ``Line``: they
+are only hashed, never stored or shown, so any character may be part of one."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+"""An id in a body, a query or a path."""
+
+MAX_INT32 = 2**31 - 1
+"""The largest offset or audit position: the audit sequence is a 32-bit column, and no list
+holds more rows than that."""
+
+
+def _written_as(pattern: str, what: str) -> Callable[[Any], Any]:
+    """Times must be text of the documented shape: pydantic would also read ``0`` or ``"0.5"``
+    as a Unix time, which the document (``format: date-time``) does not allow."""
+    shape = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, date) or (isinstance(value, str) and shape.fullmatch(value)):
+            return value
+        raise ValueError(f"expected {what}")
+
+    return check
+
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+# Lax inside: after a before-validator the text no longer counts as JSON, and strict mode
+# would refuse every string; the shape check above is the stricter rule.
+Moment = Annotated[
+    AwareDatetime,
+    StrictMode(strict=False),
+    BeforeValidator(
+        _written_as(
+            _DATE + r"[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})",
+            "an RFC 3339 date-time with an offset, e.g. 2026-12-01T08:00:00+07:00",
+        )
+    ),
+]
+Day = Annotated[
+    date, StrictMode(strict=False), BeforeValidator(_written_as(_DATE, "a date such as 2026-12-01"))
+]
+
+
+TIME_ZONES = sorted(available_timezones())
+"""The IANA zones this server knows; the document lists them, so clients know them too."""
+_KNOWN_TIME_ZONES = frozenset(TIME_ZONES)
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Request bodies: exactly the documented types (no ``"true"`` for true, no ``0`` for a
+    time) and no undocumented fields. Queries arrive as text and are read in lax mode."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class Label(BaseModel):
@@ -37,16 +105,16 @@ class Label(BaseModel):
 
 
 class LoginIn(Strict):
-    username: str = Field(min_length=1, max_length=64)
+    username: Line = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
 
 class UserIn(Strict):
-    username: str = Field(min_length=3, max_length=64)
+    username: Line = Field(min_length=3, max_length=64)
     password: str = Field(min_length=10, max_length=1024)
     role: StaffRole
-    display_name: str = Field(default="", max_length=200)
-    court_id: str | None = None
+    display_name: Line = Field(default="", max_length=200)
+    court_id: Identifier | None = None
 
 
 class UserUpdateIn(Strict):
@@ -54,85 +122,87 @@ class UserUpdateIn(Strict):
 
 
 class CourtIn(Strict):
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=300)
-    time_zone: str = Field(default="Asia/Ho_Chi_Minh", max_length=64)
+    code: Line = Field(min_length=1, max_length=64)
+    name: Line = Field(min_length=1, max_length=300)
+    time_zone: Line = Field(
+        default="Asia/Ho_Chi_Minh",
+        max_length=64,
+        json_schema_extra={"enum": list[JsonValue](TIME_ZONES)},
+    )
 
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
         """Days are counted in the court's zone; an unknown one would fail every search."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValueError(f"unknown IANA time zone: {value!r}") from exc
+        if value not in _KNOWN_TIME_ZONES:
+            raise ValueError(f"unknown IANA time zone: {value!r}")
         return value
 
 
 class CaseIn(Strict):
-    number: str = Field(min_length=1, max_length=100, examples=["123/2026/HS-ST"])
+    number: Line = Field(min_length=1, max_length=100, examples=["123/2026/HS-ST"])
     case_type: CaseType
     instance: Instance = Instance.FIRST_INSTANCE
-    title: str = Field(default="", max_length=500)
+    title: Line = Field(default="", max_length=500)
     closed_hearing: bool = False
     state_secret: bool = False
     penal_chapters: list[int] = Field(default_factory=list, max_length=26)
 
 
 class HearingIn(Strict):
-    court_id: str | None = Field(default=None, description="Default: this server's court.")
+    court_id: Identifier | None = Field(default=None, description="Default: this server's court.")
     case: CaseIn
-    scheduled_start: AwareDatetime
-    scheduled_end: AwareDatetime | None = None
-    courtroom_name: str = Field(default="Phòng xử án", min_length=1, max_length=300)
+    scheduled_start: Moment
+    scheduled_end: Moment | None = None
+    courtroom_name: Line = Field(default="Phòng xử án", min_length=1, max_length=300)
 
 
 class MeetingIn(Strict):
-    court_id: str | None = None
-    title: str = Field(min_length=1, max_length=500)
-    organiser: str = Field(default="", max_length=200)
-    chair: str = Field(default="", max_length=200)
-    scheduled_start: AwareDatetime
-    scheduled_end: AwareDatetime | None = None
-    main_point_name: str = Field(default="Điểm cầu trung tâm", min_length=1, max_length=300)
+    court_id: Identifier | None = None
+    title: Line = Field(min_length=1, max_length=500)
+    organiser: Line = Field(default="", max_length=200)
+    chair: Line = Field(default="", max_length=200)
+    scheduled_start: Moment
+    scheduled_end: Moment | None = None
+    main_point_name: Line = Field(default="Điểm cầu trung tâm", min_length=1, max_length=300)
 
 
 class SessionUpdateIn(Strict):
     case: CaseIn | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    organiser: str | None = Field(default=None, max_length=200)
-    chair: str | None = Field(default=None, max_length=200)
-    scheduled_start: AwareDatetime | None = None
-    scheduled_end: AwareDatetime | None = None
+    title: Line | None = Field(default=None, min_length=1, max_length=500)
+    organiser: Line | None = Field(default=None, max_length=200)
+    chair: Line | None = Field(default=None, max_length=200)
+    scheduled_start: Moment | None = None
+    scheduled_end: Moment | None = None
 
 
 class PointIn(Strict):
-    name: str = Field(min_length=1, max_length=300)
+    name: Line = Field(min_length=1, max_length=300)
     kind: PointKind
-    location: str = Field(default="", max_length=500)
+    location: Line = Field(default="", max_length=500)
 
 
 class ParticipantIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     role: Role
-    point_id: str = Field(min_length=1, max_length=32)
+    point_id: Identifier
 
 
 class SessionQuery(Strict):
-    court_id: str | None = None
+    court_id: Identifier | None = None
     kind: SessionKind | None = None
     state: list[SessionState] | None = None
-    case_number: str | None = Field(default=None, max_length=100)
-    on: date | None = Field(default=None, description="Sessions starting on this day (court time).")
-    starts_from: AwareDatetime | None = None
-    starts_before: AwareDatetime | None = None
+    case_number: Line | None = Field(default=None, max_length=100)
+    on: Day | None = Field(default=None, description="Sessions starting on this day (court time).")
+    starts_from: Moment | None = None
+    starts_before: Moment | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT32)
 
 
 class AuditQuery(Strict):
-    session_id: str | None = None
-    after_seq: int = Field(default=0, ge=0)
+    session_id: Identifier | None = None
+    after_seq: int = Field(default=0, ge=0, le=MAX_INT32)
     limit: int = Field(default=200, ge=1, le=1000)
 
 

@@ -402,7 +402,9 @@ async def test_invalid_json_and_oversized_bodies(api: Api) -> None:
     err = broken.error(422, "invalid_input", "request.schema")
     assert err["problems"][0]["type"] == "json_invalid"
     empty = await api.post(f"{API}/hearings", data=b"")
-    assert {p["loc"][0] for p in empty.error(422, "invalid_input")["problems"]} == {
+    empty.error(422, "invalid_input", "request.body_required")
+    missing = await api.post(f"{API}/hearings", {})
+    assert {p["loc"][0] for p in missing.error(422, "invalid_input")["problems"]} == {
         "case",
         "scheduled_start",
     }

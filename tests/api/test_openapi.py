@@ -118,6 +118,7 @@ async def test_the_document_is_openapi_3_1(api: Api) -> None:
                 assert isinstance(_resolve(doc, schema["$ref"]), dict)
                 assert "422" in op["responses"]
                 assert "413" in op["responses"]
+                assert "415" in op["responses"]
             if op.get("security"):
                 assert "401" in op["responses"], (method, path)
     assert len(operation_ids) == len(set(operation_ids))
@@ -126,6 +127,30 @@ async def test_the_document_is_openapi_3_1(api: Api) -> None:
     assert doc["paths"][f"{API}/auth/login"]["post"].get("security") is None
     assert doc["paths"][f"{API}/sessions/{{session_id}}/me"]["get"]["security"] == [{"join": []}]
     assert doc["paths"][f"{API}/hearings"]["post"]["security"] == [{"staff": []}]
+
+
+async def test_the_document_declares_what_the_server_answers_and_refuses(api: Api) -> None:
+    doc = await _document(api)
+    paths = doc["paths"]
+    assert "401" in paths[f"{API}/auth/login"]["post"]["responses"]
+    for listing in ("sessions", "hearings", "meetings"):
+        # An unknown court_id with a day to search is 404.
+        assert "404" in paths[f"{API}/{listing}"]["get"]["responses"], listing
+    schemas = doc["components"]["schemas"]
+    printable = schemas["ParticipantIn"]["properties"]["name"]["pattern"]
+    assert re.fullmatch(printable, "Nguyễn Văn A")
+    assert not re.fullmatch(printable, "Nguyễn\x00Văn A")
+    assert schemas["LoginIn"]["properties"]["username"]["pattern"] == printable
+    assert schemas["CaseIn"]["properties"]["number"]["pattern"] == printable
+    assert schemas["AuditQuery"]["properties"]["after_seq"]["maximum"] == 2**31 - 1
+    assert schemas["SessionQuery"]["properties"]["offset"]["maximum"] == 2**31 - 1
+    assert "Asia/Ho_Chi_Minh" in schemas["CourtIn"]["properties"]["time_zone"]["enum"]
+    for path, item in paths.items():
+        for method, op in item.items():
+            for param in op.get("parameters", []):
+                if param["in"] == "path":
+                    assert param["schema"]["pattern"] == printable, (method, path)
+                    assert "422" in op["responses"], (method, path)
 
 
 async def test_the_document_and_the_router_agree(api: Api) -> None:

@@ -90,7 +90,8 @@ def _validated(
     model: type[M], values: Mapping[str, str], data: dict[str, Any], errors: dict[str, str]
 ) -> Parsed[M]:
     try:
-        parsed = model.model_validate(data)
+        # A form is text, like a query: read it lax; the JSON API reads the same models strictly.
+        parsed = model.model_validate(data, strict=False)
     except ValidationError as error:
         for problem in error.errors(include_url=False, include_input=False):
             name = next((str(p) for p in reversed(problem["loc"]) if isinstance(p, str)), "")
