@@ -91,7 +91,8 @@ class Endpoint:
     @property
     def error_statuses(self) -> frozenset[int]:
         """Every error status this endpoint answers with, for the document to declare."""
-        codes = set(self.errors)
+        # Every call writes at least its audit entry, so any of them can find storage full.
+        codes = {*self.errors, 507}
         if self.body is not None or self.query is not None or "{" in self.path:
             codes.add(422)
         if self.auth is not Auth.PUBLIC:
