@@ -538,7 +538,7 @@ ENDPOINTS: list[Endpoint] = [
         "audit",
         query=s.AuditQuery,
         response=list[s.AuditEntryOut],
-        errors=(403,),
+        errors=(403, 404),  # 404: a session_id filter naming no session of the reader's court
     ),
 ]
 

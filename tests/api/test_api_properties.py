@@ -25,7 +25,7 @@ from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from hearing_server.app import OPENAPI_PATH
-from tests.api.conftest import API, Api
+from tests.api.conftest import ADMIN_PASSWORD, API, Api, login_token
 
 EXAMPLES = 15
 """Per operation and generation mode: about 700 requests a database, some 15 s each."""
@@ -48,12 +48,18 @@ class KnownIds:
     participant_id: str
     invitation_id: str
     join_token: str
+    user_id: str
+    """A clerk's account, for the generated changes to accounts (never the admin's own)."""
+    logout_token: str
+    """A second login of the admin's, for the generated logouts: the first one revokes it,
+    and the token every other operation uses stays valid."""
 
     def path_parameters(self, operation: APIOperation) -> dict[str, str]:
         known = {
             "session_id": self.session_id,
             "participant_id": self.participant_id,
             "invitation_id": self.invitation_id,
+            "user_id": self.user_id,
         }
         return {p.name: known[p.name] for p in operation.path_parameters}
 
@@ -75,11 +81,14 @@ async def _seed(api: Api) -> KnownIds:
     hearing = await api.schedule_hearing()
     point = await api.add_point(hearing["id"])
     added = await api.add_participant(hearing["id"], point["id"])
+    clerk = await api.create_user("thu_ky_mau", "clerk", "a-clerk-password-long-enough")
     return KnownIds(
         session_id=hearing["id"],
         participant_id=added["participant"]["id"],
         invitation_id=added["join_link"]["invitation"]["id"],
         join_token=added["join_link"]["token"],
+        user_id=clerk["id"],
+        logout_token=await login_token(api.client, "admin", ADMIN_PASSWORD),
     )
 
 
@@ -124,6 +133,8 @@ def _explore(document: dict[str, Any], base_url: str, staff_token: str, known: K
             operation = result.ok()
             join = operation.definition.raw.get("security") == [{"join": []}]
             token = known.join_token if join else staff_token
+            if operation.path.endswith("/auth/logout"):
+                token = known.logout_token
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 report = _explore_operation(operation, mode, base_url, http, token, known)
                 if report is not None:
