@@ -1,6 +1,7 @@
 """Join/leave cycles through the whole server, with media, leave nothing behind.
 
-A participant joins with their link, publishes, is admitted, exchanges media with the court,
+A new participant (as witnesses and parties come and go in a day of hearings) joins with their
+link, publishes, is admitted, exchanges media with the court,
 leaves, and (as a browser trickling its last ICE candidates after the user hung up) sends one
 more message, which is refused. Afterwards every live object of ours and of aiortc's
 peer-connection machinery must be back at the warm-up count. Counts are exact; RSS is not
@@ -29,6 +30,8 @@ from aiortc import (
 )
 
 from hearing_server.settings import Settings
+from rooms.points import PointKind
+from rooms.roles import Role
 from signaling.client import CommandRefused, HeadlessParticipant
 from signaling.connections import Connection
 from signaling.media import MediaRoom, ServerPeer, TrackFanout
@@ -36,7 +39,9 @@ from signaling.media.aiortc_internals import FrameTap
 from signaling.media.forwarded_track import ForwardedTrack
 from signaling.media.keyframe import KeyframeRequester
 from signaling.media.stats import StatsSampler
+from signaling.monitoring import _LinkMemory
 from tests.media_e2e.conftest import MediaHearing
+from tests.signaling.harness import CLI
 
 WARM_UP = 3
 """Cycles before the baseline: caches and the stayers' reused m-lines fill up first."""
@@ -55,6 +60,7 @@ COUNTED: tuple[type, ...] = (
     KeyframeRequester,
     FrameTap,
     StatsSampler,
+    _LinkMemory,
     HeadlessParticipant,
     RTCPeerConnection,
     RTCRtpTransceiver,
@@ -94,8 +100,14 @@ def census() -> Counter[str]:
     return things
 
 
-async def visit(media: MediaHearing, who: str) -> None:
-    """One person's whole visit, media both ways, then a message after leaving."""
+async def visit(media: MediaHearing) -> None:
+    """One new person's whole visit, media both ways, then a message after leaving."""
+    hearing = media.hearing
+    who = f"visitor {len(hearing.ids)}"
+    session = await hearing.session()
+    home = next(point for point in session.points.values() if point.kind is PointKind.HOME)
+    added, link = await hearing.service.add_participant(CLI, session.id, who, Role.VICTIM, home.id)
+    hearing.ids[who], hearing.tokens[who] = added.id, link.token
     person = await media.join(who)
     await media.admit(who)
     await media.wait_flowing("judge", who, "camera", within=20)
@@ -128,10 +140,10 @@ async def test_join_leave_cycles_with_media_return_to_the_warm_up_level(
     await media.join("judge")
     await media.join("clerk")
     for _ in range(WARM_UP):
-        await visit(media, "victim")
+        await visit(media)
     baseline = await settled()
     for _ in range(CYCLES):
-        await visit(media, "victim")
+        await visit(media)
     now = await settled(baseline)
 
     left_behind = {k: now[k] - baseline[k] for k in now | baseline if now[k] != baseline[k]}
