@@ -233,6 +233,8 @@ class Monitoring:
                 room=self._participant_room(session_id, pid),
             )
         await self._sio.emit("quality", self.quality(session_id), room=monitor_room(session_id))
+        # Only people with media now are remembered: one who left starts afresh if they return.
+        links.memory = {pid: m for pid, m in links.memory.items() if pid in reports}
         for pid, report in reports.items():
             memory = links.memory.setdefault(pid, _LinkMemory())
             await self._judge(SessionId(session_id), ParticipantId(pid), report, memory)

@@ -114,32 +114,48 @@ def malformed(detail: str, fields: list[dict[str, str]] | None = None) -> Refusa
     )
 
 
-RATE_LIMITED = Refusal(
-    "rate_limited",
-    "protocol.rate_limited",
-    Text("Gửi quá nhiều yêu cầu; hãy chậm lại.", "Too many messages; slow down."),
-)
-ABUSE = Refusal(
-    "abuse",
-    "protocol.abuse",
-    Text(
-        "Quá nhiều yêu cầu bị từ chối; kết nối bị đóng.",
-        "Too many refused messages; the connection is closed.",
-    ),
-)
-NOT_WATCHING = Refusal(
-    "forbidden",
-    "monitor.not_watching",
-    Text(
-        "Hãy theo dõi phiên này trước khi xử lý cảnh báo của nó.",
-        "Watch this session before handling its alerts.",
-    ),
-)
-LEFT = Refusal(
-    "invalid_state",
-    "connection.left",
-    Text("Bạn đã rời phiên.", "You have left the session."),
-)
+# Refusals raised often are made afresh each time: a raised exception keeps the traceback of
+# every raise, and with it every frame's locals (the connection, the payload), so one shared
+# instance would keep everything every refusal ever touched.
+
+
+def rate_limited() -> Refusal:
+    return Refusal(
+        "rate_limited",
+        "protocol.rate_limited",
+        Text("Gửi quá nhiều yêu cầu; hãy chậm lại.", "Too many messages; slow down."),
+    )
+
+
+def abuse() -> Refusal:
+    return Refusal(
+        "abuse",
+        "protocol.abuse",
+        Text(
+            "Quá nhiều yêu cầu bị từ chối; kết nối bị đóng.",
+            "Too many refused messages; the connection is closed.",
+        ),
+    )
+
+
+def not_watching() -> Refusal:
+    return Refusal(
+        "forbidden",
+        "monitor.not_watching",
+        Text(
+            "Hãy theo dõi phiên này trước khi xử lý cảnh báo của nó.",
+            "Watch this session before handling its alerts.",
+        ),
+    )
+
+
+def left() -> Refusal:
+    return Refusal(
+        "invalid_state",
+        "connection.left",
+        Text("Bạn đã rời phiên.", "You have left the session."),
+    )
+
 
 # ---------------------------------------------------------------------------------- types
 

@@ -327,11 +327,11 @@ class SignalingServer:
         connection = self.registry.get(sid)
         name = str(event)[:64]
         if connection is None:
-            return {"ok": False, "error": p.refusal_body(p.LEFT, name, None)}
+            return {"ok": False, "error": p.refusal_body(p.left(), name, None)}
         ref = p.client_ref(args)
         try:
             if not connection.bucket.take():
-                raise p.RATE_LIMITED
+                raise p.rate_limited()
             connection.rate_limited = False
             spec = p.CLIENT_EVENTS.get(name)
             if spec is None or name != event:
@@ -360,23 +360,25 @@ class SignalingServer:
         into a flood of audit rows.
         """
         body = p.refusal_body(error, event, ref)
-        if not audited and not (error is p.RATE_LIMITED and connection.rate_limited):
+        rate_limited = error.rule == "protocol.rate_limited"
+        if not audited and not (rate_limited and connection.rate_limited):
             await self._audit_refusal(
                 connection.actor, "signal.message", _session_of(connection), error, {"event": event}
             )
-        if error is p.RATE_LIMITED:
+        if rate_limited:
             connection.rate_limited = True
         await self._emit(connection.sid, "error", body)
         if connection.refusals.add() and not connection.departed:
+            abuse = p.abuse()
             await self._audit_refusal(
                 connection.actor,
                 "signal.abuse",
                 _session_of(connection),
-                p.ABUSE,
+                abuse,
                 {"refusals": len(connection.refusals)},
             )
-            await self._emit(connection.sid, "error", p.refusal_body(p.ABUSE, event, ref))
-            await self._emit(connection.sid, "goodbye", _goodbye(p.ABUSE.rule, p.ABUSE.message))
+            await self._emit(connection.sid, "error", p.refusal_body(abuse, event, ref))
+            await self._emit(connection.sid, "goodbye", _goodbye(abuse.rule, abuse.message))
             # Not "departed": a participant thrown out for abuse is disconnected in the domain.
             self._spawn(self._disconnect_later(connection.sid, 0.0))
         return {"ok": False, "ref": ref, "error": body}
@@ -504,7 +506,7 @@ class SignalingServer:
     ) -> dict[str, Any]:
         assert isinstance(payload, p.AcknowledgeAlert)
         if payload.session_id not in connection.watching:
-            raise p.NOT_WATCHING
+            raise p.not_watching()
         try:
             alert = await self.monitoring.acknowledge(
                 connection.actor, payload.session_id, payload.alert_id
@@ -655,7 +657,7 @@ class SignalingServer:
 
     def _participant_of(self, connection: Connection) -> tuple[SessionId, Actor]:
         if connection.departed or connection.session_id is None:
-            raise p.LEFT
+            raise p.left()
         return connection.session_id, connection.actor
 
     async def _audit_refusal(

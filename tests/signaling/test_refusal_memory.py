@@ -1,0 +1,119 @@
+"""A refused message costs nothing once its connection is gone.
+
+An exception object that is raised again keeps the traceback of every earlier raise, and each
+traceback keeps its frames' locals: one shared refusal instance kept every connection and
+payload it was ever raised for. Here refusals are counted in live objects and in the bytes our
+code allocated (tracemalloc, cheap without media), and no module of ours may hold an exception
+instance that could be raised twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib
+import pkgutil
+import tracemalloc
+from pathlib import Path
+from types import ModuleType, TracebackType
+
+import hearing_server
+import recorder
+import rooms
+import signaling
+import web
+from rooms.roles import StaffRole
+from signaling.connections import Connection
+from tests.signaling.harness import Hearing, staff_token
+
+CYCLES = 40
+GROWTH_PER_CYCLE_BYTES = 1024
+"""What a cycle may leave allocated by ``signaling/`` (caches warming up); the leak was ~10 KB."""
+SETTLE_SECONDS = 15.0
+OUR_CODE = str(Path(signaling.__file__).parent / "*")
+
+
+def live(kind: type) -> int:
+    gc.collect()
+    return sum(isinstance(thing, kind) for thing in gc.get_objects())
+
+
+def allocated_by_signaling() -> int:
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(True, OUR_CODE, all_frames=True)]
+    )
+    return sum(stat.size for stat in snapshot.statistics("filename"))
+
+
+async def refused_after_leaving(hearing: Hearing, staff: str) -> None:
+    """The victim leaves and a late message of theirs is refused; a monitor that watches
+    nothing tries to acknowledge an alert and is refused too."""
+    peer, _welcome = await hearing.join("victim")
+    assert (await peer.call("leave"))["ok"]
+    late = await peer.call("ice_candidate", {"candidate": None, "sdp_mid": "0"})
+    assert late["error"]["rule"] == "connection.left"
+    await peer.close()
+    hearing.peers.remove(peer)
+    monitor = await hearing.connect("monitor", {"staff_token": staff})
+    await monitor.wait_for("welcome")
+    unwatched = await monitor.call(
+        "acknowledge_alert", {"session_id": hearing.session_id, "alert_id": "x"}
+    )
+    assert unwatched["error"]["rule"] == "monitor.not_watching"
+    await monitor.close()
+    hearing.peers.remove(monitor)
+
+
+async def back_to(count: int) -> int:
+    """Live connections once they are back at ``count`` (the server closes a departed one
+    after a grace period), or as many as there are when time runs out."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_SECONDS
+    while (now := live(Connection)) != count:
+        if loop.time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    return now
+
+
+async def test_refused_messages_keep_neither_their_connection_nor_its_frames(
+    hearing: Hearing,
+) -> None:
+    staff = await staff_token(hearing.client, "it_staff", StaffRole.IT_STAFF)
+    await hearing.join("judge")
+    for _ in range(3):
+        await refused_after_leaving(hearing, staff)
+    connections = await back_to(1)
+    tracebacks = live(TracebackType)
+    tracemalloc.start(1)
+    try:
+        before = allocated_by_signaling()
+        for _ in range(CYCLES):
+            await refused_after_leaving(hearing, staff)
+        assert await back_to(connections) == connections
+        grown = allocated_by_signaling() - before
+    finally:
+        tracemalloc.stop()
+    assert live(TracebackType) <= tracebacks
+    assert grown < CYCLES * GROWTH_PER_CYCLE_BYTES, f"signaling/ kept {grown} bytes"
+
+
+def our_modules() -> list[ModuleType]:
+    modules = []
+    for package in (rooms, signaling, recorder, web, hearing_server):
+        modules.append(package)
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if not info.name.endswith("__main__"):
+                modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def test_no_module_of_ours_holds_an_exception_instance() -> None:
+    """Raise fresh exceptions (a factory function), never a shared one."""
+    shared = [
+        f"{module.__name__}.{name}"
+        for module in our_modules()
+        for name, value in vars(module).items()
+        if isinstance(value, BaseException)
+    ]
+    assert shared == []
