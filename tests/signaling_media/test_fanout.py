@@ -34,6 +34,9 @@ class Requests:
     def request(self) -> None:
         self.count += 1
 
+    def request_for_attach(self) -> None:
+        self.count += 1
+
     def keyframe_seen(self) -> None:
         pass
 
