@@ -61,6 +61,7 @@ __all__ = [
     "intercept_keyframe_requests",
     "negotiable_codecs",
     "ntp_now",
+    "observe_received",
     "receiver_has_tap",
     "remote_media_ssrc",
     "restrict_received_codec",
@@ -245,6 +246,7 @@ def simulate_rtp_loss(
         raise ValueError(f"loss ratio must be in [0, 1), got {ratio}")
     chooser = rng or random.Random()
     original = transport._send_rtp
+    setattr(transport, _SIMULATED_LOSS, (ratio, chooser))  # for send_rtp_nowait()
 
     async def lossy_send_rtp(data: bytes) -> None:
         is_rtcp = len(data) >= 2 and 192 <= data[1] <= 223
@@ -358,6 +360,8 @@ _SENDER_NTP = "_RTCRtpSender__ntp_timestamp"
 _SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
 _TRANSPORT_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
 _TRANSPORT_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+
+_SIMULATED_LOSS = "_hearing_simulated_loss"
 
 _SOURCE_MARK_INTERVAL = 1.0
 """Seconds between refreshes of a receiver's "active SSRC" clock: a datetime per packet costs."""
@@ -595,6 +599,9 @@ def send_rtp_nowait(transport: RTCDtlsTransport, data: bytes) -> None:
     pair = transport.transport._connection._nominated.get(1)
     if pair is None:
         raise ConnectionError("ICE has no nominated pair")
+    loss = transport.__dict__.get(_SIMULATED_LOSS)
+    if loss is not None and loss[1].random() < loss[0]:
+        return
     protected = transport._tx_srtp.protect(data)
     pair.protocol.transport.sendto(protected, pair.remote_addr)
     setattr(
@@ -606,3 +613,26 @@ def send_rtp_nowait(transport: RTCDtlsTransport, data: bytes) -> None:
 def ntp_now() -> int:
     """The current time as a 64-bit NTP timestamp (what sender reports carry)."""
     return int(clock.current_ntp_time())
+
+
+def observe_received(
+    receiver: RTCRtpReceiver,
+    on_rtp: Callable[[RtpPacket], None],
+    on_rtcp: Callable[[AnyRtcpPacket], None] | None = None,
+) -> None:
+    """Show ``on_rtp`` every RTP packet a receiver gets (and ``on_rtcp`` its RTCP) as it
+    arrives, before aiortc handles it: tests read sequence numbers and sender reports."""
+    original_rtp = receiver._handle_rtp_packet
+    original_rtcp = receiver._handle_rtcp_packet
+
+    async def handle_rtp(packet: RtpPacket, arrival_time_ms: int) -> None:
+        on_rtp(packet)
+        await original_rtp(packet, arrival_time_ms)
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if on_rtcp is not None:
+            on_rtcp(packet)
+        await original_rtcp(packet)
+
+    receiver._handle_rtp_packet = handle_rtp  # type: ignore[method-assign]
+    receiver._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]

@@ -246,6 +246,14 @@ class ServerPeer:
                 return slot.packets_out
         return 0
 
+    def outgoing_stream(self, key: TrackKey) -> RtpOutgoingStream | None:
+        """The RTP-level stream sending ``key`` here (``None`` on the frame path), for
+        retransmission and sender-report figures."""
+        for slot in self.__slots:
+            if slot.key == key:
+                return slot.stream
+        return None
+
     # -- negotiation ------------------------------------------------------
 
     async def accept_offer(self, sdp: str, sources: Mapping[str, Source]) -> OfferResult:
