@@ -49,6 +49,7 @@ __all__ = [
     "FrameCallback",
     "FrameTap",
     "RtpCallback",
+    "RtpSendPath",
     "RtpTap",
     "SendParameters",
     "SenderReportCallback",
@@ -588,26 +589,53 @@ def install_rtp_egress(
     sender._send_rtcp = send_rtcp  # type: ignore[method-assign]
 
 
-def send_rtp_nowait(transport: RTCDtlsTransport, data: bytes) -> None:
-    """Protect and send one RTP packet now, without a coroutine per packet.
+class RtpSendPath:
+    """Protects and sends RTP on one DTLS transport now, without a coroutine per packet.
 
-    What ``RTCDtlsTransport._send_rtp`` does through aioice's ``sendto``, minus
-    two awaits; raises ``ConnectionError`` when the transport cannot send.
+    What ``RTCDtlsTransport._send_rtp`` does through aioice's ``sendto``, minus two awaits
+    and with the nominated pair, the SRTP session and the socket looked up once.
     """
-    if transport._state != State.CONNECTED:
-        raise ConnectionError("DTLS transport is not connected")
-    pair = transport.transport._connection._nominated.get(1)
-    if pair is None:
-        raise ConnectionError("ICE has no nominated pair")
-    loss = transport.__dict__.get(_SIMULATED_LOSS)
-    if loss is not None and loss[1].random() < loss[0]:
-        return
-    protected = transport._tx_srtp.protect(data)
-    pair.protocol.transport.sendto(protected, pair.remote_addr)
-    setattr(
-        transport, _TRANSPORT_TX_BYTES, getattr(transport, _TRANSPORT_TX_BYTES) + len(protected)
-    )
-    setattr(transport, _TRANSPORT_TX_PACKETS, getattr(transport, _TRANSPORT_TX_PACKETS) + 1)
+
+    def __init__(self, transport: RTCDtlsTransport) -> None:
+        self.__transport = transport
+        self.__send: Callable[[bytes], None] | None = None
+
+    def send(self, data: bytes) -> None:
+        """Send one packet; ``ConnectionError`` when the transport cannot send."""
+        send = self.__send
+        if send is None or self.__transport._state is not State.CONNECTED:
+            send = self.__resolve()
+        send(data)
+
+    def __resolve(self) -> Callable[[bytes], None]:
+        self.__send = None
+        transport = self.__transport
+        if transport._state is not State.CONNECTED:
+            raise ConnectionError("DTLS transport is not connected")
+        pair = transport.transport._connection._nominated.get(1)
+        if pair is None:
+            raise ConnectionError("ICE has no nominated pair")
+        protect = transport._tx_srtp.protect
+        sendto = pair.protocol.transport.sendto
+        address = pair.remote_addr
+        settings = transport.__dict__
+
+        def send(data: bytes) -> None:
+            loss = settings.get(_SIMULATED_LOSS)
+            if loss is not None and loss[1].random() < loss[0]:
+                return
+            protected = protect(data)
+            sendto(protected, address)
+            settings[_TRANSPORT_TX_BYTES] += len(protected)
+            settings[_TRANSPORT_TX_PACKETS] += 1
+
+        self.__send = send
+        return send
+
+
+def send_rtp_nowait(transport: RTCDtlsTransport, data: bytes) -> None:
+    """Send one RTP packet now (see :class:`RtpSendPath`, which a stream keeps)."""
+    RtpSendPath(transport).send(data)
 
 
 def ntp_now() -> int:

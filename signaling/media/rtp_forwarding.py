@@ -56,7 +56,6 @@ class RtpOutgoingStream:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kind = kind
-        self.__sender = sender
         self.__on_ready = on_ready
         self.__clock = clock
         self.__writer: HeaderWriter | None = None
@@ -64,6 +63,7 @@ class RtpOutgoingStream:
         self.__rtx: tuple[int, int] | None = None
         self.__rtx_sequence = 0
         self.__history = RetransmissionHistory()
+        self.__path = internals.RtpSendPath(sender.transport)
         self.__source: TrackFanout | None = None
         self.__source_ssrc: int | None = None
         self.packets_sent = 0
@@ -125,7 +125,7 @@ class RtpOutgoingStream:
         )
         self.__history.store(sequence_number, data)
         try:
-            internals.send_rtp_nowait(self.__sender.transport, data)
+            self.__path.send(data)
         except ConnectionError:
             self.send_errors += 1
             return True  # the link is down or going: nothing a keyframe would fix
@@ -147,7 +147,7 @@ class RtpOutgoingStream:
             data = wrap_rtx(data, payload_type, self.__rtx_sequence, ssrc)
             self.__rtx_sequence = (self.__rtx_sequence + 1) & 0xFFFF
         try:
-            internals.send_rtp_nowait(self.__sender.transport, data)
+            self.__path.send(data)
         except ConnectionError:
             return
         self.retransmitted += 1

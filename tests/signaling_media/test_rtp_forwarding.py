@@ -168,7 +168,7 @@ async def test_five_percent_loss_towards_a_receiver_is_repaired_by_retransmissio
     sent = a.video_track.frames_sent - sent_before
     assert sent > 100
     assert delivered >= 0.99 * sent - 15, f"{delivered} of {sent} frames"
-    assert stream.retransmitted > 10  # about 5 % of some 500 packets, NACKed and resent
+    assert stream.retransmitted >= 5  # about 5 % of some 300 packets, NACKed and resent
     assert stream.nacks_missed <= 2
     assert a.video_track.keyframe_requests - requests_before <= 2
 
