@@ -268,7 +268,7 @@ async def run_step(
 ) -> FanoutStep:
     """Measure one window with ``receivers`` receive-only participants."""
     clip = camera_clip(video_codec)  # encoded before anything is timed
-    server = ServerProcess("sfu", video_codec)
+    server = ServerProcess("rtp", video_codec)
     port = await server.start()
     host = ClientHost()
     await host.connect(port)

@@ -26,14 +26,23 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcconfiguration import RTCBundlePolicy
 
-from signaling.media import AllowAll, MediaRoom, NegotiationError, Source, TrackKey
+from signaling.media import (
+    FORWARDING_MODES,
+    AllowAll,
+    MediaRoom,
+    NegotiationError,
+    Source,
+    TrackKey,
+)
 
 __all__ = ["LoopDelay", "Mode", "RelayRoom", "server_main"]
 
 logger = logging.getLogger(__name__)
 
-Mode = Literal["sfu", "relay"]
-"""``sfu``: the forwarding MediaRoom; ``relay``: aiortc's MediaRelay (decode + re-encode)."""
+Mode = Literal["rtp", "frame", "relay"]
+"""``rtp``: the forwarding MediaRoom at RTP level (the default); ``frame``: the same room
+forwarding whole frames that aiortc's senders re-packetise (the older path); ``relay``:
+aiortc's MediaRelay (decode + re-encode)."""
 
 Tracks = Mapping[str, TrackKey | None]
 Renegotiate = Callable[[str, str, Tracks], Awaitable[None]]
@@ -176,9 +185,13 @@ async def serve(mode: Mode, video_codec: str, port_queue: Any) -> None:
         await send(links[pid], {"op": "offer", "pid": pid, "sdp": sdp, "tracks": wire})
 
     room: MediaRoom | RelayRoom
-    if mode == "sfu":
+    if mode in FORWARDING_MODES:
         room = MediaRoom(
-            "bench", policy=AllowAll(), on_renegotiate=renegotiate, video_codec=video_codec
+            "bench",
+            policy=AllowAll(),
+            on_renegotiate=renegotiate,
+            video_codec=video_codec,
+            forwarding="frame" if mode == "frame" else "rtp",
         )
     else:
         room = RelayRoom(renegotiate, video_codec)

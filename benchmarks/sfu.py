@@ -1,4 +1,4 @@
-"""Server CPU of the forwarding SFU against aiortc's stock MediaRelay (decode + re-encode).
+"""Server CPU of the forwarding SFU, RTP-level against frame-level, and aiortc's MediaRelay.
 
 The server room runs in its own process so its CPU time is measured apart
 from the load generator's; clients count encoded frames without decoding.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 
@@ -133,6 +134,11 @@ def per_frame_us(result: Result) -> float:
     return result.server_cores * result.seconds / max(1, delivered) * 1e6
 
 
+def per_packet_us(result: Result) -> float:
+    """Server CPU per RTP packet the clients received (the figure compared with Janus)."""
+    return result.server_cores * result.seconds / max(1, result.packets_delivered) * 1e6
+
+
 def report(result: Result) -> None:
     cores = result.server_cores
     joins = result.join_to_first_frame
@@ -161,7 +167,7 @@ def report(result: Result) -> None:
     )
     print(
         f"server CPU per delivered RTP packet: "
-        f"{cores * result.seconds / max(1, result.packets_delivered) * 1e6:6.1f} µs "
+        f"{per_packet_us(result):6.1f} µs "
         f"({result.packets_delivered} packets)"
     )
     if joins:
@@ -228,16 +234,21 @@ def main() -> None:
         fanout.report_search(steps, limits, largest)
         return
     seconds = 20.0 if args.seconds is None else args.seconds
-    sfu = asyncio.run(run("sfu", args.participants, seconds, video_codec))
-    report(sfu)
+    rtp = asyncio.run(run("rtp", args.participants, seconds, video_codec))
+    report(rtp)
+    frame = asyncio.run(run("frame", args.participants, seconds, video_codec))
+    report(frame)
+    ratio = per_packet_us(frame) / max(per_packet_us(rtp), 1e-9)
+    print(f"== frame-level / RTP-level server CPU per delivered RTP packet: {ratio:.2f}x ==")
     baseline_n = (
         args.participants if args.baseline_participants is None else args.baseline_participants
     )
     if baseline_n > 0:
         relay = asyncio.run(run("relay", baseline_n, seconds, video_codec))
         report(relay)
-        ratio = per_frame_us(relay) / max(per_frame_us(sfu), 1e-9)
-        print(f"== MediaRelay / SFU server CPU per delivered frame: {ratio:.1f}x ==")
+        ratio = per_packet_us(relay) / max(per_packet_us(rtp), 1e-9)
+        print(f"== MediaRelay / RTP-level server CPU per delivered RTP packet: {ratio:.1f}x ==")
+    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,11 @@ def media_gateway_factory(settings: Settings) -> MediaGatewayFactory:
         return NoMediaGateway
 
     def forwarding(send_offer: ServerOfferSender) -> MediaGateway:
-        return ForwardingGateway(send_offer, video_codec=f"video/{settings.video_codec}")
+        return ForwardingGateway(
+            send_offer,
+            video_codec=f"video/{settings.video_codec}",
+            forwarding=settings.media_forwarding,
+        )
 
     return forwarding
 

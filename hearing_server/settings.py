@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     """Forward audio and video between participants; off: signalling and control only."""
     video_codec: Literal["VP8", "H264"] = "VP8"
     """The one video codec every participant of a session sends and receives."""
+    media_forwarding: Literal["rtp", "frame"] = "rtp"
+    """``rtp``: packets rewritten per receiver; ``frame``: the older frame-level path, kept
+    runnable to compare against (benchmarks) until it is removed."""
     media_silence_seconds: float = Field(default=10, gt=0, le=600)
     """A connected participant that sends no media for this long is marked disconnected."""
     link_report_seconds: float = Field(default=2, gt=0, le=60)

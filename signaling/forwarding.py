@@ -34,6 +34,7 @@ from signaling.gateway import (
 )
 from signaling.media import (
     SOURCES,
+    ForwardingMode,
     MediaRoom,
     NegotiationError,
     RenegotiateCallback,
@@ -133,10 +134,12 @@ class ForwardingGateway:
         send_offer: ServerOfferSender,
         *,
         video_codec: str = "video/VP8",
+        forwarding: ForwardingMode = "rtp",
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._send_offer = send_offer
         self._video_codec = video_codec
+        self._forwarding: ForwardingMode = forwarding
         self._monotonic = monotonic
         self._sessions: dict[str, _SessionMedia] = {}
         self._closed = False
@@ -229,6 +232,7 @@ class ForwardingGateway:
                 policy=policy,
                 on_renegotiate=self._renegotiation_sender(session_id),
                 video_codec=self._video_codec,
+                forwarding=self._forwarding,
             )
             media = self._sessions[session_id] = _SessionMedia(room, policy)
         return media

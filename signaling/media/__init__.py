@@ -1,7 +1,7 @@
 """Media core: forward encoded media between participants without transcoding."""
 
 from .aiortc_internals import AIORTC_VERSION
-from .fanout import CodecInfo, PacketSink, TrackFanout, is_keyframe
+from .fanout import CodecInfo, PacketSink, PublisherReport, RtpSink, TrackFanout, is_keyframe
 from .forwarded_track import ForwardedTrack
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL, KeyframeRequester
 from .peer import (
@@ -14,17 +14,20 @@ from .peer import (
 )
 from .policy import SOURCES, AllowAll, ForwardingPolicy, Kind, Source, TrackKey, kind_of
 from .room import MediaRoom
+from .rtp_forwarding import FORWARDING_MODES, ForwardingMode, RtpOutgoingStream
 from .stats import ConnectionStats, StatsSampler
 
 __all__ = [
     "AIORTC_VERSION",
     "DEFAULT_KEYFRAME_INTERVAL",
+    "FORWARDING_MODES",
     "MAX_SDP_BYTES",
     "SOURCES",
     "AllowAll",
     "CodecInfo",
     "ConnectionStats",
     "ForwardedTrack",
+    "ForwardingMode",
     "ForwardingPolicy",
     "KeyframeRequester",
     "Kind",
@@ -32,7 +35,10 @@ __all__ = [
     "NegotiationError",
     "OfferResult",
     "PacketSink",
+    "PublisherReport",
     "RenegotiateCallback",
+    "RtpOutgoingStream",
+    "RtpSink",
     "ServerPeer",
     "Source",
     "StatsSampler",

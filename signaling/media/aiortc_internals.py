@@ -9,8 +9,11 @@ test_aiortc_internals.py`` fails loudly if aiortc changes under them.
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiortc
@@ -20,11 +23,23 @@ from aiortc import (
     RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
+    clock,
 )
-from aiortc.codecs import CODECS
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.codecs import CODECS, depayload, is_rtx
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcpeerconnection import find_common_codecs
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpSenderInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
+)
 from aiortc.sdp import MediaDescription, SessionDescription
 
 __all__ = [
@@ -33,17 +48,27 @@ __all__ = [
     "EndCallback",
     "FrameCallback",
     "FrameTap",
+    "RtpCallback",
+    "RtpSendPath",
+    "RtpTap",
+    "SendParameters",
+    "SenderReportCallback",
     "close_peer_connection",
     "create_offer_keeping_negotiated",
     "decoder_thread_alive",
     "install_frame_tap",
+    "install_rtp_egress",
+    "install_rtp_tap",
     "intercept_keyframe_requests",
     "negotiable_codecs",
+    "ntp_now",
+    "observe_received",
     "receiver_has_tap",
     "remote_media_ssrc",
     "restrict_received_codec",
     "rtcp_ssrc",
     "send_pli",
+    "send_rtp_nowait",
     "set_msid",
     "simulate_rtp_loss",
 ]
@@ -223,6 +248,7 @@ def simulate_rtp_loss(
         raise ValueError(f"loss ratio must be in [0, 1), got {ratio}")
     chooser = rng or random.Random()
     original = transport._send_rtp
+    setattr(transport, _SIMULATED_LOSS, (ratio, chooser))  # for send_rtp_nowait()
 
     async def lossy_send_rtp(data: bytes) -> None:
         is_rtcp = len(data) >= 2 and 192 <= data[1] <= 223
@@ -311,3 +337,331 @@ async def create_offer_keeping_negotiated(pc: RTCPeerConnection) -> str:
     sdp = str(description)
     await pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
     return str(pc.localDescription.sdp)
+
+
+# -- RTP-level forwarding ------------------------------------------------------
+
+RtpCallback = Callable[[RTCRtpCodecParameters, RtpPacket], None]
+"""Called with (negotiated codec, RTP packet as it arrived, RTX already unwrapped)."""
+
+SenderReportCallback = Callable[[int, int, int], None]
+"""Called with (SSRC, NTP timestamp, RTP timestamp) of a sender report from the publisher."""
+
+_CODECS = "_RTCRtpReceiver__codecs"
+_ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
+_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
+_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
+_BITRATE_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_TIMESTAMP_MAPPER = "_RTCRtpReceiver__timestamp_mapper"
+_SENDER_STARTED = "_RTCRtpSender__started"
+_SENDER_LSR = "_RTCRtpSender__lsr"
+_SENDER_PACKETS = "_RTCRtpSender__packet_count"
+_SENDER_OCTETS = "_RTCRtpSender__octet_count"
+_SENDER_NTP = "_RTCRtpSender__ntp_timestamp"
+_SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+_TRANSPORT_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+_TRANSPORT_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+
+_SIMULATED_LOSS = "_hearing_simulated_loss"
+
+_SOURCE_MARK_INTERVAL = 1.0
+"""Seconds between refreshes of a receiver's "active SSRC" clock: a datetime per packet costs."""
+
+
+class RtpTap:
+    """Takes a receiver's RTP packets as they arrive, before the jitter buffer.
+
+    It stands in for ``RTCRtpReceiver._handle_rtp_packet`` and keeps what the
+    receiver's RTCP needs (reception statistics for receiver reports, NACKs for
+    packets lost on the way in, REMB for the publisher's rate) but depacketises
+    and assembles frames only while ``wants_frames()`` (a recorder listens);
+    those frames go to the receiver's decoder queue, i.e. its :class:`FrameTap`.
+    """
+
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        on_rtp: RtpCallback,
+        on_sender_report: SenderReportCallback,
+        wants_frames: Callable[[], bool],
+    ) -> None:
+        self.__receiver = receiver
+        self.__on_rtp = on_rtp
+        self.__on_sender_report = on_sender_report
+        self.__wants_frames = wants_frames
+        self.__codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _CODECS)
+        self.__rtx_ssrc: dict[int, int] = getattr(receiver, _RTX_SSRC)
+        self.__active_ssrc: dict[int, Any] = getattr(receiver, _ACTIVE_SSRC)
+        self.__streams: dict[int, StreamStatistics] = getattr(receiver, _REMOTE_STREAMS)
+        self.__nack = getattr(receiver, _NACK_GENERATOR)
+        self.__estimator = getattr(receiver, _BITRATE_ESTIMATOR)
+        self.__marked: dict[int, float] = {}
+        self.__original_rtcp = receiver._handle_rtcp_packet
+        receiver._handle_rtp_packet = self.handle_rtp  # type: ignore[method-assign]
+        receiver._handle_rtcp_packet = self.handle_rtcp  # type: ignore[method-assign]
+
+    def redirect(
+        self,
+        on_rtp: RtpCallback,
+        on_sender_report: SenderReportCallback,
+        wants_frames: Callable[[], bool],
+    ) -> None:
+        """Send later packets elsewhere (an m-line that stops and restarts publishing)."""
+        self.__on_rtp = on_rtp
+        self.__on_sender_report = on_sender_report
+        self.__wants_frames = wants_frames
+
+    async def handle_rtcp(self, packet: AnyRtcpPacket) -> None:
+        """aiortc's handling, plus the publisher's NTP↔RTP mapping for outgoing reports."""
+        await self.__original_rtcp(packet)
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            self.__on_sender_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+
+    async def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """One packet from the publisher: account for it, forward it, maybe assemble."""
+        receiver = self.__receiver
+        if not receiver._enabled:
+            return
+        estimator = self.__estimator
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = getattr(receiver, _RTCP_SSRC)
+            if rtcp_ssrc is not None and remb is not None:
+                feedback = RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                )
+                await receiver._send_rtcp(feedback)
+        ssrc = packet.ssrc
+        now = time.monotonic()
+        if now - self.__marked.get(ssrc, -math.inf) >= _SOURCE_MARK_INTERVAL:
+            self.__marked[ssrc] = now
+            self.__active_ssrc[ssrc] = clock.current_datetime()
+        codec = self.__codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stream = self.__streams.get(ssrc)
+        if stream is None:
+            stream = self.__streams[ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        if is_rtx(codec):
+            original_ssrc = self.__rtx_ssrc.get(ssrc)
+            apt = codec.parameters.get("apt")
+            if (
+                original_ssrc is None
+                or len(packet.payload) < 2
+                or not isinstance(apt, int)
+                or apt not in self.__codecs
+            ):
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+            codec = self.__codecs[apt]
+        nack = self.__nack
+        if nack is not None and nack.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
+        if packet.payload:
+            self.__on_rtp(codec, packet)
+        if self.__wants_frames():
+            await self.__assemble(codec, packet)
+
+    async def __assemble(self, codec: RTCRtpCodecParameters, packet: RtpPacket) -> None:
+        """aiortc's own frame assembly, for frame sinks only (off the forwarding path)."""
+        receiver = self.__receiver
+        try:
+            packet._data = depayload(codec, packet.payload) if packet.payload else b""  # type: ignore[attr-defined]
+        except ValueError:
+            return
+        pli_flag, encoded_frame = getattr(receiver, _JITTER_BUFFER).add(packet)
+        if pli_flag:
+            await receiver._send_rtcp_pli(packet.ssrc)
+        if encoded_frame is not None:
+            encoded_frame.timestamp = getattr(receiver, _TIMESTAMP_MAPPER).map(
+                encoded_frame.timestamp
+            )
+            getattr(receiver, _DECODER_QUEUE).put((codec, encoded_frame))
+
+
+def install_rtp_tap(
+    receiver: RTCRtpReceiver,
+    on_rtp: RtpCallback,
+    on_sender_report: SenderReportCallback,
+    wants_frames: Callable[[], bool],
+) -> RtpTap:
+    """Take a receiver's RTP packets before its jitter buffer (see :class:`RtpTap`).
+
+    Frames assembled for frame sinks go to the receiver's decoder queue, so
+    install a :class:`FrameTap` too.  Installing again redirects the tap.
+    """
+    existing = receiver._handle_rtp_packet
+    tap = getattr(existing, "__self__", None)
+    if isinstance(tap, RtpTap):
+        tap.redirect(on_rtp, on_sender_report, wants_frames)
+        return tap
+    return RtpTap(receiver, on_rtp, on_sender_report, wants_frames)
+
+
+@dataclass(frozen=True, slots=True)
+class SendParameters:
+    """What a sender negotiated: all an RTP-level forwarder needs to write its packets."""
+
+    ssrc: int
+    rtx_ssrc: int
+    payload_type: int
+    rtx_payload_type: int | None
+    clock_rate: int
+    mid: str | None
+    extension_ids: dict[str, int]
+    "Negotiated header extension id by URI."
+
+
+def _send_parameters(sender: RTCRtpSender, parameters: RTCRtpSendParameters) -> SendParameters:
+    codec = parameters.codecs[0]
+    if codec.payloadType is None:
+        raise ValueError(f"{codec.mimeType} was negotiated without a payload type")
+    rtx = next(
+        (
+            c.payloadType
+            for c in parameters.codecs
+            if is_rtx(c) and c.parameters.get("apt") == codec.payloadType
+        ),
+        None,
+    )
+    return SendParameters(
+        ssrc=sender._ssrc,
+        rtx_ssrc=sender._rtx_ssrc,
+        payload_type=codec.payloadType,
+        rtx_payload_type=rtx,
+        clock_rate=codec.clockRate,
+        mid=parameters.muxId,
+        extension_ids={e.uri: e.id for e in parameters.headerExtensions},
+    )
+
+
+def install_rtp_egress(
+    sender: RTCRtpSender,
+    *,
+    on_started: Callable[[SendParameters], None],
+    on_nack: Callable[[int], None],
+    sender_info: Callable[[], RtcpSenderInfo | None],
+) -> None:
+    """Let a forwarder write a sender's RTP while aiortc keeps its RTCP.
+
+    The sender stays registered (the transport routes the receiver's RTCP to it
+    by SSRC), answers receiver reports and sends SR/SDES, but its frame loop
+    gets nothing to send: ``on_started`` hands the negotiated parameters to the
+    forwarder, NACKs go to ``on_nack``, and each sender report carries
+    ``sender_info()`` (packet/octet counts and NTP↔RTP mapping of what the
+    forwarder sent) instead of the idle frame loop's counters.
+    """
+    original_send = sender.send
+    original_send_rtcp = sender._send_rtcp
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        first = not getattr(sender, _SENDER_STARTED)
+        await original_send(parameters)
+        if first:
+            on_started(_send_parameters(sender, parameters))
+
+    async def retransmit(sequence_number: int) -> None:
+        on_nack(sequence_number)
+
+    async def send_rtcp(packets: list[AnyRtcpPacket]) -> None:
+        for packet in packets:
+            if isinstance(packet, RtcpSrPacket) and packet.ssrc == sender._ssrc:
+                info = sender_info()
+                if info is not None:
+                    packet.sender_info = info
+                    # what round-trip estimates compare receiver reports with, and getStats
+                    setattr(sender, _SENDER_LSR, (info.ntp_timestamp >> 16) & 0xFFFFFFFF)
+                    setattr(sender, _SENDER_NTP, info.ntp_timestamp)
+                    setattr(sender, _SENDER_RTP_TIMESTAMP, info.rtp_timestamp)
+                    setattr(sender, _SENDER_PACKETS, info.packet_count)
+                    setattr(sender, _SENDER_OCTETS, info.octet_count)
+        await original_send_rtcp(packets)
+
+    sender.send = send  # type: ignore[method-assign]
+    sender._retransmit = retransmit  # type: ignore[method-assign]
+    sender._send_rtcp = send_rtcp  # type: ignore[method-assign]
+
+
+class RtpSendPath:
+    """Protects and sends RTP on one DTLS transport now, without a coroutine per packet.
+
+    What ``RTCDtlsTransport._send_rtp`` does through aioice's ``sendto``, minus two awaits
+    and with the nominated pair, the SRTP session and the socket looked up once.
+    """
+
+    def __init__(self, transport: RTCDtlsTransport) -> None:
+        self.__transport = transport
+        self.__send: Callable[[bytes], None] | None = None
+
+    def send(self, data: bytes) -> None:
+        """Send one packet; ``ConnectionError`` when the transport cannot send."""
+        send = self.__send
+        if send is None or self.__transport._state is not State.CONNECTED:
+            send = self.__resolve()
+        send(data)
+
+    def __resolve(self) -> Callable[[bytes], None]:
+        self.__send = None
+        transport = self.__transport
+        if transport._state is not State.CONNECTED:
+            raise ConnectionError("DTLS transport is not connected")
+        pair = transport.transport._connection._nominated.get(1)
+        if pair is None:
+            raise ConnectionError("ICE has no nominated pair")
+        protect = transport._tx_srtp.protect
+        sendto = pair.protocol.transport.sendto
+        address = pair.remote_addr
+        settings = transport.__dict__
+
+        def send(data: bytes) -> None:
+            loss = settings.get(_SIMULATED_LOSS)
+            if loss is not None and loss[1].random() < loss[0]:
+                return
+            protected = protect(data)
+            sendto(protected, address)
+            settings[_TRANSPORT_TX_BYTES] += len(protected)
+            settings[_TRANSPORT_TX_PACKETS] += 1
+
+        self.__send = send
+        return send
+
+
+def send_rtp_nowait(transport: RTCDtlsTransport, data: bytes) -> None:
+    """Send one RTP packet now (see :class:`RtpSendPath`, which a stream keeps)."""
+    RtpSendPath(transport).send(data)
+
+
+def ntp_now() -> int:
+    """The current time as a 64-bit NTP timestamp (what sender reports carry)."""
+    return int(clock.current_ntp_time())
+
+
+def observe_received(
+    receiver: RTCRtpReceiver,
+    on_rtp: Callable[[RtpPacket], None],
+    on_rtcp: Callable[[AnyRtcpPacket], None] | None = None,
+) -> None:
+    """Show ``on_rtp`` every RTP packet a receiver gets (and ``on_rtcp`` its RTCP) as it
+    arrives, before aiortc handles it: tests read sequence numbers and sender reports."""
+    original_rtp = receiver._handle_rtp_packet
+    original_rtcp = receiver._handle_rtcp_packet
+
+    async def handle_rtp(packet: RtpPacket, arrival_time_ms: int) -> None:
+        on_rtp(packet)
+        await original_rtp(packet, arrival_time_ms)
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if on_rtcp is not None:
+            on_rtcp(packet)
+        await original_rtcp(packet)
+
+    receiver._handle_rtp_packet = handle_rtp  # type: ignore[method-assign]
+    receiver._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]

@@ -6,14 +6,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import av
+from aiortc.rtp import RtpPacket
 
 from .keyframe import KeyframeRequester
 from .policy import Kind, TrackKey
+from .rtp_rewrite import is_keyframe_start
 
-__all__ = ["CodecInfo", "PacketSink", "TrackFanout", "is_keyframe"]
+__all__ = ["CodecInfo", "PacketSink", "PublisherReport", "RtpSink", "TrackFanout", "is_keyframe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,38 @@ class PacketSink(Protocol):
     def on_packet(self, packet: av.Packet[Any], track: TrackKey, codec: CodecInfo) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PublisherReport:
+    """The publisher's latest sender report for one SSRC: its NTP↔RTP mapping."""
+
+    ntp_timestamp: int
+    "64-bit NTP time on the publisher's clock."
+    rtp_timestamp: int
+    "The RTP timestamp the publisher sent at that time."
+    received_at: float
+    "Monotonic time the report arrived."
+
+
+@runtime_checkable
+class RtpSink(Protocol):
+    """Receives a track's RTP packets as they arrive: a receiver's outgoing stream.
+
+    ``restart`` is true on the first packet after the sink started, resumed or was moved
+    to this track (video: a keyframe start), so the sink can rebase its numbering.
+    Return ``False`` when the packet could not be sent: the fan-out then feeds this sink
+    again only from the next keyframe, and asks for one.
+    """
+
+    def on_rtp(
+        self,
+        packet: RtpPacket,
+        codec: CodecInfo,
+        now: float,
+        restart: bool,
+        source: TrackFanout,
+    ) -> bool: ...
+
+
 def is_keyframe(codec_name: str, data: bytes) -> bool:
     """Whether an encoded frame can be decoded on its own."""
     if codec_name == "VP8":
@@ -77,8 +111,19 @@ class _Subscription:
     waiting_for_keyframe: bool
 
 
+@dataclass(slots=True)
+class _RtpSubscription:
+    sink: RtpSink
+    active: bool
+    waiting_for_keyframe: bool
+    restart: bool = True
+
+
 class TrackFanout:
-    """Hands each encoded frame of one publisher track to every active sink.
+    """Hands each encoded frame, or each RTP packet, of one publisher track to every active
+    sink: frame sinks (:class:`PacketSink`, the recorder; the frame-level forwarder) get
+    frames through :meth:`push`, RTP sinks (:class:`RtpSink`) get packets through
+    :meth:`push_rtp`.
 
     Video sinks start, and restart after a pause or an overflow, on a
     keyframe, and ask the publisher for one (throttled by a
@@ -99,6 +144,9 @@ class TrackFanout:
         self.__requester = requester
         self.__clock = clock
         self.__subscriptions: dict[int, _Subscription] = {}
+        self.__rtp_subscriptions: dict[int, _RtpSubscription] = {}
+        self.__rtp_ingest = False
+        self.__reports: dict[int, PublisherReport] = {}
         self.__codec: CodecInfo | None = None
         self.__codec_source: object = None
         self.__time_base: Fraction | None = None
@@ -111,6 +159,8 @@ class TrackFanout:
         "Encoded bytes received from the publisher (payload, not RTP)."
         self.keyframes_in = 0
         "Keyframes among them."
+        self.packets_in = 0
+        "RTP packets received from the publisher (RTP-level forwarding only)."
         self.last_frame_at: float | None = None
         "Monotonic time of the last frame, for media-timeout detection."
 
@@ -129,40 +179,66 @@ class TrackFanout:
 
     @property
     def sink_count(self) -> int:
-        return len(self.__subscriptions)
+        return len(self.__subscriptions) + len(self.__rtp_subscriptions)
 
-    def has_sink(self, sink: PacketSink) -> bool:
-        return id(sink) in self.__subscriptions
+    def wants_frames(self) -> bool:
+        """Whether a frame sink listens, so RTP must be assembled into frames."""
+        return bool(self.__subscriptions) and not self.__paused
 
-    def add_sink(self, sink: PacketSink, *, active: bool = True) -> None:
+    def has_sink(self, sink: PacketSink | RtpSink) -> bool:
+        return id(sink) in self.__subscriptions or id(sink) in self.__rtp_subscriptions
+
+    def add_sink(self, sink: PacketSink | RtpSink, *, active: bool = True) -> None:
         """Start feeding ``sink`` (from the next keyframe for video)."""
         if self.__closed:
             raise RuntimeError(f"fan-out {self.key} is closed")
-        if id(sink) in self.__subscriptions:
+        if self.has_sink(sink):
             raise ValueError("sink is already attached")
-        self.__subscriptions[id(sink)] = _Subscription(
-            sink=sink, active=active, waiting_for_keyframe=self.kind == "video"
-        )
+        video = self.kind == "video"
+        if isinstance(sink, RtpSink):
+            self.__rtp_subscriptions[id(sink)] = _RtpSubscription(
+                sink=sink, active=active, waiting_for_keyframe=video
+            )
+        else:
+            self.__subscriptions[id(sink)] = _Subscription(
+                sink=sink, active=active, waiting_for_keyframe=video
+            )
         if active and not self.__paused:
             self.__request_keyframe_for_attach()
 
-    def remove_sink(self, sink: PacketSink) -> None:
+    def remove_sink(self, sink: PacketSink | RtpSink) -> None:
         """Stop feeding ``sink``; unknown sinks are ignored."""
         self.__subscriptions.pop(id(sink), None)
+        self.__rtp_subscriptions.pop(id(sink), None)
 
-    def set_active(self, sink: PacketSink, active: bool) -> None:
+    def __subscription(self, sink: PacketSink | RtpSink) -> _Subscription | _RtpSubscription:
+        frames = self.__subscriptions.get(id(sink))
+        if frames is not None:
+            return frames
+        return self.__rtp_subscriptions[id(sink)]
+
+    def set_active(self, sink: PacketSink | RtpSink, active: bool) -> None:
         """Pause or resume one sink without detaching it (policy changes)."""
-        sub = self.__subscriptions[id(sink)]
+        sub = self.__subscription(sink)
         if sub.active == active:
             return
         sub.active = active
-        if active and self.kind == "video":
+        if active:
+            self.restart(sink)
+
+    def restart(self, sink: PacketSink | RtpSink) -> None:
+        """Feed ``sink`` again from the next keyframe, asking for one now (a sink that
+        could not send until now, or that resumes)."""
+        sub = self.__subscription(sink)
+        if isinstance(sub, _RtpSubscription):
+            sub.restart = True
+        if self.kind == "video":
             sub.waiting_for_keyframe = True
-            if not self.__paused:
+            if sub.active and not self.__paused:
                 self.__request_keyframe_for_attach()
 
-    def is_active(self, sink: PacketSink) -> bool:
-        return self.__subscriptions[id(sink)].active
+    def is_active(self, sink: PacketSink | RtpSink) -> bool:
+        return self.__subscription(sink).active
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe (throttled); audio needs none."""
@@ -180,11 +256,19 @@ class TrackFanout:
         if paused == self.__paused:
             return
         self.__paused = paused
-        if paused or self.kind != "video":
+        if paused:
             return
-        for sub in self.__subscriptions.values():
+        for rtp_sub in self.__rtp_subscriptions.values():
+            rtp_sub.restart = True
+        if self.kind != "video":
+            return
+        subscriptions: list[_Subscription | _RtpSubscription] = [
+            *self.__subscriptions.values(),
+            *self.__rtp_subscriptions.values(),
+        ]
+        for sub in subscriptions:
             sub.waiting_for_keyframe = True
-        if any(sub.active for sub in self.__subscriptions.values()):
+        if any(sub.active for sub in subscriptions):
             self.__request_keyframe_for_attach()
 
     def __request_keyframe_for_attach(self) -> None:
@@ -203,16 +287,15 @@ class TrackFanout:
         clock_rate = codec.clock_rate
         if self.__pts_offset is None:
             self.__pts_offset = round(self.__clock() * clock_rate) - timestamp
-        now = self.__clock()
-        self.frames_in += 1
-        self.bytes_in += len(data)
-        self.last_frame_at = now
-
         keyframe = self.kind == "audio" or is_keyframe(codec.name, data)
-        if keyframe and self.kind == "video":
-            self.keyframes_in += 1
-            if self.__requester is not None:
-                self.__requester.keyframe_seen()
+        if not self.__rtp_ingest:  # otherwise push_rtp() counted the packets already
+            self.frames_in += 1
+            self.bytes_in += len(data)
+            self.last_frame_at = self.__clock()
+            if keyframe and self.kind == "video":
+                self.keyframes_in += 1
+                if self.__requester is not None:
+                    self.__requester.keyframe_seen()
         if self.__paused or not self.__subscriptions:
             return
 
@@ -236,7 +319,58 @@ class TrackFanout:
         if need_keyframe:
             self.request_keyframe()
 
+    def push_rtp(self, codec: CodecInfo, packet: RtpPacket) -> None:
+        """Take one RTP packet from the publisher, as it arrived, and hand it to RTP sinks."""
+        if self.__closed:
+            return
+        self.__rtp_ingest = True
+        self.__codec = codec
+        now = self.__clock()
+        payload = packet.payload
+        self.packets_in += 1
+        self.bytes_in += len(payload)
+        self.last_frame_at = now
+        if self.kind == "video":
+            start = is_keyframe_start(codec.name, payload)
+            if start:
+                self.keyframes_in += 1
+                if self.__requester is not None:
+                    self.__requester.keyframe_seen()
+            if packet.marker:
+                self.frames_in += 1
+        else:
+            start = True
+            self.frames_in += 1
+        if self.__paused or not self.__rtp_subscriptions:
+            return
+        need_keyframe = False
+        for sub in tuple(self.__rtp_subscriptions.values()):
+            if not sub.active:
+                continue
+            if sub.waiting_for_keyframe:
+                if not start:
+                    continue
+                sub.waiting_for_keyframe = False
+            restart = sub.restart
+            sub.restart = False
+            if not sub.sink.on_rtp(packet, codec, now, restart, self):
+                sub.restart = True
+                if self.kind == "video":
+                    sub.waiting_for_keyframe = True
+                    need_keyframe = True
+        if need_keyframe:
+            self.request_keyframe()
+
+    def sender_report_received(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        """The publisher's sender report for ``ssrc``: outgoing reports extrapolate it."""
+        self.__reports[ssrc] = PublisherReport(ntp_timestamp, rtp_timestamp, self.__clock())
+
+    def publisher_report(self, ssrc: int) -> PublisherReport | None:
+        """The publisher's latest sender report for ``ssrc``, if one arrived."""
+        return self.__reports.get(ssrc)
+
     def close(self) -> None:
         """Detach every sink; later frames are dropped."""
         self.__closed = True
         self.__subscriptions.clear()
+        self.__rtp_subscriptions.clear()

@@ -21,13 +21,15 @@ from aiortc import (
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 from aiortc.sdp import MediaDescription, SessionDescription
 
 from . import aiortc_internals as internals
-from .fanout import CodecInfo, TrackFanout
+from .fanout import CodecInfo, PacketSink, RtpSink, TrackFanout
 from .forwarded_track import ForwardedTrack
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL, KeyframeRequester
 from .policy import SOURCES, Kind, Source, TrackKey, kind_of
+from .rtp_forwarding import FORWARDING_MODES, ForwardingMode, RtpOutgoingStream
 from .stats import ConnectionStats, StatsSampler
 
 __all__ = [
@@ -100,9 +102,12 @@ class _PublishedTrack:
 class _OutgoingSlot:
     """One send transceiver towards the participant, reused across publishers."""
 
-    def __init__(self, kind: Kind) -> None:
+    def __init__(self, kind: Kind, forwarding: ForwardingMode) -> None:
         self.kind = kind
+        self.forwarding = forwarding
         self.track = ForwardedTrack(kind)
+        "What the sender reads; on the RTP path it is never fed, so its frame loop idles."
+        self.stream: RtpOutgoingStream | None = None
         self.transceiver: RTCRtpTransceiver | None = None
         self.fanout: TrackFanout | None = None
         self.allowed = False
@@ -112,6 +117,27 @@ class _OutgoingSlot:
     def key(self) -> TrackKey | None:
         return None if self.fanout is None else self.fanout.key
 
+    @property
+    def sink(self) -> PacketSink | RtpSink:
+        """What the fan-out feeds: the RTP stream, or the sender's track (frame path)."""
+        return self.track if self.stream is None else self.stream
+
+    @property
+    def packets_out(self) -> int:
+        return self.track.packets_out if self.stream is None else self.stream.packets_sent
+
+    def start_sending(self, transceiver: RTCRtpTransceiver) -> None:
+        self.transceiver = transceiver
+        if self.forwarding == "rtp":
+            self.stream = RtpOutgoingStream(
+                self.kind, transceiver.sender, on_ready=self.on_stream_ready
+            )
+
+    def on_stream_ready(self) -> None:
+        """The sender started: restart the stream on a keyframe (it refused packets)."""
+        if self.fanout is not None and self.stream is not None and self.attached:
+            self.fanout.restart(self.stream)
+
     def on_keyframe_request(self) -> None:
         """PLI/FIR from the participant for this m-line: relay to the publisher."""
         if self.fanout is not None and self.attached and self.allowed:
@@ -119,7 +145,7 @@ class _OutgoingSlot:
 
     def detach(self) -> None:
         if self.fanout is not None and self.attached:
-            self.fanout.remove_sink(self.track)
+            self.fanout.remove_sink(self.sink)
         self.attached = False
         self.track.clear()
 
@@ -143,7 +169,10 @@ class ServerPeer:
         video_codec: str = "video/VP8",
         keyframe_interval: float = DEFAULT_KEYFRAME_INTERVAL,
         on_connection_state: Callable[[str, str], None] | None = None,
+        forwarding: ForwardingMode = "rtp",
     ) -> None:
+        if forwarding not in FORWARDING_MODES:
+            raise ValueError(f"forwarding must be one of {FORWARDING_MODES}, got {forwarding!r}")
         if not participant_id or any(c.isspace() for c in participant_id):
             raise ValueError(f"participant id must be non-empty without spaces: {participant_id!r}")
         if video_codec not in VIDEO_CODECS:
@@ -151,6 +180,7 @@ class ServerPeer:
         self.participant_id = participant_id
         self.__video_codec = video_codec
         self.__keyframe_interval = keyframe_interval
+        self.__forwarding: ForwardingMode = forwarding
         self.__on_renegotiate = on_renegotiate
         self.__on_connection_state = on_connection_state
         self.__pc = RTCPeerConnection(
@@ -215,8 +245,16 @@ class ServerPeer:
         """Packets handed to this participant's sender for ``key`` (tests, metrics)."""
         for slot in self.__slots:
             if slot.key == key:
-                return slot.track.packets_out
+                return slot.packets_out
         return 0
+
+    def outgoing_stream(self, key: TrackKey) -> RtpOutgoingStream | None:
+        """The RTP-level stream sending ``key`` here (``None`` on the frame path), for
+        retransmission and sender-report figures."""
+        for slot in self.__slots:
+            if slot.key == key:
+                return slot.stream
+        return None
 
     # -- negotiation ------------------------------------------------------
 
@@ -386,6 +424,22 @@ class ServerPeer:
             logger.debug("receiver of %s ended", key)
 
         tap = internals.install_frame_tap(receiver, on_frame, on_end)
+        if self.__forwarding == "rtp":
+
+            def on_rtp(codec: RTCRtpCodecParameters, packet: RtpPacket) -> None:
+                info = codec_info.get(id(codec))
+                if info is None:
+                    info = codec_info[id(codec)] = CodecInfo(
+                        mime_type=codec.mimeType,
+                        clock_rate=codec.clockRate,
+                        channels=codec.channels,
+                        parameters=dict(codec.parameters),
+                    )
+                fanout.push_rtp(info, packet)
+
+            internals.install_rtp_tap(
+                receiver, on_rtp, fanout.sender_report_received, fanout.wants_frames
+            )
         self.__published[key.source] = _PublishedTrack(key, transceiver, fanout, requester, tap)
         return fanout
 
@@ -423,17 +477,19 @@ class ServerPeer:
             if slot.transceiver is None:
                 if key is None:
                     continue
-                slot.transceiver = self.__pc.addTransceiver(slot.track, direction="sendonly")
-                slot.transceiver.setCodecPreferences(self.__codec_preferences(slot.kind))
-                internals.intercept_keyframe_requests(
-                    slot.transceiver.sender, slot.on_keyframe_request
-                )
+                added = self.__pc.addTransceiver(slot.track, direction="sendonly")
+                added.setCodecPreferences(self.__codec_preferences(slot.kind))
+                internals.intercept_keyframe_requests(added.sender, slot.on_keyframe_request)
+                slot.start_sending(added)
+            transceiver = slot.transceiver
+            if transceiver is None:
+                continue
             if key is None:
-                slot.transceiver.direction = "inactive"
+                transceiver.direction = "inactive"
             else:
-                slot.transceiver.direction = "sendonly"
+                transceiver.direction = "sendonly"
                 stream = self.__stream_label(key.publisher)
-                internals.set_msid(slot.transceiver.sender, stream, f"{stream}-{key.source}")
+                internals.set_msid(transceiver.sender, stream, f"{stream}-{key.source}")
 
     def __stream_label(self, publisher: str) -> str:
         """The ``a=msid`` stream id of one publisher's tracks in this peer's offers: one per
@@ -463,7 +519,7 @@ class ServerPeer:
                 and slot.transceiver.currentDirection in ("sendonly", "sendrecv")
                 and not slot.fanout.closed
             ):
-                slot.fanout.add_sink(slot.track, active=slot.allowed)
+                slot.fanout.add_sink(slot.sink, active=slot.allowed)
                 slot.attached = True
 
     # -- subscriptions ------------------------------------------------------
@@ -483,7 +539,7 @@ class ServerPeer:
             None,
         )
         if slot is None:
-            slot = _OutgoingSlot(fanout.kind)
+            slot = _OutgoingSlot(fanout.kind, self.__forwarding)
             self.__slots.append(slot)
         slot.fanout = fanout
         slot.allowed = allowed
@@ -509,7 +565,7 @@ class ServerPeer:
                 if not allowed:
                     slot.track.clear()
                 if slot.attached and slot.fanout is not None:
-                    slot.fanout.set_active(slot.track, allowed)
+                    slot.fanout.set_active(slot.sink, allowed)
 
     # -- stats and lifecycle ---------------------------------------------
 

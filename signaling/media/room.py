@@ -12,6 +12,7 @@ from .fanout import TrackFanout
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL
 from .peer import NegotiationError, OfferResult, RenegotiateCallback, ServerPeer
 from .policy import ForwardingPolicy, Source, TrackKey
+from .rtp_forwarding import ForwardingMode
 from .stats import ConnectionStats
 
 __all__ = ["MediaRoom"]
@@ -42,8 +43,11 @@ class MediaRoom:
         on_track_published: Callable[[TrackFanout], None] | None = None,
         on_track_unpublished: Callable[[TrackKey], None] | None = None,
         on_connection_state: Callable[[str, str], None] | None = None,
+        forwarding: ForwardingMode = "rtp",
     ) -> None:
         self.room_id = room_id
+        self.forwarding: ForwardingMode = forwarding
+        "How packets reach receivers: rewritten RTP, or frames re-packetised (to compare)."
         self.__policy = policy
         self.__on_renegotiate = on_renegotiate
         self.__video_codec = video_codec
@@ -100,6 +104,7 @@ class MediaRoom:
             video_codec=self.__video_codec,
             keyframe_interval=self.__keyframe_interval,
             on_connection_state=self.__on_connection_state,
+            forwarding=self.forwarding,
         )
         self.__peers[participant_id] = peer
         try:

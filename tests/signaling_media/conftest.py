@@ -7,12 +7,20 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from signaling.media import AllowAll, ForwardingPolicy
+from signaling.media.rtp_forwarding import FORWARDING_MODES, ForwardingMode
 
 from .harness import Harness
 
 
+@pytest.fixture(params=FORWARDING_MODES)
+def forwarding(request: pytest.FixtureRequest) -> ForwardingMode:
+    """Both forwarding paths run every room test: RTP-level (the default) and frame-level."""
+    mode: ForwardingMode = request.param
+    return mode
+
+
 @pytest.fixture
-async def harness_factory() -> AsyncIterator[Callable[..., Harness]]:
+async def harness_factory(forwarding: ForwardingMode) -> AsyncIterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
     def make(
@@ -20,7 +28,7 @@ async def harness_factory() -> AsyncIterator[Callable[..., Harness]]:
         keyframe_interval: float = 1.0,
         video_codec: str = "video/VP8",
     ) -> Harness:
-        harness = Harness(policy or AllowAll(), keyframe_interval, video_codec)
+        harness = Harness(policy or AllowAll(), keyframe_interval, video_codec, forwarding)
         made.append(harness)
         return harness
 

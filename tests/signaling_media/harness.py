@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 
 from signaling.media import ForwardingPolicy, MediaRoom, TrackKey
+from signaling.media.rtp_forwarding import ForwardingMode
 from signaling.media.synthetic import (
     EncodedClip,
     ProbeClient,
@@ -28,6 +29,7 @@ class Harness:
         policy: ForwardingPolicy,
         keyframe_interval: float = 1.0,
         video_codec: str = "video/VP8",
+        forwarding: ForwardingMode = "rtp",
     ) -> None:
         self.clients: dict[str, ProbeClient] = {}
         self.offers: dict[str, int] = {}
@@ -38,6 +40,7 @@ class Harness:
             on_renegotiate=self.__renegotiate,
             video_codec=video_codec,
             keyframe_interval=keyframe_interval,
+            forwarding=forwarding,
         )
 
     async def __renegotiate(

@@ -22,7 +22,13 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParamete
 from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RtcpPsfbPacket,
+    RtcpSenderInfo,
+    RtcpSrPacket,
+)
 from aiortc.sdp import MediaDescription
 
 from signaling.media import aiortc_internals as internals
@@ -238,3 +244,100 @@ async def test_closing_stops_what_connecting_starts_too_late() -> None:
     assert not late.done()
     await internals.close_peer_connection(pc)
     assert late.done()
+
+
+# -- RTP-level forwarding -------------------------------------------------------
+
+
+async def test_rtp_tap_relies_on_receiver_attributes_that_exist() -> None:
+    receiver = RTCRtpReceiver("video", make_transport())
+    for name in (
+        "_RTCRtpReceiver__codecs",
+        "_RTCRtpReceiver__active_ssrc",
+        "_RTCRtpReceiver__remote_streams",
+        "_RTCRtpReceiver__nack_generator",
+        "_RTCRtpReceiver__remote_bitrate_estimator",
+        "_RTCRtpReceiver__jitter_buffer",
+        "_RTCRtpReceiver__timestamp_mapper",
+    ):
+        assert hasattr(receiver, name), name
+    tap = internals.install_rtp_tap(
+        receiver, lambda c, p: None, lambda s, n, r: None, lambda: False
+    )
+    assert receiver._handle_rtp_packet == tap.handle_rtp
+    assert internals.install_rtp_tap(receiver, lambda c, p: None, lambda s, n, r: None, bool) is tap
+
+
+def test_rtp_tap_does_what_the_receiver_handler_does_on_the_way_in() -> None:
+    """RtpTap replaces _handle_rtp_packet: each step it repeats must still be aiortc's."""
+    handle = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    for step in (
+        "if not self._enabled:",
+        "remb = self.__remote_bitrate_estimator.add(",
+        "self.__active_ssrc[packet.ssrc] = clock.current_datetime()",
+        "codec = self.__codecs.get(packet.payload_type)",
+        "self.__remote_streams[packet.ssrc] = StreamStatistics(codec.clockRate)",
+        "self.__remote_streams[packet.ssrc].add(packet)",
+        "packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)",
+        "self.__nack_generator.add(packet)",
+        "packet._data = depayload(codec, packet.payload)",
+        "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)",
+        "self.__decoder_queue.put((codec, encoded_frame))",
+    ):
+        assert step in handle, step
+    assert handle.count("await ") == 3  # REMB, NACK, PLI: nothing more to replicate
+    route = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
+    assert "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in route
+    rtcp = inspect.getsource(RTCDtlsTransport._handle_rtcp_data)
+    assert "await recipient._handle_rtcp_packet(packet)" in rtcp
+
+
+async def test_rtp_egress_takes_nacks_and_fills_sender_reports() -> None:
+    sender = RTCRtpSender("video", make_transport())
+    for name in (
+        "_RTCRtpSender__started",
+        "_RTCRtpSender__lsr",
+        "_RTCRtpSender__packet_count",
+        "_RTCRtpSender__octet_count",
+        "_RTCRtpSender__ntp_timestamp",
+        "_RTCRtpSender__rtp_timestamp",
+    ):
+        assert hasattr(sender, name), name
+    nacks: list[int] = []
+    info = RtcpSenderInfo(
+        ntp_timestamp=0x1234_5678_9ABC_DEF0, rtp_timestamp=9, packet_count=7, octet_count=700
+    )
+    internals.install_rtp_egress(
+        sender, on_started=lambda p: None, on_nack=nacks.append, sender_info=lambda: info
+    )
+    await sender._retransmit(42)
+    assert nacks == [42]
+    report = RtcpSrPacket(ssrc=sender._ssrc, sender_info=RtcpSenderInfo(0, 0, 0, 0))
+    await sender._send_rtcp([report])  # the transport is not connected: nothing goes out
+    assert report.sender_info is info
+    assert sender._RTCRtpSender__lsr == 0x5678_9ABC  # type: ignore[attr-defined]
+    assert sender._RTCRtpSender__packet_count == 7  # type: ignore[attr-defined]
+    handle = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "await self._retransmit(seq)" in handle
+    run_rtcp = inspect.getsource(RTCRtpSender._run_rtcp)
+    assert run_rtcp.index("self.__lsr = ") < run_rtcp.index("await self._send_rtcp(packets)")
+    assert "packet_count=self.__packet_count" in run_rtcp
+    assert "self.__started = True" in inspect.getsource(RTCRtpSender.send)
+    peer_connect = inspect.getsource(RTCPeerConnection._RTCPeerConnection__connect)  # type: ignore[attr-defined]
+    assert "await transceiver.sender.send(self.__localRtp(transceiver))" in peer_connect
+
+
+def test_send_rtp_nowait_does_what_send_rtp_does() -> None:
+    transport = make_transport()
+    assert hasattr(transport, "_RTCDtlsTransport__tx_bytes")
+    assert hasattr(transport, "_RTCDtlsTransport__tx_packets")
+    with pytest.raises(ConnectionError):
+        internals.send_rtp_nowait(transport, b"\x80" * 20)
+    send = inspect.getsource(RTCDtlsTransport._send_rtp)
+    assert "data = self._tx_srtp.protect(data)" in send
+    assert "await self.transport._send(data)" in send
+    sendto = inspect.getsource(aioice.Connection.sendto)
+    assert "active_pair = self._nominated.get(component)" in sendto
+    assert "await active_pair.protocol.send_data(data, active_pair.remote_addr)" in sendto
+    send_data = inspect.getsource(aioice.ice.StunProtocol.send_data)
+    assert "self.transport.sendto(data, addr)" in send_data
