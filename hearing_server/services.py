@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from hearing_server.bus import EventBus
+from hearing_server.bus import CredentialKind, EventBus, credential_ended
 from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from hearing_server.persistence.database import Database, UnitOfWork
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
@@ -313,6 +313,12 @@ class HearingService:
                 uow, actor, "link.revoke", session_id, "accepted", {"invitation": invitation_id}
             )
             await uow.commit()
+        await self.end_credential(CredentialKind.JOIN_LINK, invitation_id, "link.revoked")
+
+    async def end_credential(self, kind: CredentialKind, credential_id: str, reason: str) -> None:
+        """After the commit that ended it: every process closes the connections that this
+        credential holds open (a revoked link, a logged-out token, a deactivated account)."""
+        await self.bus.announce(credential_ended(kind, credential_id, reason))
 
     async def invitations(self, participant_id: ParticipantId) -> list[Invitation]:
         async with self.database.unit_of_work() as uow:

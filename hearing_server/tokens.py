@@ -36,6 +36,8 @@ class StaffClaims:
     username: str
     role: StaffRole
     expires_at: datetime
+    token_id: str | None = None
+    """The token's ``jti``, when it has one: what logging out revokes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class TokenSigner:
                 str(claims["name"]),
                 StaffRole(claims["role"]),
                 datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo),
+                None if claims.get("jti") is None else str(claims["jti"]),
             )
         except (KeyError, ValueError) as exc:
             raise TokenError("malformed") from exc

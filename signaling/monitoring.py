@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 POOR_REPORTS_BEFORE_ALERT = 3
 """A poor link must stay poor this many reports in a row before staff are bothered."""
+
+ALERT_COALESCE_SECONDS = 60.0
+"""A person's link dropping again within this time raises no second alert of the same kind:
+a client that keeps reconnecting must not bury the court's IT staff in alerts."""
 
 LOST_CONNECTION_STATES = frozenset({"failed", "closed", "disconnected"})
 QUIET_CONNECTION_STATES = frozenset({"none", "new", "connecting", "checking"})
@@ -111,6 +116,7 @@ class Monitoring:
         participant_room: Callable[[str, str], str],
         interval: float,
         silence_limit: float,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sio = sio
         self._gateway = gateway
@@ -119,6 +125,8 @@ class Monitoring:
         self._interval = interval
         self._silence_limit = silence_limit
         self._sessions: dict[str, _SessionLinks] = {}
+        self._monotonic = monotonic
+        self._recent_losses: dict[tuple[str, str, AlertKind], float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -177,9 +185,23 @@ class Monitoring:
             log.info("disconnect of %s not recorded: %s", participant_id, error.rule)
             return False
         name = await self._name(session_id, participant_id)
-        await self.alert(session_id, participant_id, kind, name=name, **facts)
+        if self._first_loss_lately(session_id, participant_id, kind):
+            await self.alert(session_id, participant_id, kind, name=name, **facts)
         if suspended:
             await self.alert(session_id, participant_id, AlertKind.COURTROOM_LOST, name=name)
+        return True
+
+    def _first_loss_lately(
+        self, session_id: SessionId, participant_id: ParticipantId, kind: AlertKind
+    ) -> bool:
+        now = self._monotonic()
+        for key, at in list(self._recent_losses.items()):
+            if now - at >= ALERT_COALESCE_SECONDS:
+                del self._recent_losses[key]
+        key = (session_id, participant_id, kind)
+        if key in self._recent_losses:
+            return False
+        self._recent_losses[key] = now
         return True
 
     async def _name(self, session_id: SessionId, participant_id: ParticipantId) -> str:
