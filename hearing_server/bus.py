@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from enum import StrEnum
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -21,6 +22,21 @@ EventMessage = dict[str, Any]
 Subscriber = Callable[[EventMessage], Awaitable[None]]
 
 REDIS_EVENTS_CHANNEL = "hearing:events"
+CREDENTIAL_ENDED = "credential_ended"
+"""A message (not a session's event): what a credential holds open must close, everywhere."""
+
+
+class CredentialKind(StrEnum):
+    JOIN_LINK = "join_link"
+    """An invitation: the personal join link."""
+    PARTICIPANT = "participant"
+    STAFF_USER = "staff_user"
+    STAFF_TOKEN = "staff_token"
+    """One staff bearer token, by its ``jti``."""
+
+
+def credential_ended(kind: CredentialKind, credential_id: str, reason: str) -> EventMessage:
+    return {"name": CREDENTIAL_ENDED, "kind": kind.value, "id": credential_id, "reason": reason}
 
 
 def event_message(event: Event, version: int | None = None) -> EventMessage:
@@ -38,6 +54,10 @@ def event_message(event: Event, version: int | None = None) -> EventMessage:
 
 class EventBus(Protocol):
     async def publish(self, events: Sequence[Event], version: int | None = None) -> None: ...
+    async def announce(self, message: EventMessage) -> None:
+        """Deliver a message that is not a session's event (e.g. ``credential_ended``)."""
+        ...
+
     def subscribe(self, subscriber: Subscriber) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -55,6 +75,9 @@ class LocalEventBus:
     async def publish(self, events: Sequence[Event], version: int | None = None) -> None:
         for event in events:
             await self.deliver(event_message(event, version))
+
+    async def announce(self, message: EventMessage) -> None:
+        await self.deliver(message)
 
     async def deliver(self, message: EventMessage) -> None:
         for subscriber in self._subscribers:
@@ -87,6 +110,9 @@ class RedisEventBus:
         for event in events:
             message = json.dumps(event_message(event, version), default=str)
             await self._redis.publish(self._channel, message)
+
+    async def announce(self, message: EventMessage) -> None:
+        await self._redis.publish(self._channel, json.dumps(message, default=str))
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="redis-event-bus")

@@ -7,10 +7,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, TypeVar
 
-from hearing_server.bus import EventBus
+from hearing_server.bus import CredentialKind, EventBus, credential_ended
 from hearing_server.locks import KeyedLocks
 from hearing_server.login_throttle import LoginThrottlePolicy, ThrottleSubject, Wait, login_wait
 from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
@@ -63,15 +62,6 @@ class RateLimited(DomainError):
     def __init__(self, rule: str, message: Text, retry_after_seconds: int) -> None:
         super().__init__(rule, message)
         self.retry_after_seconds = retry_after_seconds
-
-
-class CredentialKind(StrEnum):
-    """What a person holds that the server can stop honouring."""
-
-    STAFF_TOKEN = "staff_token"
-    STAFF_USER = "staff_user"
-    """Every token of one account (it was deactivated)."""
-    JOIN_LINK = "join_link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +209,7 @@ class HearingService:
             )
             await self._audit(uow, actor, "auth.logout", None, "accepted", {})
             await uow.commit()
-        await self._credential_ended(CredentialKind.STAFF_TOKEN, claims.token_id)
+        await self.end_credential(CredentialKind.STAFF_TOKEN, claims.token_id, "auth.logged_out")
 
     async def add_user(
         self,
@@ -293,7 +283,7 @@ class HearingService:
             await self._audit(uow, actor, "user.set_active", None, "accepted", detail)
             await uow.commit()
         if not active:
-            await self._credential_ended(CredentialKind.STAFF_USER, user_id)
+            await self.end_credential(CredentialKind.STAFF_USER, user_id, "account.deactivated")
         return replace(user, active=active)
 
     # ------------------------------------------------------------------ courts
@@ -493,7 +483,13 @@ class HearingService:
                 uow, actor, "link.revoke", session_id, "accepted", {"invitation": invitation_id}
             )
             await uow.commit()
-        await self._credential_ended(CredentialKind.JOIN_LINK, invitation_id)
+        await self.end_credential(CredentialKind.JOIN_LINK, invitation_id, "link.revoked")
+
+    async def end_credential(self, kind: CredentialKind, credential_id: str, reason: str) -> None:
+        """After the commit that ended it: every process closes the connections that this
+        credential holds open (a revoked link, a logged-out token, a deactivated account)."""
+        log.info("credential ended: %s %s (%s)", kind.value, credential_id, reason)
+        await self.bus.announce(credential_ended(kind, credential_id, reason))
 
     async def invitations(self, actor: Actor, session_id: SessionId) -> list[Invitation]:
         """Every join link issued in one session, oldest first."""
@@ -653,11 +649,15 @@ class HearingService:
         participant_id: ParticipantId,
         kind: AlertKind,
         reason: str,
+        *,
+        alert_staff: bool = True,
         **facts: object,
     ) -> list[Alert]:
         """A participant's link died (socket dropped, media silent, or the server holding
         it died): the domain hears of it, which may suspend the hearing, and staff are
-        alerted. A person already gone is a domain refusal, raised."""
+        alerted (``alert_staff`` False: the same link dropped a moment ago and was alerted
+        then; a lost courtroom is alerted whatever). A person already gone is a domain
+        refusal, raised."""
         suspended = await self.execute(
             Actor.system(),
             session_id,
@@ -667,7 +667,11 @@ class HearingService:
         )
         person = (await self.session(Actor.system(), session_id)).participants.get(participant_id)
         name = participant_id if person is None else person.name
-        alerts = [await self.raise_alert(session_id, participant_id, kind, name=name, **facts)]
+        alerts = []
+        if alert_staff:
+            alerts.append(
+                await self.raise_alert(session_id, participant_id, kind, name=name, **facts)
+            )
         if suspended:
             lost = AlertKind.COURTROOM_LOST
             alerts.append(await self.raise_alert(session_id, participant_id, lost, name=name))
@@ -960,12 +964,6 @@ class HearingService:
             await self._refuse(uow, actor, action, session_id, error, detail)
             raise
         return session
-
-    async def _credential_ended(self, kind: CredentialKind, credential_id: str) -> None:
-        """Called after the commit that ended a credential (logout, deactivated account,
-        revoked link): the one place where whatever that credential holds open (socket.io
-        connections) is to be closed. Nothing is published from here yet."""
-        log.info("credential ended: %s %s", kind.value, credential_id)
 
 
 def _staff_actor(user: StaffUser) -> Actor:

@@ -38,6 +38,7 @@ class StaffClaims:
     role: StaffRole
     expires_at: datetime
     token_id: str
+    """The token's ``jti``: what logging out revokes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,16 @@ class AuditEntry:
     rule: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A client can send any string, lone surrogates included; those cannot be encoded to
+        # hash or store them. Escaped (``\\ud800`` as text) every entry can be kept; a string
+        # that is valid Unicode is unchanged, so existing entries hash as they always did.
+        for name in ("actor", "action", "outcome", "rule"):
+            object.__setattr__(self, name, _escaped(getattr(self, name)))
+        if self.session_id is not None:
+            object.__setattr__(self, "session_id", _escaped(self.session_id))
+        object.__setattr__(self, "detail", _escaped(self.detail))
+
     def canonical(self) -> str:
         """A stable text form: the same entry always hashes the same on any database."""
         return json.dumps(
@@ -41,6 +51,19 @@ class AuditEntry:
             separators=(",", ":"),
             default=str,
         )
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) written as an escape."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_escaped(v) for v in value)
+    return value
 
 
 def chain_hash(previous_hash: str, entry: AuditEntry) -> str:

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from rooms.ids import ParticipantId, SessionId
 from rooms.participants import Actor
 from signaling.protocol import Sender
-from signaling.ratelimit import RefusalWindow, TokenBucket
+from signaling.ratelimit import TokenBucket
+
+CredentialKey = tuple[str, str]
+"""``(kind, id)`` of something that lets a connection in: ``("join_link", invitation id)``,
+``("participant", id)``, ``("staff_user", user id)``, ``("staff_token", token id)``."""
 
 
 @dataclass(eq=False)
@@ -25,7 +29,10 @@ class Connection:
     sender: Sender
     actor: Actor
     bucket: TokenBucket
-    refusals: RefusalWindow
+    credential: str
+    """Whose refusals this connection's count toward (shared across reconnects)."""
+    holds: frozenset[CredentialKey] = frozenset()
+    """What, once ended (revoked, removed, logged out), closes this connection."""
     session_id: SessionId | None = None
     """The participant's session; None for a monitor."""
     participant_id: ParticipantId | None = None
@@ -36,8 +43,13 @@ class Connection:
     """Left, removed, denied, replaced or ended: closing it is no connection loss."""
     rate_limited: bool = False
     """Inside a rate-limited burst: only its first refusal is audited."""
+    closing: bool = False
+    """Being closed (abuse, an ended credential): it takes no more messages."""
     user_court_id: str | None = None
     """A court-bound monitor account watches only that court's sessions."""
+    staff_user_id: str | None = None
+    staff_token_id: str | None = None
+    """A monitor's account and the token it connected with (``jti``), to end either."""
 
     @property
     def sessions(self) -> set[SessionId]:
@@ -90,6 +102,10 @@ class ConnectionRegistry:
     def participant(self, session_id: SessionId, participant_id: str) -> Connection | None:
         sid = self._by_participant.get((session_id, ParticipantId(participant_id)))
         return self._by_sid.get(sid) if sid is not None else None
+
+    def holding(self, credential: CredentialKey) -> list[Connection]:
+        """The connections an ended credential must close (rare: a scan is enough)."""
+        return [c for c in self._by_sid.values() if credential in c.holds]
 
     def in_session(self, session_id: str) -> list[Connection]:
         sids = self._by_session.get(SessionId(session_id), set())

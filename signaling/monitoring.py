@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,6 +33,9 @@ POOR_REPORTS_BEFORE_ALERT = 3
 LOSS_RETRY_FIRST_SECONDS = 0.2
 LOSS_RETRY_MAX_SECONDS = 5.0
 """Backing off between attempts to record a lost connection the database refused."""
+ALERT_COALESCE_SECONDS = 60.0
+"""A person's link dropping again within this time raises no second alert of the same kind:
+a client that keeps reconnecting must not bury the court's IT staff in alerts."""
 
 LOST_CONNECTION_STATES = frozenset({"failed", "closed", "disconnected"})
 QUIET_CONNECTION_STATES = frozenset({"none", "new", "connecting", "checking"})
@@ -115,6 +119,7 @@ class Monitoring:
         participant_room: Callable[[str, str], str],
         interval: float,
         silence_limit: float,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sio = sio
         self._gateway = gateway
@@ -123,6 +128,8 @@ class Monitoring:
         self._interval = interval
         self._silence_limit = silence_limit
         self._sessions: dict[str, _SessionLinks] = {}
+        self._monotonic = monotonic
+        self._recent_losses: dict[tuple[str, str, AlertKind], float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -171,7 +178,12 @@ class Monitoring:
         it, which may suspend the hearing, and staff are alerted. Whether it was recorded."""
         try:
             alerts = await self._service().record_lost_connection(
-                session_id, participant_id, kind, reason, **facts
+                session_id,
+                participant_id,
+                kind,
+                reason,
+                alert_staff=self._first_loss_lately(session_id, participant_id, kind),
+                **facts,
             )
         except DomainError as error:
             log.info("disconnect of %s not recorded: %s", participant_id, error.rule)
@@ -201,6 +213,19 @@ class Monitoring:
                 log.exception("recording the loss of %s failed; retrying", participant_id)
             await asyncio.sleep(delay)
             delay = min(delay * 2, LOSS_RETRY_MAX_SECONDS)
+
+    def _first_loss_lately(
+        self, session_id: SessionId, participant_id: ParticipantId, kind: AlertKind
+    ) -> bool:
+        now = self._monotonic()
+        for key, at in list(self._recent_losses.items()):
+            if now - at >= ALERT_COALESCE_SECONDS:
+                del self._recent_losses[key]
+        key = (session_id, participant_id, kind)
+        if key in self._recent_losses:
+            return False
+        self._recent_losses[key] = now
+        return True
 
     async def _name(self, session_id: SessionId, participant_id: ParticipantId) -> str:
         session: CourtSession = await self._service().session(Actor.system(), session_id)

@@ -138,6 +138,55 @@ def abuse() -> Refusal:
     )
 
 
+def abuse_cooling_off() -> Refusal:
+    return Refusal(
+        "abuse",
+        "protocol.abuse",
+        Text(
+            "Quá nhiều yêu cầu bị từ chối; hãy thử lại sau một phút.",
+            "Too many refused messages; try again in a minute.",
+        ),
+    )
+
+
+def server_error() -> Refusal:
+    return Refusal(
+        "server_error",
+        "server.error",
+        Text(
+            "Máy chủ gặp lỗi khi xử lý yêu cầu; không có gì thay đổi. Hãy thử lại.",
+            "The server failed to handle this message; nothing changed. Try again.",
+        ),
+    )
+
+
+def storage_full() -> Refusal:
+    return Refusal(
+        "unavailable",
+        "server.storage_full",
+        Text(
+            "Bộ nhớ của máy chủ đã đầy; không lưu được gì. "
+            "Bộ phận kỹ thuật cần giải phóng dung lượng.",
+            "The server's storage is full; nothing can be saved. IT staff must free space.",
+        ),
+    )
+
+
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
+"""Names socket.io keeps for itself; a client sending one is refused like an unknown event."""
+
+
+def reserved_event(event: str) -> Refusal:
+    return Refusal(
+        "unknown_event",
+        "protocol.reserved_event",
+        Text(
+            f"«{event}» là tên dành riêng của socket.io, không gửi được.",
+            f"'{event}' is reserved by socket.io and cannot be sent.",
+        ),
+    )
+
+
 def not_watching() -> Refusal:
     return Refusal(
         "forbidden",

@@ -7,11 +7,13 @@ instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import aiohttp
 import socketio
 from aiohttp.test_utils import TestClient
 
@@ -224,3 +226,91 @@ async def staff_token(client: Client, username: str, role: StaffRole) -> str:
     password = "a-password-long-enough"
     await service.add_user(CLI, username, role, password)
     return (await service.login(username, password)).token
+
+
+class RawSocket:
+    """A socket.io client spoken frame by frame over a real WebSocket, for input that the
+    python-socketio client would never send (reserved names, broken frames, binary)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, session: aiohttp.ClientSession):
+        self.ws = ws
+        self._session = session
+        self.frames: list[str | bytes] = []
+        self.closed = False
+
+    @classmethod
+    async def open(cls, client: Client) -> RawSocket:
+        session = aiohttp.ClientSession()
+        url = client.server.make_url("/socket.io/").with_query(EIO="4", transport="websocket")
+        ws = await session.ws_connect(url)
+        raw = cls(ws, session)
+        await raw.next_frame(lambda f: isinstance(f, str) and f.startswith("0"))
+        return raw
+
+    async def connect(self, auth: dict[str, Any]) -> str:
+        """The socket.io CONNECT with ``auth``; returns the server's answer frame."""
+        await self.send("40" + json.dumps(auth))
+        return str(await self.next_frame(lambda f: isinstance(f, str) and f[:2] in ("40", "44")))
+
+    async def send(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            await self.ws.send_bytes(frame)
+        else:
+            await self.ws.send_str(frame)
+
+    async def call(self, ack_id: int, event: Any, *args: Any) -> Any:
+        """Send an event asking for acknowledgement ``ack_id``; return the acknowledgement."""
+        await self.send(f"42{ack_id}" + json.dumps([event, *args]))
+        return await self.ack(ack_id)
+
+    async def ack(self, ack_id: int) -> Any:
+        prefix = f"43{ack_id}["
+        frame = await self.next_frame(lambda f: isinstance(f, str) and f.startswith(prefix))
+        return json.loads(str(frame)[len(prefix) - 1 :])[0]
+
+    def events(self, name: str) -> list[Any]:
+        """Server events received so far (``42[name, body]``)."""
+        found = []
+        for frame in self.frames:
+            if isinstance(frame, str) and frame.startswith("42["):
+                event = json.loads(frame[2:])
+                if event[0] == name:
+                    found.append(event[1] if len(event) > 1 else None)
+        return found
+
+    async def next_frame(self, match: Callable[[str | bytes], bool]) -> str | bytes:
+        """The first frame (received or coming) that ``match``es; answers pings meanwhile."""
+        for frame in self.frames:
+            if match(frame):
+                return frame
+        async with asyncio.timeout(WAIT):
+            while True:
+                frame = await self._receive()
+                if match(frame):
+                    return frame
+
+    async def wait_closed(self) -> None:
+        async with asyncio.timeout(WAIT):
+            while not self.closed:
+                try:
+                    await self._receive()
+                except ConnectionResetError:
+                    return
+
+    async def _receive(self) -> str | bytes:
+        message = await self.ws.receive()
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            self.closed = True
+            raise ConnectionResetError("the server closed the WebSocket")
+        if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+            self.closed = True
+            raise ConnectionResetError(f"WebSocket ended: {message.type}")
+        frame: str | bytes = message.data
+        if frame == "2":
+            await self.ws.send_str("3")
+        self.frames.append(frame)
+        return frame
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self._session.close()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import inspect
 
 import pytest
+import socketio
 
+from rooms.ids import ParticipantId
+from rooms.participants import Actor
 from rooms.session import CourtSession
 from signaling import protocol as p
-from signaling.commands import COMMANDS
-from signaling.ratelimit import RefusalWindow, TokenBucket
+from signaling.commands import COMMANDS, Mute
+from signaling.ratelimit import CoalescedRefusals, RefusalLedger, RefusalWindow, TokenBucket
 
 
 class Ticks:
@@ -23,11 +26,26 @@ class Ticks:
 def test_every_command_has_one_payload_model_and_names_an_aggregate_method() -> None:
     assert set(COMMANDS) == set(p.COMMAND_PAYLOADS)
     for name, command in COMMANDS.items():
-        assert command.model is p.COMMAND_PAYLOADS[name]
+        assert command.name == name
+        assert command.payload is p.COMMAND_PAYLOADS[name]
         assert p.CLIENT_EVENTS[name].senders == {p.Sender.PARTICIPANT}
     aggregate = {n for n, _ in inspect.getmembers(CourtSession, inspect.isfunction)}
     methods = {name.replace("screen_share", "set_screen_share") for name in COMMANDS}
     assert methods <= aggregate
+
+
+def test_a_command_is_built_from_the_payload_and_the_connection_actor_only() -> None:
+    judge = Actor.participant(ParticipantId("j"), "Judge")
+    mute = COMMANDS["mute"].from_payload(judge, p.Mute())
+    assert mute == Mute(judge, ParticipantId("j"), lock=False)
+    assert mute.audit_action == "session.mute"
+    assert mute.audit_detail() == {"participant_id": "j", "lock": False}
+    lower = COMMANDS["lower_hand"].from_payload(judge, p.OptionalTarget())
+    assert lower.audit_detail() == {}
+    move = COMMANDS["move_to_consultation"].from_payload(
+        judge, p.ConsultationMove(participant_ids=["a", "b"], room_name="Phòng 1")
+    )
+    assert move.audit_detail() == {"participant_ids": ("a", "b"), "room_name": "Phòng 1"}
 
 
 def test_every_payload_forbids_unknown_fields_and_coercion() -> None:
@@ -103,3 +121,40 @@ def test_refusals_count_only_within_the_window() -> None:
     assert window.add() is False
     assert len(window) == 1
     assert [window.add(), window.add()] == [False, True]
+
+
+def test_the_ledger_counts_a_credential_blocks_it_for_a_window_and_coalesces() -> None:
+    ticks = Ticks()
+    ledger = RefusalLedger(limit=3, window=60.0, clock=ticks)
+    verdicts = [ledger.refuse("invitation:a", "a", "s") for _ in range(5)]
+    assert [(v.write, v.abusive, v.first_abuse) for v in verdicts] == [
+        (True, False, False),
+        (True, False, False),
+        (True, True, True),
+        (False, True, False),
+        (False, True, False),
+    ]
+    assert ledger.blocked("invitation:a") and not ledger.blocked("invitation:b")
+    assert ledger.due() == []  # still inside the blocked window
+    ticks.now += 61
+    assert ledger.due() == [CoalescedRefusals("invitation:a", "a", "s", 2)]
+    assert not ledger.blocked("invitation:a")
+    assert ledger.refuse("invitation:a", "a", "s").write  # a fresh window
+    ticks.now += 61
+    assert ledger.due() == []
+    assert ledger.refusals("invitation:a") == 0  # forgotten once nothing is left
+
+
+def test_what_the_transport_replaces_in_python_socketio_is_still_there() -> None:
+    """``signaling/transport.py`` overrides these; a new python-socketio must fail here."""
+    server = socketio.AsyncServer
+    expected = {
+        "_handle_event_internal": ["self", "server", "sid", "eio_sid", "data", "namespace", "id"],
+        "_handle_event": ["self", "eio_sid", "namespace", "id", "data"],
+        "_handle_eio_message": ["self", "eio_sid", "data"],
+        "_handle_eio_disconnect": ["self", "eio_sid", "reason"],
+    }
+    for name, parameters in expected.items():
+        assert list(inspect.signature(getattr(server, name)).parameters) == parameters, name
+    assert server.reserved_events == ["connect", "disconnect"]
+    assert set(server.reserved_events) <= p.RESERVED_EVENTS

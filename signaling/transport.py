@@ -1,0 +1,136 @@
+"""The one place that reaches into python-socketio: every client event goes to one dispatcher,
+and input that is not socket.io at all closes the connection quietly.
+
+python-socketio looks a client event's name up in the same table as its own lifecycle
+handlers, so a client sending ``connect``, ``disconnect`` or ``*`` would call them
+(``_trigger_event``). Here client events never reach that table: ``_handle_event_internal`` is
+replaced, so a reserved name is just a name the dispatcher refuses. Frames that do not decode
+(binary before connecting, broken JSON, unknown packet types) raise inside
+``_handle_eio_message``, which Engine.IO would log with a full traceback per frame; here they
+are counted, logged once per connection in one line, and the connection is closed.
+
+Pinned to python-socketio 5.x (``tests/signaling/test_transport.py`` fails loudly if the
+methods replaced here change shape).
+"""
+
+from __future__ import annotations
+
+import binascii
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from engineio.async_drivers import aiohttp as engineio_aiohttp
+from socketio import packet
+
+log = logging.getLogger(__name__)
+
+ClientEventDispatch = Callable[[str, object, tuple[object, ...]], Awaitable[dict[str, Any]]]
+"""``(sid, event name as sent, arguments)`` → the acknowledgement body; never raises."""
+MalformedInput = Callable[[str, dict[str, Any]], Awaitable[None]]
+"""``(eio sid, environ)``: told once per connection that sent something undecodable."""
+
+
+def remote_address(environ: dict[str, Any]) -> str:
+    """The peer's address (the aiohttp driver's ``REMOTE_ADDR`` is a constant)."""
+    request = environ.get("aiohttp.request")
+    remote = getattr(request, "remote", None)
+    return str(remote) if remote else "unknown"
+
+
+def engineio_frame_ok(frame: object) -> bool:
+    """Whether Engine.IO can decode this WebSocket frame (it raises, uncaught, otherwise)."""
+    if isinstance(frame, bytes):
+        return True
+    if not isinstance(frame, str) or not frame:
+        return False
+    if frame[0] == "b":
+        try:
+            binascii.a2b_base64(frame[1:])
+        except (binascii.Error, ValueError):
+            return False
+        return True
+    return frame[0].isdigit() and frame[0].isascii()
+
+
+class _GuardedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
+    """A frame Engine.IO cannot decode ends the connection as if the client had closed it,
+    instead of escaping Engine.IO's loop as an error logged with a traceback."""
+
+    async def wait(self) -> object:
+        frame = await super().wait()
+        if engineio_frame_ok(frame):
+            return frame
+        log.warning(
+            "closing a connection from %s: a frame that is not Engine.IO",
+            remote_address(getattr(self, "environ", {})),
+        )
+        return None
+
+
+class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """An ``AsyncServer`` whose client events all go to ``dispatch``."""
+
+    def __init__(
+        self, *, dispatch: ClientEventDispatch, malformed: MalformedInput, **options: Any
+    ) -> None:
+        super().__init__(**options)
+        # The driver table is shared by every Engine.IO server: change only this one's copy.
+        self.eio._async = {**self.eio._async, "websocket": _GuardedWebSocket}
+        self._dispatch = dispatch
+        self._malformed = malformed
+        self._closing_eio: set[str] = set()
+
+    async def _handle_event_internal(
+        self,
+        server: socketio.AsyncServer,
+        sid: str,
+        eio_sid: str,
+        data: list[Any],
+        namespace: str,
+        id: int | None,
+    ) -> None:
+        reply = await self._dispatch(sid, data[0], tuple(data[1:]))
+        if id is not None:
+            await self._send_packet(
+                eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[reply])
+            )
+
+    async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
+        if eio_sid in self._closing_eio or eio_sid not in self.eio.sockets:
+            return  # what a connection being closed still sends costs nothing
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except Exception as exc:  # undecodable input from the client, never our handlers
+            await self._close_malformed(eio_sid, exc)
+
+    async def _handle_event(
+        self, eio_sid: str, namespace: str | None, id: int | None, data: object
+    ) -> None:
+        # A socket.io event is a non-empty JSON array; anything else is broken transport input.
+        if not isinstance(data, list) or not data:
+            raise ValueError("an event is a non-empty array")
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: object) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            self._closing_eio.discard(eio_sid)
+
+    async def _close_malformed(self, eio_sid: str, exc: Exception) -> None:
+        self._closing_eio.add(eio_sid)
+        self._binary_packet.pop(eio_sid, None)
+        environ = self.environ.get(eio_sid, {})
+        log.warning(
+            "closing a connection from %s: input that is not socket.io (%s)",
+            remote_address(environ),
+            type(exc).__name__,
+        )
+        await self._malformed(eio_sid, environ)
+        await self.eio.disconnect(eio_sid)
+        # Engine.IO only says goodbye; a client that ignores it must lose the socket too.
+        transport = getattr(environ.get("aiohttp.request"), "transport", None)
+        if transport is not None:
+            transport.close()
