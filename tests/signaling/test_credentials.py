@@ -74,7 +74,7 @@ async def test_a_revoked_link_closes_the_connection_it_holds(hearing: Hearing) -
     judge, _ = await hearing.join("judge")
     victim, _ = await hearing.join("victim")
     assert (await victim.call("raise_hand"))["ok"]
-    [invitation] = await hearing.service.invitations(hearing.ids["victim"])
+    [invitation] = await hearing.invitations("victim")
 
     await hearing.service.revoke_link(CLI, hearing.session_id, invitation.id)
 
@@ -114,3 +114,37 @@ async def test_ending_a_staff_account_or_token_closes_its_monitors(hearing: Hear
     for monitor in (first, second):
         assert (await monitor.wait_for("goodbye"))["reason"] == "account.deactivated"
         await asyncio.wait_for(monitor.disconnected.wait(), 5)
+
+
+async def test_logging_out_closes_that_tokens_monitors_only(hearing: Hearing) -> None:
+    token = await staff_token(hearing.client, "kythuat2", StaffRole.IT_STAFF)
+    other = (await hearing.service.login("kythuat2", "a-password-long-enough")).token
+    leaving = await hearing.connect("monitor", {"staff_token": token})
+    staying = await hearing.connect("monitor", {"staff_token": other})
+    await leaving.wait_for("welcome")
+    await staying.wait_for("welcome")
+
+    reply = await hearing.client.post(
+        "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert reply.status == 204, await reply.text()
+
+    assert (await leaving.wait_for("goodbye"))["reason"] == "auth.logged_out"
+    await asyncio.wait_for(leaving.disconnected.wait(), 5)
+    # The same account's other login is another token: it stays open.
+    assert (await staying.call("ping"))["ok"]
+    assert not staying.disconnected.is_set()
+
+
+async def test_deactivating_an_account_through_the_api_closes_its_monitors(
+    hearing: Hearing,
+) -> None:
+    token = await staff_token(hearing.client, "kythuat3", StaffRole.IT_STAFF)
+    monitor = await hearing.connect("monitor", {"staff_token": token})
+    await monitor.wait_for("welcome")
+    _, user = await hearing.service.authenticate_staff(token)
+
+    await hearing.service.set_user_active(CLI, user.id, False)
+
+    assert (await monitor.wait_for("goodbye"))["reason"] == "account.deactivated"
+    await asyncio.wait_for(monitor.disconnected.wait(), 5)
