@@ -27,11 +27,15 @@ from signaling.views import participant_view
 log = logging.getLogger(__name__)
 
 WELCOME_WAIT_SECONDS = 5.0
-UNAVAILABLE = p.Refusal(
-    "unavailable",
-    "server.shutting_down",
-    Text("Máy chủ đang khởi động lại.", "The server is restarting."),
-)
+
+
+def unavailable() -> p.Refusal:
+    """Made afresh: a raised exception kept in the module would keep every traceback."""
+    return p.Refusal(
+        "unavailable",
+        "server.shutting_down",
+        Text("Máy chủ đang khởi động lại.", "The server is restarting."),
+    )
 
 
 def address_credential(environ: dict[str, Any]) -> str:
@@ -54,7 +58,7 @@ class ConnectionHandling:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: object) -> DomainError | None:
         """None when let in; otherwise the refusal, already audited (or counted)."""
         if self._edge.closing or not self._edge.started:
-            return UNAVAILABLE
+            return unavailable()
         try:
             credentials = p.parse_auth(auth)
             if credentials.token is not None:

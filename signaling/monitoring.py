@@ -176,18 +176,21 @@ class Monitoring:
     ) -> bool:
         """A participant's link died (socket dropped, or media silent): the domain hears of
         it, which may suspend the hearing, and staff are alerted. Whether it was recorded."""
+        key = (session_id, participant_id, kind)
         try:
             alerts = await self._service().record_lost_connection(
                 session_id,
                 participant_id,
                 kind,
                 reason,
-                alert_staff=self._first_loss_lately(session_id, participant_id, kind),
+                alert_staff=not self._lost_lately(key),
                 **facts,
             )
         except DomainError as error:
             log.info("disconnect of %s not recorded: %s", participant_id, error.rule)
             return False
+        # Noted only once recorded: a loss the database refused is alerted when it is taken.
+        self._recent_losses[key] = self._monotonic()
         for alert in alerts:
             await self._sio.emit("alert", alert_body(alert), room=monitor_room(session_id))
         return True
@@ -214,18 +217,13 @@ class Monitoring:
             await asyncio.sleep(delay)
             delay = min(delay * 2, LOSS_RETRY_MAX_SECONDS)
 
-    def _first_loss_lately(
-        self, session_id: SessionId, participant_id: ParticipantId, kind: AlertKind
-    ) -> bool:
+    def _lost_lately(self, key: tuple[str, str, AlertKind]) -> bool:
+        """Whether this link's loss of this kind was recorded (and alerted) a moment ago."""
         now = self._monotonic()
-        for key, at in list(self._recent_losses.items()):
+        for known, at in list(self._recent_losses.items()):
             if now - at >= ALERT_COALESCE_SECONDS:
-                del self._recent_losses[key]
-        key = (session_id, participant_id, kind)
-        if key in self._recent_losses:
-            return False
-        self._recent_losses[key] = now
-        return True
+                del self._recent_losses[known]
+        return key in self._recent_losses
 
     async def _name(self, session_id: SessionId, participant_id: ParticipantId) -> str:
         session: CourtSession = await self._service().session(Actor.system(), session_id)

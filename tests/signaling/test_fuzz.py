@@ -154,5 +154,5 @@ async def test_generated_input_is_always_answered_and_never_breaks_the_server(
     peer, welcome = await hearing.join("judge")
     assert welcome["connection"] == "participant"
     assert (await peer.call("ping"))["ok"]
-    count, breaks = await hearing.service.verify_audit()
+    count, breaks = await hearing.service.verify_audit(CLI)
     assert count > 0 and breaks == []

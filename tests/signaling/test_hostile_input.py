@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from rooms.states import SessionState
-from tests.signaling.harness import Hearing, RawSocket
+from tests.signaling.harness import CLI, Hearing, RawSocket
 
 
 async def _raw_participant(hearing: Hearing, who: str) -> RawSocket:
@@ -101,7 +101,7 @@ async def test_a_lone_surrogate_is_refused_answered_and_audited(hearing: Hearing
         ("\\ud800", "protocol.unknown_event"),
         ("suspend", "protocol.malformed"),
     ]
-    count, breaks = await hearing.service.verify_audit()
+    count, breaks = await hearing.service.verify_audit(CLI)
     assert count > 0 and breaks == []
     await judge.close()
 

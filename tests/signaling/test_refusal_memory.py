@@ -24,9 +24,12 @@ import signaling
 import web
 from rooms.roles import StaffRole
 from signaling.connections import Connection
+from signaling.protocol import ABUSE_REFUSALS
 from tests.signaling.harness import Hearing, staff_token
 
-CYCLES = 40
+CYCLES = 12
+"""With the 3 warm-up cycles, one refusal per cycle and credential stays under the abuse limit
+(``protocol.ABUSE_REFUSALS`` a credential per window), which would block the next join."""
 GROWTH_PER_CYCLE_BYTES = 1024
 """What a cycle may leave allocated by ``signaling/`` (caches warming up); the leak was ~10 KB."""
 SETTLE_SECONDS = 15.0
@@ -79,6 +82,7 @@ async def back_to(count: int) -> int:
 async def test_refused_messages_keep_neither_their_connection_nor_its_frames(
     hearing: Hearing,
 ) -> None:
+    assert 3 + CYCLES < ABUSE_REFUSALS, "the cycles would be refused as abuse"
     staff = await staff_token(hearing.client, "it_staff", StaffRole.IT_STAFF)
     await hearing.join("judge")
     for _ in range(3):
