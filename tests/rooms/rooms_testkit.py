@@ -20,6 +20,7 @@ from rooms import (
     CourtSession,
     Instance,
     JurisdictionPolicy,
+    MeetingInfo,
     ParticipantId,
     PointId,
     PointKind,
@@ -130,6 +131,31 @@ def live_hearing(policy: JurisdictionPolicy = VIETNAM) -> Hearing:
     session.start(act(PJ))
     session.collect_events()
     return hearing
+
+
+CHAIR = ParticipantId("chair")
+
+
+def running_meeting(delegates: int) -> tuple[CourtSession, list[ParticipantId]]:
+    """A running meeting: the chair and ``delegates`` people from as many court sites, all
+    admitted; events are collected."""
+    info = MeetingInfo(COURT, "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
+    session = CourtSession.schedule_meeting(
+        IT_STAFF, info, VIETNAM, START, session_id=SessionId("m-running")
+    )
+    session.add_participant(IT_STAFF, "Chánh án", Role.CHAIR, session.central_point.id, CHAIR)
+    session.join(CHAIR)
+    people = []
+    for number in range(delegates):
+        point = session.add_point(IT_STAFF, f"TAND huyện {number}", PointKind.COURT).id
+        person = ParticipantId(f"d{number}")
+        session.add_participant(IT_STAFF, f"Đại biểu {number}", Role.PARTICIPANT, point, person)
+        session.join(person)
+        session.admit(act(CHAIR), person)
+        people.append(person)
+    session.start(act(CHAIR))
+    session.collect_events()
+    return session, people
 
 
 def brief(events: list[Event]) -> list[tuple[Any, ...]]:

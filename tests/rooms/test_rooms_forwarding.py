@@ -5,55 +5,29 @@ from __future__ import annotations
 import itertools
 
 from rooms_testkit import (
+    CHAIR,
     CLERK,
-    COURT,
     DEFENDANT,
     EVERYONE,
     IT_STAFF,
     LAWYER,
     OBSERVER,
     PJ,
-    START,
     WITNESS,
     act,
     live_hearing,
+    running_meeting,
 )
 
 from rooms import (
-    VIETNAM,
-    CourtSession,
     MediaSource,
-    MeetingInfo,
     ParticipantId,
     PointKind,
     Role,
-    SessionId,
 )
 from rooms.forwarding import AudienceChange, ForwardingPlan, Publication, PublicationRule
 
 MIC, CAM, SCREEN = MediaSource.MICROPHONE, MediaSource.CAMERA, MediaSource.SCREEN
-CHAIR = ParticipantId("chair")
-
-
-def _meeting(delegates: int) -> tuple[CourtSession, list[ParticipantId]]:
-    """A running meeting: the chair and ``delegates`` people from as many court sites."""
-    info = MeetingInfo(COURT, "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
-    session = CourtSession.schedule_meeting(
-        IT_STAFF, info, VIETNAM, START, session_id=SessionId("m-plan")
-    )
-    session.add_participant(IT_STAFF, "Chánh án", Role.CHAIR, session.central_point.id, CHAIR)
-    session.join(CHAIR)
-    people = []
-    for number in range(delegates):
-        point = session.add_point(IT_STAFF, f"TAND huyện {number}", PointKind.COURT).id
-        person = ParticipantId(f"d{number}")
-        session.add_participant(IT_STAFF, f"Đại biểu {number}", Role.PARTICIPANT, point, person)
-        session.join(person)
-        session.admit(act(CHAIR), person)
-        people.append(person)
-    session.start(act(CHAIR))
-    session.collect_events()
-    return session, people
 
 
 def test_the_plan_answers_what_may_receive_answers() -> None:
@@ -74,7 +48,7 @@ def test_the_plan_answers_what_may_receive_answers() -> None:
 
 
 def test_a_mute_pauses_one_publication_and_touches_nobody_else() -> None:
-    session, people = _meeting(99)
+    session, people = running_meeting(99)
     before = session.forwarding_plan()
     session.mute(act(CHAIR), people[7])
     session.version += 1  # what the repository does on save
@@ -89,7 +63,7 @@ def test_a_mute_pauses_one_publication_and_touches_nobody_else() -> None:
 
 def test_publications_of_one_room_share_their_audience() -> None:
     """Comparing two plans costs one identity check per publication when nobody moved."""
-    session, people = _meeting(20)
+    session, people = running_meeting(20)
     plan = session.forwarding_plan()
     assert len({id(rule.audience) for rule in plan.rules.values()}) == 1
     assert len(plan.rules[Publication(CHAIR, CAM)].audience) == 21
@@ -104,7 +78,7 @@ def test_publications_of_one_room_share_their_audience() -> None:
 
 
 def test_an_admission_adds_one_receiver_to_each_publication() -> None:
-    session, people = _meeting(5)
+    session, people = running_meeting(5)
     point = session.add_point(IT_STAFF, "TAND tỉnh", PointKind.COURT).id
     late = ParticipantId("late")
     session.add_participant(IT_STAFF, "Đến muộn", Role.PARTICIPANT, point, late)

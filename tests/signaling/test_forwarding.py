@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from rooms import (
-    VIETNAM,
     Actor,
-    CourtId,
-    CourtSession,
     MediaSource,
-    MeetingInfo,
     ParticipantId,
     PointKind,
     Role,
-    SessionId,
-    StaffRole,
 )
 from signaling.forwarding import _PlanPolicy, _SessionMedia
 from signaling.media import MediaRoom, TrackKey
-
-COURT = CourtId("tand")
-STAFF = Actor.staff("u-it", StaffRole.IT_STAFF, "Cán bộ", COURT)
-CHAIR = ParticipantId("chair")
+from tests.rooms.rooms_testkit import CHAIR, running_meeting
+from tests.rooms.rooms_testkit import IT_STAFF as STAFF
 
 
 class CountingRoom:
@@ -40,31 +31,13 @@ class CountingRoom:
         self.receiving.extend((key, receiver, allowed) for receiver in receivers)
 
 
-def _meeting(delegates: int) -> tuple[CourtSession, list[ParticipantId]]:
-    info = MeetingInfo(COURT, "Hội nghị trực tuyến", "Văn phòng", "Chánh án")
-    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-    session = CourtSession.schedule_meeting(STAFF, info, VIETNAM, start, session_id=SessionId("m"))
-    session.add_participant(STAFF, "Chánh án", Role.CHAIR, session.central_point.id, CHAIR)
-    session.join(CHAIR)
-    people = []
-    for number in range(delegates):
-        point = session.add_point(STAFF, f"TAND huyện {number}", PointKind.COURT).id
-        person = ParticipantId(f"d{number}")
-        session.add_participant(STAFF, f"Đại biểu {number}", Role.PARTICIPANT, point, person)
-        session.join(person)
-        session.admit(Actor.participant(CHAIR), person)
-        people.append(person)
-    session.start(Actor.participant(CHAIR))
-    return session, people
-
-
 def _media() -> tuple[_SessionMedia, CountingRoom]:
     room = CountingRoom()
     return _SessionMedia(cast(MediaRoom, room), _PlanPolicy()), room
 
 
 def test_a_mute_among_a_hundred_is_one_pause() -> None:
-    session, people = _meeting(99)
+    session, people = running_meeting(99)
     media, room = _media()
     assert media.adopt(session.forwarding_plan())
     room.pauses.clear()
@@ -80,7 +53,7 @@ def test_a_mute_among_a_hundred_is_one_pause() -> None:
 
 
 def test_an_older_plan_is_ignored() -> None:
-    session, people = _meeting(3)
+    session, people = running_meeting(3)
     media, room = _media()
     old = session.forwarding_plan()
     session.mute(Actor.participant(CHAIR), people[0])
@@ -97,7 +70,7 @@ def test_an_older_plan_is_ignored() -> None:
 
 
 def test_an_admission_adds_the_newcomer_to_each_publication_once() -> None:
-    session, people = _meeting(4)
+    session, people = running_meeting(4)
     point = session.add_point(STAFF, "TAND tỉnh", PointKind.COURT).id
     late = ParticipantId("late")
     session.add_participant(STAFF, "Đến muộn", Role.PARTICIPANT, point, late)
