@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,18 +60,19 @@ class Edge:
     async def goodbye(self, sid: str, reason: str, message: Text | None = None) -> None:
         await self.emit(sid, "goodbye", goodbye_body(reason, message))
 
-    def spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("signalling background task failed")
-
-        task = asyncio.get_running_loop().create_task(run())
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background; its failure is logged, never lost. The coroutine
+        itself is the task, so one cancelled before it starts (at shutdown) is closed, not
+        left unawaited."""
+        task = asyncio.get_running_loop().create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("signalling background task failed", exc_info=task.exception())
 
 
 GOODBYES: dict[str, Text] = {
