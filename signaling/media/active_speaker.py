@@ -107,8 +107,12 @@ class ActiveSpeakerDetector:
             elif self.__quiet_since is None:
                 self.__quiet_since = now
         loudest = max(speaking, key=speaking.__getitem__, default=None)
-        if loudest is not None and loudest != current and (
-            not current_speaks or speaking[loudest] >= current_loudness + settings.switch_margin
+        if (
+            loudest is not None
+            and loudest != current
+            and (
+                not current_speaks or speaking[loudest] >= current_loudness + settings.switch_margin
+            )
         ):
             if self.__challenger != loudest:
                 self.__challenger = loudest
