@@ -12,10 +12,10 @@ import pytest
 from hearing_server.settings import Settings
 from rooms.disclosure import PSEUDONYM_PREFIX
 from rooms.points import PointKind
-from rooms.roles import Role
+from rooms.roles import Role, StaffRole
 from signaling.gateway import OutgoingTrack
 from tests.signaling.conftest import RecordingGateway
-from tests.signaling.harness import CLI, Body, Hearing, Peer, person_state
+from tests.signaling.harness import CLI, Body, Hearing, Peer, person_state, staff_token
 
 WITNESS_NAME = "Hoàng Văn Nhân Chứng"
 WITNESS_POINT = "Nhà riêng người làm chứng"
@@ -231,6 +231,10 @@ async def test_the_active_speaker_reaches_the_defendant_as_the_pseudonym(
     witness_id = hearing.ids["witness"]
     alias = protected_entry((await peers["defendant"].wait_for("session_event", called_in))["view"])
     assert (await peers["judge"].call("unmute", {"participant_id": witness_id}))["ok"]
+    token = await staff_token(hearing.client, "kythuat", StaffRole.IT_STAFF)
+    monitor = await hearing.connect("monitor", {"staff_token": token})
+    await monitor.wait_for("welcome")
+    assert (await monitor.call("watch", {"session_id": hearing.session_id}))["ok"]
     assert gateway.speaker_listener is not None
 
     await gateway.speaker_listener(hearing.session_id, witness_id)
@@ -238,6 +242,7 @@ async def test_the_active_speaker_reaches_the_defendant_as_the_pseudonym(
     assert told == {"session_id": hearing.session_id, "participant_id": alias["id"]}
     assert leaks(clues, told) == []
     assert (await peers["judge"].wait_for("active_speaker"))["participant_id"] == witness_id
+    assert (await monitor.wait_for("active_speaker"))["participant_id"] == witness_id
     assert (await peers["witness"].wait_for("active_speaker"))["participant_id"] == witness_id
 
     await gateway.speaker_listener(hearing.session_id, None)
