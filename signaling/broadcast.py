@@ -19,6 +19,7 @@ from signaling.connecting import ConnectionHandling
 from signaling.edge import Edge, participant_room
 from signaling.gateway import MediaRefused, OutgoingTrack
 from signaling.handlers import RETIRE_GRACE_SECONDS
+from signaling.speaking import ACTIVE_SPEAKER, active_speaker_message, tell_active_speaker
 from signaling.views import (
     lobby_may_see,
     monitor_view,
@@ -45,7 +46,25 @@ class Broadcaster:
                 str(message.get("kind")), str(message.get("id")), str(message.get("reason"))
             )
             return
+        if message.get("name") == ACTIVE_SPEAKER:
+            await self._tell_active_speaker(message)
+            return
         await self._on_session_event(message)
+
+    async def announce_active_speaker(self, session_id: str, participant_id: str | None) -> None:
+        """Given to the gateway: every process tells its own connections of the session."""
+        await self._edge.service.bus.announce(active_speaker_message(session_id, participant_id))
+
+    async def _tell_active_speaker(self, message: Mapping[str, Any]) -> None:
+        session_id = str(message.get("session_id", ""))
+        if self._edge.closing or not self._edge.registry.has_session(session_id):
+            return
+        speaker = message.get("participant_id")
+        with contextlib.suppress(NotFound):
+            session = await self._session(session_id)
+            await tell_active_speaker(
+                self._edge, session, None if speaker is None else str(speaker)
+            )
 
     async def _on_session_event(self, message: Mapping[str, Any]) -> None:
         edge = self._edge
@@ -123,18 +142,20 @@ class Broadcaster:
         tracks: Mapping[str, OutgoingTrack | None],
     ) -> None:
         """Given to the gateway: a server offer reaches the participant on any process."""
-        cached = self._latest.get(session_id)
-        session = (
-            cached[0]
-            if cached
-            else await self._edge.service.session(Actor.system(), SessionId(session_id))
-        )
+        session = await self._session(session_id)
         body = {
             "type": "offer",
             "sdp": sdp,
             "tracks": offered_tracks(session, participant_id, tracks, self._edge.pseudonyms),
         }
         await self._edge.sio.emit("offer", body, to=participant_room(session_id, participant_id))
+
+    async def _session(self, session_id: str) -> CourtSession:
+        """The session as the last event left it, loaded only if no event was seen yet."""
+        cached = self._latest.get(session_id)
+        if cached is not None:
+            return cached[0]
+        return await self._edge.service.session(Actor.system(), SessionId(session_id))
 
     async def _describe_tracks_again(self, session_id: str, participant_id: str) -> None:
         """A screening changes whose tracks a participant may be told they receive: a fresh

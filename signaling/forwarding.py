@@ -26,6 +26,7 @@ from rooms.ids import ParticipantId
 from rooms.media import MediaSource
 from rooms.text import Text
 from signaling.gateway import (
+    ActiveSpeakerListener,
     IceCandidateInfo,
     LinkReport,
     MediaRefused,
@@ -34,6 +35,7 @@ from signaling.gateway import (
 )
 from signaling.media import (
     SOURCES,
+    ActiveSpeakerCallback,
     ForwardingMode,
     MediaRoom,
     NegotiationError,
@@ -142,6 +144,7 @@ class ForwardingGateway:
         self._forwarding: ForwardingMode = forwarding
         self._monotonic = monotonic
         self._sessions: dict[str, _SessionMedia] = {}
+        self._speaker_listener: ActiveSpeakerListener | None = None
         self._closed = False
 
     @property
@@ -215,6 +218,9 @@ class ForwardingGateway:
     def sessions(self) -> tuple[str, ...]:
         return tuple(self._sessions)
 
+    def listen_active_speaker(self, listener: ActiveSpeakerListener) -> None:
+        self._speaker_listener = listener
+
     async def close(self) -> None:
         self._closed = True
         sessions, self._sessions = self._sessions, {}
@@ -233,6 +239,7 @@ class ForwardingGateway:
                 on_renegotiate=self._renegotiation_sender(session_id),
                 video_codec=self._video_codec,
                 forwarding=self._forwarding,
+                on_active_speaker=self._speaker_reporter(session_id),
             )
             media = self._sessions[session_id] = _SessionMedia(room, policy)
         return media
@@ -248,6 +255,13 @@ class ForwardingGateway:
         if media is None or participant_id not in media.room.participants:
             raise MediaRefused("media.not_negotiated", NOT_NEGOTIATED)
         return media
+
+    def _speaker_reporter(self, session_id: str) -> ActiveSpeakerCallback:
+        async def report(participant_id: str | None) -> None:
+            if self._speaker_listener is not None:
+                await self._speaker_listener(session_id, participant_id)
+
+        return report
 
     def _renegotiation_sender(self, session_id: str) -> RenegotiateCallback:
         async def send(

@@ -55,6 +55,11 @@ ServerOfferSender = Callable[[str, str, str, Mapping[str, OutgoingTrack | None]]
 participant's browser; signalling provides it, the gateway calls it on renegotiation."""
 
 
+ActiveSpeakerListener = Callable[[str, str | None], Awaitable[None]]
+"""``(session_id, participant_id or None)``: the session's active speaker changed; signalling
+listens, the gateway calls it at most a few times a second per session."""
+
+
 class MediaRefused(DomainError):
     """Negotiation failed or media is unavailable; reported to the client like any refusal."""
 
@@ -110,6 +115,10 @@ class MediaGateway(Protocol):
 
     def sessions(self) -> tuple[str, ...]:
         """Sessions with media on this process."""
+        ...
+
+    def listen_active_speaker(self, listener: ActiveSpeakerListener) -> None:
+        """Call ``listener`` whenever a session's active speaker changes (set once)."""
         ...
 
     async def close(self) -> None:
@@ -168,6 +177,9 @@ class NoMediaGateway:
 
     def sessions(self) -> tuple[str, ...]:
         return ()
+
+    def listen_active_speaker(self, listener: ActiveSpeakerListener) -> None:
+        return None
 
     async def close(self) -> None:
         return None

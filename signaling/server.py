@@ -97,6 +97,7 @@ class SignalingServer:
         handlers = EventHandlers(self.edge, self.refusals, self.connections)
         self.dispatcher = Dispatcher(self.edge, self.refusals, handlers.table())
         self.broadcaster = Broadcaster(self.edge, self.connections)
+        self.gateway.listen_active_speaker(self.broadcaster.announce_active_speaker)
         self.sio.on("connect", self.connections.on_connect)
         self.sio.on("disconnect", self.connections.on_disconnect)
 

@@ -160,6 +160,13 @@ def participant_event(
     }
 
 
+def participant_as_seen(
+    session: CourtSession, viewer_id: str, participant_id: str | None, pseudonyms: Pseudonyms
+) -> str | None:
+    """One participant's id as this viewer may read it (a pseudonym if they may not)."""
+    return pseudonyms.disclosure(session, viewer_id).participant(participant_id)
+
+
 def chat_deliveries(
     session: CourtSession,
     message: dict[str, Any],

@@ -1,5 +1,6 @@
 """Media core: forward encoded media between participants without transcoding."""
 
+from .active_speaker import ActiveSpeakerDetector, SpeakerSettings
 from .aiortc_internals import AIORTC_VERSION
 from .fanout import CodecInfo, PacketSink, PublisherReport, RtpSink, TrackFanout, is_keyframe
 from .forwarded_track import ForwardedTrack
@@ -13,7 +14,7 @@ from .peer import (
     validate_sdp,
 )
 from .policy import SOURCES, AllowAll, ForwardingPolicy, Kind, Source, TrackKey, kind_of
-from .room import MediaRoom
+from .room import SPEAKER_INTERVAL, ActiveSpeakerCallback, MediaRoom
 from .rtp_forwarding import FORWARDING_MODES, ForwardingMode, RtpOutgoingStream
 from .stats import ConnectionStats, StatsSampler
 
@@ -23,6 +24,9 @@ __all__ = [
     "FORWARDING_MODES",
     "MAX_SDP_BYTES",
     "SOURCES",
+    "SPEAKER_INTERVAL",
+    "ActiveSpeakerCallback",
+    "ActiveSpeakerDetector",
     "AllowAll",
     "CodecInfo",
     "ConnectionStats",
@@ -41,6 +45,7 @@ __all__ = [
     "RtpSink",
     "ServerPeer",
     "Source",
+    "SpeakerSettings",
     "StatsSampler",
     "TrackFanout",
     "TrackKey",

@@ -65,6 +65,7 @@ __all__ = [
     "observe_received",
     "receiver_has_tap",
     "remote_media_ssrc",
+    "report_audio_level",
     "restrict_received_codec",
     "rtcp_ssrc",
     "send_pli",
@@ -222,6 +223,26 @@ def negotiable_codecs(media: MediaDescription) -> list[RTCRtpCodecParameters]:
     if media.kind not in CODECS:
         return []
     return find_common_codecs(CODECS[media.kind], media.rtp.codecs)
+
+
+def report_audio_level(sender: RTCRtpSender, level: Callable[[], int | None]) -> None:
+    """Put ``level()`` (RFC 6464: 0 loudest .. 127 silent) on every audio packet a sender
+    of pre-encoded packets sends, as a browser's microphone does.
+
+    aiortc measures the level only of frames it encodes itself; a test client replaying
+    encoded Opus would otherwise send no level at all. The voice-activity bit stays clear,
+    as aiortc always leaves it.
+    """
+    next_encoded_frame = sender._next_encoded_frame
+
+    async def with_level(codec: RTCRtpCodecParameters) -> Any:
+        frame = await next_encoded_frame(codec)
+        value = level()
+        if frame is not None and frame.audio_level is None and value is not None:
+            frame.audio_level = -value  # aiortc keeps the level as negative dBov
+        return frame
+
+    sender._next_encoded_frame = with_level  # type: ignore[method-assign]
 
 
 def set_msid(sender: RTCRtpSender, stream_id: str, track_id: str) -> None:

@@ -104,6 +104,10 @@ def is_keyframe(codec_name: str, data: bytes) -> bool:
     return True
 
 
+_NO_LEVEL = 128
+"""Above any RFC 6464 level: no packet carried one since the level was last taken."""
+
+
 @dataclass(slots=True)
 class _Subscription:
     sink: PacketSink
@@ -163,6 +167,7 @@ class TrackFanout:
         "RTP packets received from the publisher (RTP-level forwarding only)."
         self.last_frame_at: float | None = None
         "Monotonic time of the last frame, for media-timeout detection."
+        self.__loudest_level = _NO_LEVEL
 
     @property
     def kind(self) -> Kind:
@@ -257,6 +262,7 @@ class TrackFanout:
             return
         self.__paused = paused
         if paused:
+            self.__loudest_level = _NO_LEVEL  # a muted person's last words are not reported
             return
         for rtp_sub in self.__rtp_subscriptions.values():
             rtp_sub.restart = True
@@ -341,6 +347,9 @@ class TrackFanout:
         else:
             start = True
             self.frames_in += 1
+            level = packet.extensions.audio_level  # parsed already: (voice, 0..127)
+            if level is not None and level[1] < self.__loudest_level and not self.__paused:
+                self.__loudest_level = level[1]
         if self.__paused or not self.__rtp_subscriptions:
             return
         need_keyframe = False
@@ -360,6 +369,13 @@ class TrackFanout:
                     need_keyframe = True
         if need_keyframe:
             self.request_keyframe()
+
+    def take_audio_level(self) -> int | None:
+        """The loudest RFC 6464 level (0 loudest, 127 silent) the publisher's packets carried
+        since the last call, while not paused; ``None`` when none carried one."""
+        level = self.__loudest_level
+        self.__loudest_level = _NO_LEVEL
+        return None if level == _NO_LEVEL else level
 
     def sender_report_received(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """The publisher's sender report for ``ssrc``: outgoing reports extrapolate it."""

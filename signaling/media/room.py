@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiortc import RTCIceCandidate
 
+from .active_speaker import ActiveSpeakerDetector, SpeakerSettings
 from .fanout import TrackFanout
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL
 from .peer import NegotiationError, OfferResult, RenegotiateCallback, ServerPeer
@@ -15,9 +17,16 @@ from .policy import ForwardingPolicy, Source, TrackKey
 from .rtp_forwarding import ForwardingMode
 from .stats import ConnectionStats
 
-__all__ = ["MediaRoom"]
+__all__ = ["SPEAKER_INTERVAL", "ActiveSpeakerCallback", "MediaRoom"]
 
 logger = logging.getLogger(__name__)
+
+SPEAKER_INTERVAL = 0.2
+"""Seconds between two looks at the microphones' levels: a change is reported at most
+this often, and the detector's hold times are a few of these."""
+
+ActiveSpeakerCallback = Callable[[str | None], Awaitable[None]]
+"""Called with the new active speaker (a participant id, ``None``: nobody) on a change."""
 
 
 class MediaRoom:
@@ -44,6 +53,9 @@ class MediaRoom:
         on_track_unpublished: Callable[[TrackKey], None] | None = None,
         on_connection_state: Callable[[str, str], None] | None = None,
         forwarding: ForwardingMode = "rtp",
+        on_active_speaker: ActiveSpeakerCallback | None = None,
+        speaker_settings: SpeakerSettings | None = None,
+        speaker_interval: float = SPEAKER_INTERVAL,
     ) -> None:
         self.room_id = room_id
         self.forwarding: ForwardingMode = forwarding
@@ -58,10 +70,22 @@ class MediaRoom:
         self.__peers: dict[str, ServerPeer] = {}
         self.__membership = asyncio.Lock()
         self.__closed = False
+        self.__on_active_speaker = on_active_speaker
+        self.__speakers = ActiveSpeakerDetector(speaker_settings)
+        self.__speaker_interval = speaker_interval
+        self.__reported_speaker: str | None = None
+        self.__speaker_task: asyncio.Task[None] | None = None
+        self.__speaker_exited = asyncio.Event()
 
     @property
     def participants(self) -> tuple[str, ...]:
         return tuple(self.__peers)
+
+    @property
+    def active_speaker(self) -> str | None:
+        """Who was last reported as speaking (RTP-level forwarding reads the levels the
+        publishers' packets carry; frame-level forwarding has none, so nobody)."""
+        return self.__reported_speaker
 
     @property
     def tracks(self) -> Mapping[TrackKey, TrackFanout]:
@@ -117,6 +141,7 @@ class MediaRoom:
             if key.publisher != participant_id:
                 peer.subscribe(fanout, allowed=self.__may_receive(participant_id, key))
         self.__apply(result)
+        self.__watch_speakers()
         return result.answer
 
     async def update_offer(
@@ -151,6 +176,7 @@ class MediaRoom:
         peer = self.__peers.pop(participant_id, None)
         if peer is None:
             return
+        self.__speakers.forget(participant_id)
         for fanout in peer.published.values():
             self.__unpublished(fanout.key)
         await peer.close()
@@ -179,9 +205,46 @@ class MediaRoom:
     async def close(self) -> None:
         """Remove every participant; the room cannot be used afterwards."""
         self.__closed = True
+        task = self.__speaker_task
+        if task is not None:
+            task.cancel()
+            await self.__speaker_exited.wait()
         async with self.__membership:
             for participant_id in list(self.__peers):
                 await self.__leave(participant_id)
+
+    def __watch_speakers(self) -> None:
+        """Start looking at the levels once someone has joined (and someone listens)."""
+        if self.__on_active_speaker is not None and self.__speaker_task is None:
+            self.__speaker_task = asyncio.get_running_loop().create_task(self.__run_speakers())
+
+    async def __run_speakers(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.__speaker_interval)
+                try:
+                    await self.__sample_speakers(time.monotonic())
+                except Exception:
+                    logger.exception("active speaker of room %s not reported", self.room_id)
+        finally:
+            self.__speaker_exited.set()
+
+    async def __sample_speakers(self, now: float) -> None:
+        """Each unpaused microphone's loudest level since the last look, to the detector;
+        a change of speaker to the callback. A muted (paused) publisher has no sample."""
+        levels: dict[str, int] = {}
+        for participant_id, peer in self.__peers.items():
+            microphone = peer.published.get("microphone")
+            if microphone is None:
+                continue
+            level = microphone.take_audio_level()
+            if level is not None and not microphone.paused:
+                levels[participant_id] = level
+        speaker = self.__speakers.update(now, levels)
+        if speaker == self.__reported_speaker or self.__on_active_speaker is None:
+            return
+        self.__reported_speaker = speaker
+        await self.__on_active_speaker(speaker)
 
     def __apply(self, result: OfferResult) -> None:
         for key in result.unpublished:

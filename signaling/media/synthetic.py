@@ -35,6 +35,7 @@ from .fanout import is_keyframe
 from .policy import Source, TrackKey
 
 __all__ = [
+    "TONE_LEVEL",
     "EncodedClip",
     "EncodedFrameCounter",
     "ProbeClient",
@@ -284,13 +285,21 @@ class SyntheticVideoTrack(_PacedClipTrack):
         super().__init__(clip or vp8_test_pattern_clip())
 
 
+TONE_LEVEL = 15
+"""RFC 6464 level of :func:`opus_tone_clip`'s tone (amplitude 8000: RMS -15 dBov)."""
+
+
 class SyntheticAudioTrack(_PacedClipTrack):
     """A microphone that sends a pre-encoded Opus tone in 20 ms packets."""
 
     kind = "audio"
 
-    def __init__(self, clip: EncodedClip | None = None) -> None:
+    def __init__(self, clip: EncodedClip | None = None, level: int | None = TONE_LEVEL) -> None:
         super().__init__(clip or opus_tone_clip())
+        self.level = level
+        """The audio level its packets report (0 loudest .. 127 silent; ``None``: no level
+        extension), as a browser reports its microphone's: tests make a probe louder or
+        quieter by changing it, without encoding anything."""
 
 
 class ReceiveCounter:
@@ -434,8 +443,10 @@ class ProbeClient:
         as a watching browser does: the connection needs one to come up.
         """
         sources: list[tuple[RTCRtpTransceiver, Source]] = []
-        if self.audio_track is not None:
-            t = self.pc.addTransceiver(self.audio_track, direction="sendonly")
+        audio_track = self.audio_track
+        if audio_track is not None:
+            t = self.pc.addTransceiver(audio_track, direction="sendonly")
+            internals.report_audio_level(t.sender, lambda: audio_track.level)
             sources.append((t, "microphone"))
         if self.video_track is not None:
             sources.append((self.__add_video(self.video_track), "camera"))

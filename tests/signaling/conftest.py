@@ -14,6 +14,7 @@ from hearing_server.app import create_app
 from hearing_server.settings import Settings
 from rooms.forwarding import ForwardingPlan
 from signaling.gateway import (
+    ActiveSpeakerListener,
     IceCandidateInfo,
     LinkReport,
     OutgoingTrack,
@@ -40,6 +41,8 @@ class RecordingGateway:
     send_offer: ServerOfferSender
     calls: list[tuple[str, Any]] = field(default_factory=list)
     plans: list[tuple[str, ForwardingPlan]] = field(default_factory=list)
+    speaker_listener: ActiveSpeakerListener | None = None
+    "What signalling gave to hear of active speakers: tests call it as the forwarder would."
 
     @property
     def enabled(self) -> bool:
@@ -81,6 +84,9 @@ class RecordingGateway:
 
     def sessions(self) -> tuple[str, ...]:
         return ()
+
+    def listen_active_speaker(self, listener: ActiveSpeakerListener) -> None:
+        self.speaker_listener = listener
 
     async def close(self) -> None:
         self.calls.append(("close", None))

@@ -12,10 +12,10 @@ import pytest
 from hearing_server.settings import Settings
 from rooms.disclosure import PSEUDONYM_PREFIX
 from rooms.points import PointKind
-from rooms.roles import Role
+from rooms.roles import Role, StaffRole
 from signaling.gateway import OutgoingTrack
 from tests.signaling.conftest import RecordingGateway
-from tests.signaling.harness import CLI, Body, Hearing, Peer, person_state
+from tests.signaling.harness import CLI, Body, Hearing, Peer, person_state, staff_token
 
 WITNESS_NAME = "Hoàng Văn Nhân Chứng"
 WITNESS_POINT = "Nhà riêng người làm chứng"
@@ -221,3 +221,52 @@ async def test_tracks_offered_to_the_defendant_are_labelled_with_the_pseudonym(
     }
     to_judge = await peers["judge"].wait_for("offer", lambda b: "3" in b["tracks"])
     assert to_judge["tracks"]["0"] == {"publisher": witness_id, "source": "camera"}
+
+
+async def test_the_active_speaker_reaches_the_defendant_as_the_pseudonym(
+    media_hearing: tuple[Hearing, RecordingGateway],
+) -> None:
+    hearing, gateway = media_hearing
+    peers, clues = await screened_hearing(hearing)
+    witness_id = hearing.ids["witness"]
+    alias = protected_entry((await peers["defendant"].wait_for("session_event", called_in))["view"])
+    assert (await peers["judge"].call("unmute", {"participant_id": witness_id}))["ok"]
+    token = await staff_token(hearing.client, "kythuat", StaffRole.IT_STAFF)
+    monitor = await hearing.connect("monitor", {"staff_token": token})
+    await monitor.wait_for("welcome")
+    assert (await monitor.call("watch", {"session_id": hearing.session_id}))["ok"]
+    assert gateway.speaker_listener is not None
+
+    await gateway.speaker_listener(hearing.session_id, witness_id)
+    told = await peers["defendant"].wait_for("active_speaker")
+    assert told == {"session_id": hearing.session_id, "participant_id": alias["id"]}
+    assert leaks(clues, told) == []
+    assert (await peers["judge"].wait_for("active_speaker"))["participant_id"] == witness_id
+    assert (await monitor.wait_for("active_speaker"))["participant_id"] == witness_id
+    assert (await peers["witness"].wait_for("active_speaker"))["participant_id"] == witness_id
+
+    await gateway.speaker_listener(hearing.session_id, None)
+    silence = await peers["defendant"].wait_for(
+        "active_speaker", lambda b: b["participant_id"] is None
+    )
+    assert silence["session_id"] == hearing.session_id
+
+
+async def test_a_withheld_voice_is_never_named_the_active_speaker(
+    media_hearing: tuple[Hearing, RecordingGateway],
+) -> None:
+    """The defendant hears nothing of the witness, so no tile of theirs may light up either."""
+    hearing, gateway = media_hearing
+    peers, _ = await screened_hearing(hearing)
+    witness_id, defendant_id = hearing.ids["witness"], hearing.ids["defendant"]
+    assert (await peers["judge"].call("unmute", {"participant_id": witness_id}))["ok"]
+    reply = await peers["judge"].call(
+        "set_screening", {"protected": witness_id, "hidden_from": defendant_id, "audio": True}
+    )
+    assert reply["ok"], reply
+    assert gateway.speaker_listener is not None
+
+    await gateway.speaker_listener(hearing.session_id, witness_id)
+    assert (await peers["judge"].wait_for("active_speaker"))["participant_id"] == witness_id
+    told = await peers["defendant"].wait_for("active_speaker")
+    assert told == {"session_id": hearing.session_id, "participant_id": None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 
-from signaling.media import ForwardingPolicy, MediaRoom, TrackKey
+from signaling.media import ActiveSpeakerCallback, ForwardingPolicy, MediaRoom, TrackKey
 from signaling.media.rtp_forwarding import ForwardingMode
 from signaling.media.synthetic import (
     EncodedClip,
@@ -30,6 +30,7 @@ class Harness:
         keyframe_interval: float = 1.0,
         video_codec: str = "video/VP8",
         forwarding: ForwardingMode = "rtp",
+        on_active_speaker: ActiveSpeakerCallback | None = None,
     ) -> None:
         self.clients: dict[str, ProbeClient] = {}
         self.offers: dict[str, int] = {}
@@ -41,6 +42,7 @@ class Harness:
             video_codec=video_codec,
             keyframe_interval=keyframe_interval,
             forwarding=forwarding,
+            on_active_speaker=on_active_speaker,
         )
 
     async def __renegotiate(

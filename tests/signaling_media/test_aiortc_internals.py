@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import fractions
 import inspect
 import random
+from typing import Any
 
 import aioice
 import aiortc
+import av
 import pytest
 from aiortc import (
     RTCCertificate,
@@ -15,6 +18,7 @@ from aiortc import (
     RTCIceGatherer,
     RTCIceTransport,
     RTCPeerConnection,
+    RTCSessionDescription,
     rtcrtpreceiver,
     rtcrtpsender,
 )
@@ -341,3 +345,61 @@ def test_send_rtp_nowait_does_what_send_rtp_does() -> None:
     assert "await active_pair.protocol.send_data(data, active_pair.remote_addr)" in sendto
     send_data = inspect.getsource(aioice.ice.StunProtocol.send_data)
     assert "self.transport.sendto(data, addr)" in send_data
+
+
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+
+async def test_audio_level_extension_is_offered_answered_and_parsed() -> None:
+    """The active speaker is read from this extension: aiortc must offer it on audio, keep it
+    in an answer to a browser that offers it, and parse it on the way in."""
+    assert AUDIO_LEVEL_URI in [e.uri for e in aiortc.codecs.HEADER_EXTENSIONS["audio"]]
+    browser = RTCPeerConnection()
+    server = RTCPeerConnection()
+    try:
+        browser.addTransceiver("audio", direction="sendonly")
+        await browser.setLocalDescription(await browser.createOffer())
+        offer = browser.localDescription.sdp
+        assert f"a=extmap:2 {AUDIO_LEVEL_URI}" in offer
+        chromium_like = offer.replace(
+            f"a=extmap:2 {AUDIO_LEVEL_URI}", f"a=extmap:7 {AUDIO_LEVEL_URI}"
+        )
+        await server.setRemoteDescription(RTCSessionDescription(chromium_like, "offer"))
+        await server.setLocalDescription(await server.createAnswer())
+        assert f"a=extmap:7 {AUDIO_LEVEL_URI}" in server.localDescription.sdp
+    finally:
+        await browser.close()
+        await server.close()
+    assert "values.audio_level = (vad_level & 0x80 == 0x80, vad_level & 0x7F)" in inspect.getsource(
+        aiortc.rtp.HeaderExtensionsMap.get
+    )
+
+
+async def test_report_audio_level_puts_the_level_on_pre_encoded_frames() -> None:
+    sender = RTCRtpSender("audio", make_transport())
+    level: list[int | None] = [33]
+    internals.report_audio_level(sender, lambda: level[0])
+    codec = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2)
+    track = _OnePacketTrack()
+    sender.replaceTrack(track)
+    frame = await sender._next_encoded_frame(codec)
+    assert frame is not None and frame.audio_level == -33
+    level[0] = None
+    frame = await sender._next_encoded_frame(codec)
+    assert frame is not None and frame.audio_level is None
+    # aiortc writes (voice, -audio_level) into the extension of each packet it sends
+    assert "packet.extensions.audio_level = (False, -enc_frame.audio_level)" in inspect.getsource(
+        RTCRtpSender._run_rtp
+    )
+
+
+class _OnePacketTrack(aiortc.MediaStreamTrack):
+    """Hands out the same pre-encoded Opus packet for ever."""
+
+    kind = "audio"
+
+    async def recv(self) -> av.Packet[Any]:
+        packet = av.Packet(b"\xfc\xff\xfe")
+        packet.pts = 0
+        packet.time_base = fractions.Fraction(1, 48000)
+        return packet

@@ -7,6 +7,7 @@ from typing import Any
 
 import av
 import pytest
+from aiortc.rtp import RtpPacket
 
 from signaling.media import CodecInfo, ForwardedTrack, TrackFanout, TrackKey, is_keyframe
 
@@ -164,3 +165,27 @@ async def test_forwarded_track_flushes_when_the_sender_falls_behind() -> None:
     assert bytes(packet) == KEY and track.packets_out == 1
     track.stop()
     assert track.on_packet(packet, fanout.key, VP8)  # stopped track ignores packets
+
+
+def audio_packet(sequence_number: int, level: tuple[bool, int] | None) -> RtpPacket:
+    packet = RtpPacket(payload_type=111, sequence_number=sequence_number, timestamp=960)
+    packet.payload = b"\x78\x01"
+    packet.extensions.audio_level = level
+    return packet
+
+
+def test_the_loudest_audio_level_is_kept_until_taken_and_not_while_paused() -> None:
+    fanout = TrackFanout(TrackKey("alice", "microphone"), clock=lambda: 100.0)
+    assert fanout.take_audio_level() is None
+    for number, level in enumerate([(True, 40), (False, 22), None, (True, 90)]):
+        fanout.push_rtp(OPUS, audio_packet(number, level))
+    assert fanout.take_audio_level() == 22, "0 is loudest: the smallest level wins"
+    assert fanout.take_audio_level() is None, "taking it starts a new interval"
+
+    fanout.push_rtp(OPUS, audio_packet(10, (True, 30)))
+    fanout.set_paused(True)
+    fanout.push_rtp(OPUS, audio_packet(11, (True, 5)))
+    assert fanout.take_audio_level() is None, "a muted voice reports nothing, before or after"
+    fanout.set_paused(False)
+    fanout.push_rtp(OPUS, audio_packet(12, (True, 50)))
+    assert fanout.take_audio_level() == 50

@@ -4,7 +4,7 @@
 // what a person may do, it only asks and shows the answer.
 import { Chat } from "./chat.js";
 import { Console } from "./console.js";
-import { DeviceCheck, LevelMeter } from "./devicecheck.js";
+import { DeviceCheck } from "./devicecheck.js";
 import { localized, t } from "./i18n.js";
 import { MediaSession } from "./media.js";
 import { displayName, RoomView } from "./room.js";
@@ -39,8 +39,6 @@ const state = {
   reconnecting: false,
   cameraOn: true,
   screen: null,
-  ownMeter: null,
-  ownLevel: 0,
   suspendReason: "",
   serverQualityAt: 0,
   mediaRestartedAt: 0,
@@ -81,6 +79,8 @@ signal.addEventListener("offer", ({ detail }) => {
 
 signal.addEventListener("chat", ({ detail }) => chat.add(detail));
 
+signal.addEventListener("active_speaker", ({ detail }) => room.setSpeaker(detail.participant_id || null));
+
 signal.addEventListener("quality", ({ detail }) => {
   if (detail.participant_id && detail.participant_id !== config.participant_id) return;
   state.serverQualityAt = performance.now();
@@ -115,7 +115,6 @@ find("#join-button").addEventListener("click", async () => {
   }
   state.joined = true;
   check.finish();
-  watchOwnMicrophone();
   enter();
   startMedia();
 });
@@ -147,7 +146,6 @@ function end(reason, message) {
   stopScreen(false);
   if (check.stream) for (const track of check.stream.getTracks()) track.stop();
   check.finish();
-  if (state.ownMeter) state.ownMeter.stop();
   const titles = {
     "participant.left": t("You have left the session"),
     "participant.removed": t("You were removed from the session"),
@@ -187,7 +185,6 @@ function startMedia() {
     panels.setTracks(room.tracks);
   });
   media.addEventListener("stats", ({ detail }) => {
-    room.setLevels(detail.levels, state.ownLevel);
     if (performance.now() - state.serverQualityAt > SERVER_QUALITY_FRESH_MS) showQuality(localQuality(detail));
   });
   media.addEventListener("connection", ({ detail }) => mediaConnection(media, detail.state));
@@ -228,14 +225,6 @@ function localQuality({ loss, roundTrip, state: connectionState }) {
   if (loss > 0.05 || (roundTrip !== null && roundTrip > 0.5)) return "poor";
   if (loss > 0.02 || (roundTrip !== null && roundTrip > 0.25)) return "fair";
   return "good";
-}
-
-function watchOwnMicrophone() {
-  const track = check.track("audio");
-  if (!track || state.ownMeter) return;
-  state.ownMeter = new LevelMeter(new MediaStream([track]), (level) => {
-    state.ownLevel = level;
-  }, 250);
 }
 
 // ---------------------------------------------------------------------- own controls

@@ -269,17 +269,15 @@ export class MediaSession extends EventTarget {
     this.#fire("tracks", { tracks: this.remoteTracks() });
   }
 
-  /** Audio levels per publisher and the link's round trip and loss, once a second. */
+  /** The link's round trip and loss, once a second (who speaks, the server says). */
   async #sample() {
     if (this.closed) return;
-    const publisherOf = new Map(this.remoteTracks().map((remote) => [remote.track.id, remote]));
     let report;
     try {
       report = await this.#connection.getStats();
     } catch {
       return; // closed meanwhile
     }
-    const levels = {};
     let received = 0;
     let lost = 0;
     let roundTrip = null;
@@ -287,10 +285,6 @@ export class MediaSession extends EventTarget {
       if (stats.type === "inbound-rtp") {
         received += stats.packetsReceived || 0;
         lost += Math.max(0, stats.packetsLost || 0);
-        const remote = publisherOf.get(stats.trackIdentifier);
-        if (remote && remote.source === "microphone" && typeof stats.audioLevel === "number") {
-          levels[remote.publisher] = stats.audioLevel;
-        }
       } else if (stats.type === "candidate-pair" && stats.nominated && stats.state === "succeeded") {
         if (typeof stats.currentRoundTripTime === "number") roundTrip = stats.currentRoundTripTime;
       }
@@ -299,7 +293,7 @@ export class MediaSession extends EventTarget {
     const expected = received - previous.received + (lost - previous.lost);
     const loss = expected > 0 ? (lost - previous.lost) / expected : 0;
     this.#previous = { received, lost };
-    this.#fire("stats", { levels, loss, roundTrip, state: this.#connection.connectionState });
+    this.#fire("stats", { loss, roundTrip, state: this.#connection.connectionState });
   }
 
   #fire(name, detail) {

@@ -1,9 +1,9 @@
 // The hearing room's picture: one tile per person taking part in the same room, pages of
-// tiles, a large stage for a shared screen (or, failing that, whoever has the floor), the
-// active speaker highlighted, and every received microphone played.
+// tiles, a large stage for a shared screen (or, failing that, whoever has the floor; in a
+// meeting, whoever speaks), the active speaker highlighted, and every received microphone
+// played. The server decides who the active speaker is, from the levels on the audio packets.
 import { t } from "./i18n.js";
 
-const SPEAKING_LEVEL = 0.04;
 const PAGE_SIZE = 9;
 const PHONE_PAGE_SIZE = 4;
 const TAKING_PART = new Set(["in_session", "in_consultation"]);
@@ -111,19 +111,11 @@ export class RoomView {
     this.#element("#self-tile").dataset.video = track && track.enabled ? "on" : "off";
   }
 
-  /** Highlight the loudest person above the speaking threshold (`own`: this person). */
-  setLevels(levels, own) {
-    let loudest = null;
-    let level = SPEAKING_LEVEL;
-    for (const [publisher, value] of Object.entries(levels)) {
-      if (value > level) [loudest, level] = [publisher, value];
-    }
-    if (loudest !== this.#speaking) {
-      if (this.#speaking && this.#tiles.has(this.#speaking)) this.#tiles.get(this.#speaking).classList.remove("speaking");
-      if (loudest && this.#tiles.has(loudest)) this.#tiles.get(loudest).classList.add("speaking");
-      this.#speaking = loudest;
-    }
-    this.#element("#self-tile").classList.toggle("speaking", own > SPEAKING_LEVEL);
+  /** The server's `active_speaker` (a participant id as this person knows it, or null). */
+  setSpeaker(participantId) {
+    if (participantId === this.#speaking) return;
+    this.#speaking = participantId;
+    this.#render();
   }
 
   clear() {
@@ -176,6 +168,7 @@ export class RoomView {
       }
       if (grid.children[index] !== tile) grid.insertBefore(tile, grid.children[index] || null); // the view's order
       this.#caption(tile, person, view);
+      tile.classList.toggle("speaking", person.id === this.#speaking);
       const visible = Math.floor(index / size) === this.#page;
       tile.hidden = !visible;
       const camera = (this.#tracks.get(person.id) || {}).camera || null;
@@ -187,6 +180,8 @@ export class RoomView {
     this.#element("#page-info").textContent = t("Page %(page)s of %(pages)s", { page: this.#page + 1, pages });
     this.#element("#page-previous").disabled = this.#page === 0;
     this.#element("#page-next").disabled = this.#page >= pages - 1;
+    const you = view && view.you;
+    this.#element("#self-tile").classList.toggle("speaking", Boolean(you) && you.id === this.#speaking);
     this.#renderStage(people);
   }
 
@@ -202,10 +197,15 @@ export class RoomView {
     renderBadges(tile.querySelector(".tile-badges"), person);
   }
 
-  /** A shared screen first; otherwise the person holding the floor, large. */
+  /** A shared screen first; otherwise the person holding the floor, large; in a meeting,
+   * failing both, whoever is speaking (the chair's "speaker" view). */
   #renderStage(people) {
+    const hasCamera = (person) => Boolean((this.#tracks.get(person.id) || {}).camera);
     const sharing = people.find((person) => person.screen && (this.#tracks.get(person.id) || {}).screen);
-    const speaker = people.find((person) => person.floor && (this.#tracks.get(person.id) || {}).camera);
+    const floor = people.find((person) => person.floor && hasCamera(person));
+    const talking =
+      this.#config.kind === "meeting" ? people.find((person) => person.id === this.#speaking && hasCamera(person)) : undefined;
+    const speaker = floor || talking;
     const stage = this.#element("#stage");
     const shown = sharing || speaker;
     stage.hidden = !shown;
@@ -213,9 +213,11 @@ export class RoomView {
     stage.dataset.content = sharing ? "screen" : speaker ? "speaker" : "";
     this.#element("#stage-label").textContent = sharing
       ? t("%(name)s is sharing a screen", { name: displayName(sharing) })
-      : speaker
-        ? t("%(name)s has the floor", { name: displayName(speaker) })
-        : "";
+      : floor
+        ? t("%(name)s has the floor", { name: displayName(floor) })
+        : talking
+          ? t("%(name)s is speaking", { name: displayName(talking) })
+          : "";
   }
 
   #turn(step) {
