@@ -27,6 +27,8 @@ from signaling.gateway import LinkReport, MediaGateway
 
 log = logging.getLogger(__name__)
 
+STOP_DRAIN_SECONDS = 3.0
+"""How long stopping waits for a round of measuring to finish before cancelling it."""
 POOR_REPORTS_BEFORE_ALERT = 3
 """A poor link must stay poor this many reports in a row before staff are bothered."""
 
@@ -131,16 +133,25 @@ class Monitoring:
         self._monotonic = monotonic
         self._recent_losses: dict[tuple[str, str, AlertKind], float] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Let a round of measuring in progress finish (it may be recording a loss in the
+        database: cut off mid-query, the driver would answer a loop that is gone), then
+        cancel what is still running after a few seconds."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return
+        self._stopping.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), STOP_DRAIN_SECONDS)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     def quality(self, session_id: str) -> dict[str, Any]:
         """The latest reports of a session this process measured (for a new watcher)."""
@@ -233,8 +244,11 @@ class Monitoring:
     # -- the timer --------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+            if self._stopping.is_set():
+                return
             for session_id in self._gateway.sessions():
                 try:
                     await self._measure(session_id)

@@ -35,6 +35,8 @@ from signaling.transport import EdgeSocketServer
 __all__ = ["SIGNALING", "SOCKETIO_CHANNEL", "SOCKETIO_PATH", "SignalingServer", "participant_room"]
 
 SOCKETIO_PATH = "socket.io"
+DRAIN_SECONDS = 3.0
+"""How long shutdown lets background work (recording departures, goodbyes) finish."""
 SOCKETIO_CHANNEL = "hearing:socketio"
 """The Redis channel socket.io processes share in cluster mode."""
 
@@ -119,6 +121,10 @@ class SignalingServer:
         edge.closing = True
         await self.connections.close_all()
         await self.monitoring.stop()
+        if edge.tasks:
+            # Drain first: work cut off mid-query (a departure being recorded) would leave
+            # the database driver answering a loop that is gone.
+            await asyncio.wait(set(edge.tasks), timeout=DRAIN_SECONDS)
         for task in list(edge.tasks):
             task.cancel()
         if edge.tasks:
