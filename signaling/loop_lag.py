@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -95,8 +96,8 @@ class LagSamples:
 
 def _percentile(ordered: list[float], share: float) -> float:
     """Nearest-rank percentile of an ordered, non-empty list."""
-    rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = math.ceil(share * len(ordered))
+    return ordered[max(0, min(len(ordered), rank) - 1)]
 
 
 class LoopLagMonitor:

@@ -312,12 +312,8 @@ class Monitoring:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            try:
-                await self._watch_overload()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("alerting staff of the server's overload failed")
+            # Links first: the moment after a stall is when a silence must be judged (and
+            # found suspect), not after a database write for the overload alert.
             for session_id in self._gateway.sessions():
                 try:
                     await self._measure(session_id)
@@ -325,6 +321,12 @@ class Monitoring:
                     raise
                 except Exception:
                     log.exception("measuring the links of %s failed", session_id)
+            try:
+                await self._watch_overload()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("alerting staff of the server's overload failed")
             for gone in set(self._sessions) - set(self._gateway.sessions()):
                 del self._sessions[gone]
 
