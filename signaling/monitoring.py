@@ -86,8 +86,9 @@ def silence_verdict(
     rtcp_quiet_seconds: float | None,
 ) -> SilenceVerdict:
     """Whether a participant's media silence is a lost link. ``loop_lag_max``: the server's
-    worst event-loop lateness during the silence; ``loop_steady_seconds``: since the loop was
-    last late; ``rtcp_quiet_seconds``: since the peer's last RTCP report (None: never).
+    worst event-loop lateness during the silence (or the grace before it);
+    ``loop_steady_seconds``: since the loop was last late; ``rtcp_quiet_seconds``: since
+    the peer's last RTCP report (None: never).
 
     If the server itself stalled during the silence, the frames may be waiting in our own
     socket buffers: the silence alone proves nothing, only the link's evidence does — a
@@ -376,7 +377,9 @@ class Monitoring:
         verdict = silence_verdict(
             self._silence,
             silent_seconds=silent,
-            loop_lag_max=self._loop_lag.max_lag(silent),
+            # A stall just before the silence counts too: frames read late after a stall
+            # make the silence seem to start when the stall ended.
+            loop_lag_max=self._loop_lag.max_lag(silent + self._silence.grace_after_lag),
             loop_steady_seconds=self._loop_lag.steady_seconds(threshold),
             connection=report.connection,
             rtcp_quiet_seconds=report.rtcp_quiet_seconds,
