@@ -22,9 +22,9 @@ from signaling.server import SIGNALING, SignalingServer
 from web.api import ENDPOINTS, openapi_document
 from web.endpoint import MAX_BODY_BYTES, add_routes
 from web.errors import error_middleware
-from web.health import healthz, metrics, request_metrics
+from web.health import healthz, loop_lag_metrics, metrics, request_metrics
 from web.hearing import add_hearing_routes
-from web.keys import HEALTH_CHECKS, METRICS, SERVICE, SETTINGS
+from web.keys import HEALTH_CHECKS, LOOP_LAG, METRICS, SERVICE, SETTINGS
 from web.pages import add_page_routes
 from web.staff.pages import add_staff_routes
 
@@ -44,6 +44,8 @@ def create_app(
     signaling = SignalingServer(settings, media or media_gateway_factory(settings))
     signaling.attach(app)
     app[SIGNALING] = signaling
+    app[LOOP_LAG] = signaling.loop_lag
+    loop_lag_metrics(registry, signaling.loop_lag)
     app.cleanup_ctx.append(signaling.cleanup_context(SERVICE))
     add_routes(app, ENDPOINTS)
     document = openapi_document()

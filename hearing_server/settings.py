@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     """A connected participant that sends no media for this long is marked disconnected."""
     link_report_seconds: float = Field(default=2, gt=0, le=60)
     """How often connection quality is measured and sent to participants and monitors."""
+    loop_lag_alert_ms: float = Field(default=250, gt=0, le=60_000)
+    """IT staff are told the server is overloaded when its event loop runs later than this…"""
+    loop_lag_alert_seconds: float = Field(default=3, gt=0, le=600)
+    """…for this many seconds of twice as many (a single stall that long counts too)."""
+    media_silence_lag_grace_seconds: float = Field(default=10, gt=0, le=600)
+    """A silence found while the server itself lagged counts only once it has lasted this
+    long on a steady loop, unless the link shows its own loss first (failed connection, no
+    RTCP reports)."""
     court: CourtDefaults = Field(default_factory=CourtDefaults)
     policy: dict[str, Any] = Field(default_factory=dict)
     """Overrides of the Vietnamese jurisdiction defaults, see ``rooms.policy``."""

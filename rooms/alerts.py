@@ -30,6 +30,8 @@ class AlertKind(StrEnum):
     "The hearing was suspended because the courtroom or a panel member lost its connection."
     STORAGE_FULL = "storage_full"
     "The server's storage is full: what people do cannot be saved until space is freed."
+    SERVER_OVERLOADED = "server_overloaded"
+    "The server's own event loop runs late: media and connections are about to suffer."
 
 
 ALERT_TEXT: dict[AlertKind, Text] = {
@@ -54,6 +56,12 @@ ALERT_TEXT: dict[AlertKind, Text] = {
         "Máy chủ đã hết dung lượng lưu trữ: không ghi được dữ liệu, hãy giải phóng dung lượng.",
         "The server's storage is full: nothing can be saved until space is freed.",
     ),
+    AlertKind.SERVER_OVERLOADED: Text(
+        "Máy chủ quá tải: xử lý bị trễ tới {max_ms} ms (p99 {p99_ms} ms trong {seconds} giây"
+        " qua); hình ảnh, âm thanh và kết nối có thể bị gián đoạn.",
+        "Server overloaded: its processing ran up to {max_ms} ms late (p99 {p99_ms} ms over"
+        " the last {seconds} seconds); audio, video and connections may suffer.",
+    ),
 }
 
 ALREADY_ACKNOWLEDGED = Text(
@@ -66,7 +74,8 @@ ALREADY_ACKNOWLEDGED = Text(
 class Alert:
     id: str
     session_id: SessionId | None
-    "None for an alert about the whole server (storage full), shown with every session."
+    """None for an alert about the whole server (storage full, overloaded), shown with
+    every session."""
     participant_id: ParticipantId | None
     kind: AlertKind
     message: Text

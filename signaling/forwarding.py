@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiortc import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
@@ -213,7 +214,10 @@ class ForwardingGateway:
             return {}
         now = self._monotonic()
         stats = await media.room.all_stats()
-        return {pid: _link_report(s, now) for pid, s in stats.items()}
+        return {
+            pid: _link_report(s, now, await _rtcp_quiet_seconds(media.room, pid))
+            for pid, s in stats.items()
+        }
 
     def sessions(self) -> tuple[str, ...]:
         return tuple(self._sessions)
@@ -293,7 +297,27 @@ def _refusing() -> Iterator[None]:
         raise MediaRefused("media.not_negotiated", NOT_NEGOTIATED) from exc
 
 
-def _link_report(stats: ConnectionStats, now: float) -> LinkReport:
+RTCP_STATS = frozenset({"remote-inbound-rtp", "remote-outbound-rtp"})
+"""aiortc's stats built from the peer's receiver and sender reports, stamped on arrival."""
+
+
+async def _rtcp_quiet_seconds(room: MediaRoom, participant_id: str) -> float | None:
+    """Seconds since the participant's last RTCP report arrived, None if none has (or it
+    left meanwhile): whether the link lives when its media is silent."""
+    try:
+        pc = room.peer(participant_id).pc
+    except KeyError:
+        return None
+    report = await pc.getStats()
+    arrivals: list[datetime] = [
+        stat.timestamp for stat in report.values() if stat.type in RTCP_STATS
+    ]
+    if not arrivals:
+        return None
+    return max(0.0, (datetime.now(UTC) - max(arrivals)).total_seconds())
+
+
+def _link_report(stats: ConnectionStats, now: float, rtcp_quiet: float | None) -> LinkReport:
     silence = stats.media_silence(now)
     loss = max(stats.fraction_lost_in, stats.fraction_lost_out or 0.0)
     return LinkReport(
@@ -305,4 +329,5 @@ def _link_report(stats: ConnectionStats, now: float) -> LinkReport:
         bitrate_in_kbps=stats.bitrate_in / 1000,
         bitrate_out_kbps=stats.bitrate_out / 1000,
         silent_seconds=silence,
+        rtcp_quiet_seconds=rtcp_quiet,
     )

@@ -48,6 +48,9 @@ class LinkReport:
     bitrate_out_kbps: float
     silent_seconds: float | None
     "Seconds since the participant's last media frame (None: it never sent any)."
+    rtcp_quiet_seconds: float | None = None
+    """Seconds since the last RTCP report from the participant (None: none yet): the link's
+    own sign of life when its media is silent."""
 
 
 ServerOfferSender = Callable[[str, str, str, Mapping[str, OutgoingTrack | None]], Awaitable[None]]

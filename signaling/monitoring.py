@@ -5,6 +5,10 @@ they go to the participant (its own indicator) and to everyone watching the sess
 socket.io rooms so monitors connected to other processes get them too. A participant whose
 media stops for ``media_silence_seconds`` is marked disconnected in the domain (which may
 suspend the hearing) and an alert is raised; when media comes back they return.
+
+A silence found while the server's own event loop was lagging may be ours, not the link's
+(``silence_verdict``): it is not taken for a lost courtroom until the link shows its own loss.
+The loop's lag is watched here too, and IT staff are told when the server is overloaded.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from rooms.alerts import Alert, AlertKind
@@ -24,6 +29,7 @@ from rooms.participants import Actor
 from rooms.session import CourtSession
 from rooms.states import ParticipantState
 from signaling.gateway import LinkReport, MediaGateway
+from signaling.loop_lag import LoopLagMonitor, OverloadAlarm
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,66 @@ a client that keeps reconnecting must not bury the court's IT staff in alerts.""
 
 LOST_CONNECTION_STATES = frozenset({"failed", "closed", "disconnected"})
 QUIET_CONNECTION_STATES = frozenset({"none", "new", "connecting", "checking"})
+FAILED_LINK_STATES = frozenset({"failed", "closed"})
+"""The peer connection's own verdict (ICE consent expired, DTLS closed): the link is gone."""
+RTCP_EVIDENCE_SECONDS = 5.0
+"""A live peer sends RTCP reports every second or so (browsers, aiortc): none for this long
+on a steady loop means the link is gone, whatever the server's earlier lag."""
+
+
+class SilenceVerdict(StrEnum):
+    LOST = "lost"
+    "Record the loss (which may suspend the hearing)."
+    WAIT = "wait"
+    "Not (yet) a loss: too short, or possibly the server's own stall."
+
+
+@dataclass(frozen=True, slots=True)
+class SilencePolicy:
+    """When media silence counts as a lost link; all in seconds."""
+
+    limit: float
+    "``media_silence_seconds``: silence this long on a steady server is a loss."
+    lag_threshold: float
+    "A loop later than this during the silence makes the silence suspect."
+    grace_after_lag: float
+    "A suspect silence counts once it has lasted this long on a steady loop."
+    rtcp_evidence: float = RTCP_EVIDENCE_SECONDS
+
+    def __post_init__(self) -> None:
+        if min(self.limit, self.lag_threshold, self.grace_after_lag, self.rtcp_evidence) <= 0:
+            raise ValueError("silence policy durations must be positive")
+
+
+def silence_verdict(
+    policy: SilencePolicy,
+    *,
+    silent_seconds: float,
+    loop_lag_max: float,
+    loop_steady_seconds: float,
+    connection: str,
+    rtcp_quiet_seconds: float | None,
+) -> SilenceVerdict:
+    """Whether a participant's media silence is a lost link. ``loop_lag_max``: the server's
+    worst event-loop lateness during the silence (or the grace before it);
+    ``loop_steady_seconds``: since the loop was last late; ``rtcp_quiet_seconds``: since
+    the peer's last RTCP report (None: never).
+
+    If the server itself stalled during the silence, the frames may be waiting in our own
+    socket buffers: the silence alone proves nothing, only the link's evidence does — a
+    failed or closed connection, no RTCP on a loop steady long enough to have read it, or
+    the silence outlasting a grace after the stall ended."""
+    if silent_seconds < policy.limit:
+        return SilenceVerdict.WAIT
+    if connection in FAILED_LINK_STATES or loop_lag_max < policy.lag_threshold:
+        return SilenceVerdict.LOST
+    if loop_steady_seconds >= policy.rtcp_evidence and (
+        rtcp_quiet_seconds is None or rtcp_quiet_seconds >= policy.rtcp_evidence
+    ):
+        return SilenceVerdict.LOST
+    if loop_steady_seconds >= policy.grace_after_lag:
+        return SilenceVerdict.LOST
+    return SilenceVerdict.WAIT
 
 
 def monitor_room(session_id: str) -> str:
@@ -71,8 +137,9 @@ def link_body(report: LinkReport, silence_limit: float) -> dict[str, Any]:
     for key in ("loss", "jitter_ms", "rtt_ms", "bitrate_in_kbps", "bitrate_out_kbps"):
         if body[key] is not None:
             body[key] = round(body[key], 3 if key == "loss" else 1)
-    if body["silent_seconds"] is not None:
-        body["silent_seconds"] = round(body["silent_seconds"], 1)
+    for key in ("silent_seconds", "rtcp_quiet_seconds"):
+        if body[key] is not None:
+            body[key] = round(body[key], 1)
     return body
 
 
@@ -99,6 +166,8 @@ def alert_body(alert: Alert) -> dict[str, Any]:
 class _LinkMemory:
     silenced: bool = False
     "We marked this participant disconnected for media silence."
+    suspect_silence: bool = False
+    "A silence found while the server lagged is waiting for the link's own evidence."
     poor_streak: int = 0
     poor_alerted: bool = False
 
@@ -120,7 +189,9 @@ class Monitoring:
         service: Callable[[], Any],
         participant_room: Callable[[str, str], str],
         interval: float,
-        silence_limit: float,
+        silence: SilencePolicy,
+        loop_lag: LoopLagMonitor,
+        overload: OverloadAlarm,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sio = sio
@@ -128,7 +199,10 @@ class Monitoring:
         self._service = service
         self._participant_room = participant_room
         self._interval = interval
-        self._silence_limit = silence_limit
+        self._silence = silence
+        self._silence_limit = silence.limit
+        self._loop_lag = loop_lag
+        self._overload = overload
         self._sessions: dict[str, _SessionLinks] = {}
         self._monotonic = monotonic
         self._recent_losses: dict[tuple[str, str, AlertKind], float] = {}
@@ -137,6 +211,7 @@ class Monitoring:
 
     def start(self) -> None:
         self._stopping.clear()
+        self._loop_lag.start()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -144,14 +219,14 @@ class Monitoring:
         database: cut off mid-query, the driver would answer a loop that is gone), then
         cancel what is still running after a few seconds."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), STOP_DRAIN_SECONDS)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            self._stopping.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), STOP_DRAIN_SECONDS)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._loop_lag.stop()
 
     def quality(self, session_id: str) -> dict[str, Any]:
         """The latest reports of a session this process measured (for a new watcher)."""
@@ -249,6 +324,8 @@ class Monitoring:
                 await asyncio.wait_for(self._stopping.wait(), self._interval)
             if self._stopping.is_set():
                 return
+            # Links first: the moment after a stall is when a silence must be judged (and
+            # found suspect), not after a database write for the overload alert.
             for session_id in self._gateway.sessions():
                 try:
                     await self._measure(session_id)
@@ -256,6 +333,12 @@ class Monitoring:
                     raise
                 except Exception:
                     log.exception("measuring the links of %s failed", session_id)
+            try:
+                await self._watch_overload()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("alerting staff of the server's overload failed")
             for gone in set(self._sessions) - set(self._gateway.sessions()):
                 del self._sessions[gone]
 
@@ -276,11 +359,64 @@ class Monitoring:
             memory = links.memory.setdefault(pid, _LinkMemory())
             await self._judge(SessionId(session_id), ParticipantId(pid), report, memory)
 
+    async def _watch_overload(self) -> None:
+        """One alert about the whole server per overload episode, with the figures; shown
+        live to whoever watches a session this process carries, and to every watcher later."""
+        lag, alarm = self._loop_lag, self._overload
+        late = lag.late_seconds(alarm.window, alarm.threshold)
+        if not alarm.observe(lag.now(), late, lag.steady_seconds(alarm.threshold)):
+            return
+        figures = lag.figures()
+        log.warning(
+            "server overloaded: event loop late up to %.0f ms (p99 %.0f ms)",
+            figures.max_ms,
+            figures.p99_ms,
+        )
+        alert = await self._service().raise_alert(
+            None,
+            None,
+            AlertKind.SERVER_OVERLOADED,
+            max_ms=round(figures.max_ms),
+            p99_ms=round(figures.p99_ms),
+            seconds=round(figures.window_seconds),
+        )
+        for session_id in self._gateway.sessions():
+            await self._sio.emit("alert", alert_body(alert), room=monitor_room(session_id))
+
+    def _silence_is_loss(self, report: LinkReport, silent: float, memory: _LinkMemory) -> bool:
+        threshold = self._silence.lag_threshold
+        verdict = silence_verdict(
+            self._silence,
+            silent_seconds=silent,
+            # A stall just before the silence counts too: frames read late after a stall
+            # make the silence seem to start when the stall ended.
+            loop_lag_max=self._loop_lag.max_lag(silent + self._silence.grace_after_lag),
+            loop_steady_seconds=self._loop_lag.steady_seconds(threshold),
+            connection=report.connection,
+            rtcp_quiet_seconds=report.rtcp_quiet_seconds,
+        )
+        if verdict is SilenceVerdict.WAIT and not memory.suspect_silence:
+            memory.suspect_silence = True
+            log.warning(
+                "no media from %s for %.1f s while this server lagged: waiting for the link's "
+                "own evidence before calling it lost",
+                report.participant_id,
+                silent,
+            )
+        return verdict is SilenceVerdict.LOST
+
     async def _judge(
         self, session_id: SessionId, pid: ParticipantId, report: LinkReport, memory: _LinkMemory
     ) -> None:
         silent = report.silent_seconds
-        if not memory.silenced and silent is not None and silent >= self._silence_limit:
+        if silent is not None and silent < self._silence_limit:
+            memory.suspect_silence = False
+        if (
+            not memory.silenced
+            and silent is not None
+            and silent >= self._silence_limit
+            and self._silence_is_loss(report, silent, memory)
+        ):
             memory.silenced = await self.connection_lost(
                 session_id, pid, AlertKind.MEDIA_SILENT, "media_silence", seconds=round(silent)
             )

@@ -28,7 +28,8 @@ from signaling.dispatch import Dispatcher, Refusals
 from signaling.edge import Edge, participant_room
 from signaling.gateway import MediaGatewayFactory, NoMediaGateway, OutgoingTrack
 from signaling.handlers import EventHandlers
-from signaling.monitoring import Monitoring
+from signaling.loop_lag import LoopLagMonitor, OverloadAlarm
+from signaling.monitoring import ALERT_COALESCE_SECONDS, Monitoring, SilencePolicy
 from signaling.ratelimit import Monotonic, RefusalLedger
 from signaling.transport import EdgeSocketServer
 
@@ -74,13 +75,23 @@ class SignalingServer:
         self._service: HearingService | None = None
         self.gateway = media(self._send_server_offer)
         self.registry = ConnectionRegistry()
+        self.loop_lag = LoopLagMonitor()
+        lag_threshold = settings.loop_lag_alert_ms / 1000
         self.monitoring = Monitoring(
             sio=self.sio,
             gateway=self.gateway,
             service=lambda: self.service,
             participant_room=participant_room,
             interval=settings.link_report_seconds,
-            silence_limit=settings.media_silence_seconds,
+            silence=SilencePolicy(
+                limit=settings.media_silence_seconds,
+                lag_threshold=lag_threshold,
+                grace_after_lag=settings.media_silence_lag_grace_seconds,
+            ),
+            loop_lag=self.loop_lag,
+            overload=OverloadAlarm(
+                lag_threshold, settings.loop_lag_alert_seconds, ALERT_COALESCE_SECONDS
+            ),
             monotonic=monotonic,
         )
         self.edge = Edge(

@@ -9,9 +9,12 @@ from prometheus_client import CollectorRegistry
 
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
+from signaling.loop_lag import LoopLagMonitor
 
 SERVICE = web.AppKey("service", HearingService)
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", CollectorRegistry)
 HEALTH_CHECKS = web.AppKey("health_checks", dict[str, Any])
 """name -> async callable returning True when healthy (database, redis...)."""
+LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
+"""How late this process's event loop runs (shown by ``/healthz`` and ``/metrics``)."""

@@ -450,8 +450,20 @@ class AuditEntryOut(BaseModel):
     hash: str
 
 
+class LoopLagOut(BaseModel):
+    """How late the server's event loop woke over the recent window, in milliseconds."""
+
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    window_seconds: float
+    overloaded: bool
+    "Whether the worst lateness now exceeds the alert threshold (``loop_lag_alert_ms``)."
+
+
 class HealthOut(BaseModel):
     status: str
     version: str
     mode: str
     checks: dict[str, str]
+    loop_lag: LoopLagOut

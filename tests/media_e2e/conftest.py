@@ -15,6 +15,7 @@ from hearing_server.settings import Settings
 from signaling.client import HeadlessParticipant
 from signaling.forwarding import ForwardingGateway
 from signaling.media.policy import Source
+from signaling.media.synthetic import opus_tone_clip, vp8_test_pattern_clip
 from signaling.server import SIGNALING
 from tests.conftest import FakeClock
 from tests.signaling.harness import Hearing, schedule_hearing
@@ -94,6 +95,11 @@ def media_settings(settings: Settings) -> Settings:
 async def media_hearing(media_settings: Settings, clock: FakeClock) -> AsyncIterator[MediaHearing]:
     if media_settings.effective_database_url.startswith("postgresql"):
         pytest.skip("media does not depend on the database")
+    # The participants' clips are encoded (once, cached) before the server starts: in
+    # these tests they share its event loop, and encoding stalls it for seconds on a busy
+    # machine, which the server would rightly report as an overload.
+    vp8_test_pattern_clip()
+    opus_tone_clip()
     app = create_app(media_settings, clock=clock)
     async with TestClient(TestServer(app)) as client:
         scheduled = await schedule_hearing(client)

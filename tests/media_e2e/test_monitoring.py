@@ -3,14 +3,21 @@ someone acknowledges them — raised by real silences, real drops and real devic
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from aiortc import RTCRtpSender
 
 from hearing_server.settings import Settings
+from rooms.alerts import Alert, AlertKind
 from rooms.participants import Actor
 from rooms.roles import StaffRole
-from signaling.client import CommandRefused
-from signaling.media.synthetic import SyntheticVideoTrack
+from rooms.states import SessionState
+from signaling.client import CommandRefused, HeadlessParticipant
+from signaling.media.synthetic import SyntheticAudioTrack, SyntheticVideoTrack
+from tests.loop_stall import stall_event_loop
 from tests.media_e2e.conftest import MediaHearing
 from tests.signaling.harness import Peer, person_state, staff_token, state_event
 
@@ -18,8 +25,20 @@ from tests.signaling.harness import Peer, person_state, staff_token, state_event
 @pytest.fixture
 def media_settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"ice_servers": [], "link_report_seconds": 0.3, "media_silence_seconds": 1.5}
+        update={
+            "ice_servers": [],
+            "link_report_seconds": 0.3,
+            "media_silence_seconds": SILENCE_LIMIT,
+            # Far above what joining costs on a busy machine, far below the stalls below.
+            "loop_lag_alert_ms": LAG_ALERT_MS,
+            "loop_lag_alert_seconds": 2.0,
+        }
     )
+
+
+SILENCE_LIMIT = 1.5
+LAG_ALERT_MS = 1000
+PUBLISHERS = ("judge", "clerk", "defendant")
 
 
 async def monitor(media: MediaHearing, username: str = "it_staff") -> Peer:
@@ -167,3 +186,122 @@ async def test_losing_the_courtroom_alerts_staff_that_the_hearing_was_suspended(
         kinds.add((await it.wait_for("alert", lambda a, k=kind: a["kind"] == k))["kind"])
     assert kinds == {"disconnected", "courtroom_lost"}
     await media.people["defendant"].wait_for("session_event", state_event("suspended"))
+
+
+async def event_after(
+    peer: Peer | HeadlessParticipant,
+    name: str,
+    condition: Callable[[Any], bool],
+    after: int = 0,
+    within: float = 30.0,
+) -> int:
+    """Index of the first ``name`` event after event ``after`` that meets ``condition``; the
+    deadline is generous, the server is slow on purpose here."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        for index in range(after, len(peer.events)):
+            event, body = peer.events[index]
+            if event == name and condition(body):
+                return index
+        assert loop.time() < deadline, f"no such {name} in time"
+        await asyncio.sleep(0.05)
+
+
+async def overload_alerts(media: MediaHearing, within: float = 30.0) -> list[Alert]:
+    """The open "server overloaded" alerts, once there is one."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        alerts = await media.hearing.service.alerts(Actor.system(), media.hearing.session_id)
+        found = [a for a in alerts if a.kind is AlertKind.SERVER_OVERLOADED]
+        if found:
+            return found
+        assert loop.time() < deadline, "no overload alert in time"
+        await asyncio.sleep(0.1)
+
+
+def quality_of_all(condition: Callable[[list[float]], bool]) -> Callable[[Any], bool]:
+    """A monitor's session-wide quality report whose participants' silences meet
+    ``condition``."""
+
+    def match(body: Any) -> bool:
+        links = body.get("participants")
+        silences = [link["silent_seconds"] or 0.0 for link in (links or {}).values()]
+        return bool(silences) and condition(silences)
+
+    return match
+
+
+async def hearing_in_session_with_media(media: MediaHearing) -> Peer:
+    it = await monitor(media)
+    judge = await media.join("judge")
+    await media.join("clerk")
+    await media.join("defendant")
+    await media.admit("defendant")
+    await it.call("watch", {"session_id": media.hearing.session_id})
+    await judge.call("start")
+    for receiver, publisher in (("clerk", "judge"), ("judge", "clerk"), ("clerk", "defendant")):
+        await media.wait_flowing(receiver, publisher, "camera")
+    return it
+
+
+async def test_a_stall_of_the_server_itself_alerts_staff_but_loses_no_courtroom(
+    media_hearing: MediaHearing,
+) -> None:
+    media = media_hearing
+    it = await hearing_in_session_with_media(media)
+    before = len(it.events)
+
+    # The stall holds everyone's media back (in a real overload, frames wait in the socket
+    # buffers and are read late; here the participants share the loop and stop sending until
+    # the server has looked), so the server finds the courtroom silent right after it.
+    senders = [sender_of(media, who, kind) for who in PUBLISHERS for kind in ("video", "audio")]
+    for sender in senders:
+        sender.replaceTrack(None)
+    await stall_event_loop(3 * SILENCE_LIMIT)
+    seen = await event_after(
+        it, "quality", quality_of_all(lambda s: min(s) >= SILENCE_LIMIT), before
+    )
+    for sender in senders:
+        kind = sender.kind
+        sender.replaceTrack(SyntheticVideoTrack() if kind == "video" else SyntheticAudioTrack())
+    # ...told IT staff it is overloaded, with the figure (the stall's, or an earlier one's
+    # on a machine this busy: one alert an episode, none again within a minute)...
+    [overloaded] = await overload_alerts(media)
+    assert overloaded.session_id is None and overloaded.participant_id is None
+    assert "Máy chủ quá tải" in overloaded.message.vi
+    late_ms = int(overloaded.message.en.split("up to ")[1].split(" ms")[0])
+    assert late_ms >= LAG_ALERT_MS
+    # ...and once media flows again, and a verdict has been taken since, nobody is lost.
+    await event_after(it, "quality", quality_of_all(lambda s: max(s) < SILENCE_LIMIT), seen + 1)
+    await media.wait_flowing("clerk", "judge", "camera")
+    assert await media.hearing.audit("participant.disconnect") == []
+    session = await media.hearing.service.session(Actor.system(), media.hearing.session_id)
+    assert session.state is SessionState.IN_SESSION
+    # (Packets the stall dropped may count as a poor link: that is true, and no loss.)
+    kinds = {a.kind for a in await media.hearing.service.alerts(Actor.system(), session.id)}
+    assert kinds - {AlertKind.CONNECTION_POOR} == {AlertKind.SERVER_OVERLOADED}
+    # The alert is about the whole server: whoever starts watching any session sees it.
+    watched = await it.call("watch", {"session_id": media.hearing.session_id})
+    assert "server_overloaded" in [a["kind"] for a in watched["alerts"]]
+
+
+async def test_a_link_that_really_dies_while_the_server_stalls_still_suspends_the_hearing(
+    media_hearing: MediaHearing,
+) -> None:
+    media = media_hearing
+    it = await hearing_in_session_with_media(media)
+
+    # The presiding judge's computer drops its media connection as the server stalls.
+    await media.people["judge"].media.pc.close()
+    await stall_event_loop(3 * SILENCE_LIMIT)
+
+    await overload_alerts(media)
+    defendant = media.people["defendant"]
+    await event_after(defendant, "session_event", state_event("suspended"))
+    courtroom = it.events[await event_after(it, "alert", lambda a: a["kind"] == "courtroom_lost")]
+    assert courtroom[1]["participant_id"] == media.id("judge")
+    disconnects = await media.hearing.audit("participant.disconnect")
+    assert [e.detail["participant"] for e in disconnects] == [media.id("judge")]
+    assert disconnects[0].detail["reason"] == "media_silence"

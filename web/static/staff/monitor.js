@@ -43,6 +43,7 @@
     device_check_failed: t("Device check failed"),
     connection_poor: t("Poor connection"),
     courtroom_lost: t("Courtroom connection lost"),
+    server_overloaded: t("Server overloaded"),
   };
 
   // ------------------------------------------------------------------ small helpers
