@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hearing_server.app import SERVICE, create_app
+from hearing_server.app import create_app
 from hearing_server.settings import Settings
 from rooms.cases import MeetingInfo
 from rooms.participants import Actor
@@ -41,6 +41,7 @@ from rooms.points import PointKind
 from rooms.roles import Role
 from signaling.client import HeadlessParticipant
 from signaling.server import SIGNALING
+from web.keys import SERVICE
 
 __all__ = ["LagSampler", "MeetingReport", "main"]
 
@@ -82,6 +83,10 @@ class SendCounter:
         self.bytes = 0
         self.by_event: Counter[str] = Counter()
 
+    def reset(self) -> None:
+        self.messages = self.bytes = 0
+        self.by_event.clear()
+
     def wrap(self, send: Callable[[str, Any], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         """Wraps engine.io's ``send_packet``, which every emit and acknowledgement reaches."""
 
@@ -114,7 +119,7 @@ async def _serve(points: int, pipe: Connection) -> None:
         port = probe.getsockname()[1]
     settings = Settings(
         data_dir=data,
-        secret_key="benchmark-secret-key-benchmark-secret",  # type: ignore[arg-type]
+        secret_key="benchmark-secret-key-benchmark-secret",
         port=port,
         public_base_url=f"http://127.0.0.1:{port}",
         ice_servers=[],
@@ -145,7 +150,7 @@ async def _serve(points: int, pipe: Connection) -> None:
         tokens.append((person.id, link.token))
     sio = app[SIGNALING].sio
     counter = SendCounter()
-    sio.eio.send_packet = counter.wrap(sio.eio.send_packet)  # type: ignore[method-assign]
+    sio.eio.send_packet = counter.wrap(sio.eio.send_packet)
     lag = LagSampler()
     lag.start()
     pipe.send({"url": f"http://127.0.0.1:{port}", "chair": chair.token, "people": tokens})
@@ -153,7 +158,7 @@ async def _serve(points: int, pipe: Connection) -> None:
     while True:
         command = await loop.run_in_executor(None, pipe.recv)
         if command == "begin":
-            counter.__init__()  # type: ignore[misc]
+            counter.reset()
             lag.samples.clear()
             cpu_at = time.process_time()
         elif command == "end":

@@ -1,6 +1,7 @@
-"""Broadcasting: a bus message becomes what each connection of this process may see (a
-session event with the person's own view), server offers reach their participant, and an
-ended credential closes what it holds."""
+"""Broadcasting: the bus messages of one command become one message to each connection of
+this process, with the events it may see and what changed in its own view (not the whole
+view: a meeting's admissions would send everyone everyone, for every admission); server
+offers reach their participant, and an ended credential closes what it holds."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from signaling.edge import Edge, participant_room
 from signaling.gateway import MediaRefused, OutgoingTrack
 from signaling.handlers import RETIRE_GRACE_SECONDS
 from signaling.views import (
+    ChangeMemo,
+    SessionPicture,
+    SharedPictures,
     lobby_may_see,
-    monitor_view,
     offered_tracks,
     participant_event,
-    participant_view,
+    participant_picture,
     takes_part,
 )
 
@@ -35,7 +38,9 @@ class Broadcaster:
     def __init__(self, edge: Edge, connections: ConnectionHandling) -> None:
         self._edge = edge
         self._connections = connections
-        self._latest: dict[str, tuple[CourtSession, dict[str, Any]]] = {}
+        self._latest: dict[str, tuple[CourtSession, SharedPictures]] = {}
+        self._pending: dict[tuple[str, object], list[Mapping[str, Any]]] = {}
+        """A command's events heard so far, until its last one (by session and version)."""
 
     async def on_bus_message(self, message: Mapping[str, Any]) -> None:
         """Every process hears every message and serves its own connections (hence emits here
@@ -45,52 +50,92 @@ class Broadcaster:
                 str(message.get("kind")), str(message.get("id")), str(message.get("reason"))
             )
             return
-        await self._on_session_event(message)
+        key = (str(message.get("session_id", "")), message.get("version"))
+        batch = self._pending.setdefault(key, [])
+        batch.append(message)
+        if message.get("last", True):
+            del self._pending[key]
+            await self._on_command_events(key[0], key[1], batch)
 
-    async def _on_session_event(self, message: Mapping[str, Any]) -> None:
+    async def _on_command_events(
+        self, session_id: str, version: object, batch: list[Mapping[str, Any]]
+    ) -> None:
         edge = self._edge
-        session_id = str(message.get("session_id", ""))
         if edge.closing or not edge.registry.has_session(session_id):
             self._latest.pop(session_id, None)
             return
         try:
-            session, shared = await self._latest_state(session_id, message.get("version"))
+            session, shared = await self._latest_state(session_id, version)
         except NotFound:
             return
-        if message.get("affects_media"):
+        if any(message.get("affects_media") for message in batch):
             await edge.gateway.apply_plan(session_id, session.forwarding_plan())
-        event = {
-            "name": message.get("name"),
-            "actor": message.get("actor"),
-            "payload": message.get("payload") or {},
-        }
+        events = [
+            {
+                "name": message.get("name"),
+                "actor": message.get("actor"),
+                "payload": message.get("payload") or {},
+            }
+            for message in batch
+        ]
+        memo: ChangeMemo = {}
         for connection in edge.registry.in_session(session_id):
-            if not connection.ready:
+            before = connection.pictures.get(SessionId(session_id))
+            if not connection.ready or before is None:
                 continue
+            if isinstance(version, int) and before.version >= version:
+                continue  # its whole view was built after these events
             if connection.sender is p.Sender.MONITOR:
-                view, seen = shared, event
+                picture, seen = shared.monitor, events
             else:
                 pid = connection.participant_id or ""
                 if pid not in session.participants:
                     continue
-                if not takes_part(session, pid) and not lobby_may_see(event, pid):
-                    continue
-                view = participant_view(session, pid, edge.pseudonyms, shared)
-                seen = participant_event(session, pid, event, edge.pseudonyms)
-            body = {"session_id": session_id, "event": seen, "view": view}
-            await edge.emit(connection.sid, "session_event", body)
-        await self._after_event(session, event)
+                picture = participant_picture(session, pid, edge.pseudonyms, shared)
+                seen = [
+                    participant_event(session, pid, event, edge.pseudonyms)
+                    for event in events
+                    if takes_part(session, pid) or lobby_may_see(event, pid)
+                ]
+            connection.pictures[SessionId(session_id)] = await self._send_changes(
+                connection.sid, session_id, before, picture, seen, memo
+            )
+        for event in events:
+            await self._after_event(session, event)
+
+    async def _send_changes(
+        self,
+        sid: str,
+        session_id: str,
+        before: SessionPicture,
+        picture: SessionPicture,
+        events: list[dict[str, Any]],
+        memo: ChangeMemo,
+    ) -> SessionPicture:
+        """One message with the events and what changed since ``before``; none when there is
+        neither. Returns the picture the client now holds."""
+        changes = picture.changes_from(before, memo)
+        if not events and not changes:
+            return picture.told(before.version)
+        body = {
+            "session_id": session_id,
+            "events": events,
+            "changes": changes,
+            "since": before.version,
+            "version": picture.version,
+        }
+        await self._edge.emit(sid, "session_event", body)
+        return picture
 
     async def _latest_state(
         self, session_id: str, version: object
-    ) -> tuple[CourtSession, dict[str, Any]]:
-        """The session as saved by the event's command, and the view everyone taking part
-        shares; loaded once for all the events of one command (they carry one version)."""
+    ) -> tuple[CourtSession, SharedPictures]:
+        """The session as saved by the command, and the pictures the viewers share."""
         cached = self._latest.get(session_id)
         if cached is not None and isinstance(version, int) and cached[0].version >= version:
             return cached
         session = await self._edge.service.session(Actor.system(), SessionId(session_id))
-        latest = (session, monitor_view(session))
+        latest = (session, SharedPictures.of(session))
         self._latest[session_id] = latest
         return latest
 
