@@ -101,6 +101,34 @@ class SendCounter:
         return counted
 
 
+class CommandTimer:
+    """Every command the service runs on a session: how many of each, and how long they took
+    (lock wait, load, save, publish: what an ``admit`` acknowledgement waits behind)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+
+    def wrap(self, execute: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def timed(actor: Any, session_id: Any, action: str, *args: Any, **kw: Any) -> Any:
+            started = time.monotonic()
+            try:
+                return await execute(actor, session_id, action, *args, **kw)
+            finally:
+                self.seconds.setdefault(action, []).append(time.monotonic() - started)
+
+        return timed
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            action: {
+                "count": len(times),
+                "p50_ms": round(percentile(times, 0.5) * 1000, 1),
+                "max_ms": round(max(times) * 1000, 1),
+            }
+            for action, times in sorted(self.seconds.items())
+        }
+
+
 def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return 0.0
@@ -151,6 +179,18 @@ async def _serve(points: int, pipe: Connection) -> None:
     sio = app[SIGNALING].sio
     counter = SendCounter()
     sio.eio.send_packet = counter.wrap(sio.eio.send_packet)
+    commands = CommandTimer()
+    service.execute = commands.wrap(service.execute)  # type: ignore[method-assign,assignment]
+    publish = service.bus.publish
+
+    async def timed_publish(events: Any, version: Any = None) -> None:
+        started = time.monotonic()
+        try:
+            await publish(events, version)
+        finally:
+            commands.seconds.setdefault("(publish)", []).append(time.monotonic() - started)
+
+    service.bus.publish = timed_publish  # type: ignore[method-assign]
     lag = LagSampler()
     lag.start()
     pipe.send({"url": f"http://127.0.0.1:{port}", "chair": chair.token, "people": tokens})
@@ -159,6 +199,7 @@ async def _serve(points: int, pipe: Connection) -> None:
         command = await loop.run_in_executor(None, pipe.recv)
         if command == "begin":
             counter.reset()
+            commands.seconds.clear()
             lag.samples.clear()
             cpu_at = time.process_time()
         elif command == "end":
@@ -171,6 +212,7 @@ async def _serve(points: int, pipe: Connection) -> None:
                     "lag_p99": percentile(lag.samples, 0.99),
                     "lag_max": max(lag.samples, default=0.0),
                     "cpu": time.process_time() - cpu_at,
+                    "commands": commands.summary(),
                 }
             )
         else:
@@ -259,6 +301,7 @@ class MeetingReport:
     connections_lost: int
     receivers_without_video: int
     goodbyes: dict[str, int]
+    commands: dict[str, dict[str, float]]
     load_average: tuple[float, float, float]
     python: str
 
@@ -333,6 +376,7 @@ async def run(points: int, processes: int) -> MeetingReport:
         connections_lost=sum(len(r["lost"]) for r in reports),
         receivers_without_video=sum(f == 0 for r in reports for f in r["frames"]),
         goodbyes=dict(goodbyes),
+        commands=usage["commands"],
         load_average=os.getloadavg(),
         python=f"{sys.executable} {platform.python_version()}",
     )

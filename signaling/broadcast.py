@@ -5,8 +5,9 @@ offers reach their participant, and an ended credential closes what it holds."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from hearing_server.bus import CREDENTIAL_ENDED
@@ -22,7 +23,6 @@ from signaling.gateway import MediaRefused, OutgoingTrack
 from signaling.handlers import RETIRE_GRACE_SECONDS
 from signaling.views import (
     ChangeMemo,
-    SessionPicture,
     SharedPictures,
     lobby_may_see,
     offered_tracks,
@@ -79,6 +79,7 @@ class Broadcaster:
             for message in batch
         ]
         memo: ChangeMemo = {}
+        sends: list[Awaitable[None]] = []
         for connection in edge.registry.in_session(session_id):
             before = connection.pictures.get(SessionId(session_id))
             if not connection.ready or before is None:
@@ -97,35 +98,23 @@ class Broadcaster:
                     for event in events
                     if takes_part(session, pid) or lobby_may_see(event, pid)
                 ]
-            connection.pictures[SessionId(session_id)] = await self._send_changes(
-                connection.sid, session_id, before, picture, seen, memo
-            )
+            changes = picture.changes_from(before, memo)
+            if not seen and not changes:
+                connection.pictures[SessionId(session_id)] = picture.told(before.version)
+                continue
+            connection.pictures[SessionId(session_id)] = picture
+            body = {
+                "session_id": session_id,
+                "events": seen,
+                "changes": changes,
+                "since": before.version,
+                "version": picture.version,
+            }
+            sends.append(edge.emit(connection.sid, "session_event", body))
+        # Side by side: one at a time, each send would wait a turn of a loop busy with media.
+        await asyncio.gather(*sends)
         for event in events:
             await self._after_event(session, event)
-
-    async def _send_changes(
-        self,
-        sid: str,
-        session_id: str,
-        before: SessionPicture,
-        picture: SessionPicture,
-        events: list[dict[str, Any]],
-        memo: ChangeMemo,
-    ) -> SessionPicture:
-        """One message with the events and what changed since ``before``; none when there is
-        neither. Returns the picture the client now holds."""
-        changes = picture.changes_from(before, memo)
-        if not events and not changes:
-            return picture.told(before.version)
-        body = {
-            "session_id": session_id,
-            "events": events,
-            "changes": changes,
-            "since": before.version,
-            "version": picture.version,
-        }
-        await self._edge.emit(sid, "session_event", body)
-        return picture
 
     async def _latest_state(
         self, session_id: str, version: object
