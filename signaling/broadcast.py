@@ -103,13 +103,18 @@ class Broadcaster:
                 connection.pictures[SessionId(session_id)] = picture.told(before.version)
                 continue
             connection.pictures[SessionId(session_id)] = picture
-            body = {
+            body: dict[str, Any] = {
                 "session_id": session_id,
                 "events": seen,
-                "changes": changes,
                 "since": before.version,
                 "version": picture.version,
             }
+            if None in (changes.get("participants") or {}).values():
+                # Someone leaves this view (a screening renames them): naming the id that
+                # goes would name them, so the whole view replaces the one held.
+                body["view"] = picture.as_view()
+            else:
+                body["changes"] = changes
             sends.append(edge.emit(connection.sid, "session_event", body))
         # Side by side: one at a time, each send would wait a turn of a loop busy with media.
         await asyncio.gather(*sends)

@@ -283,11 +283,14 @@ class HeadlessParticipant:
             self.__changed.notify_all()
 
     def __follow(self, body: Body) -> None:
-        """Apply a message's changes if it follows the version held; otherwise (a message
-        was lost) ask for the whole view, once, and drop changes until it arrives."""
-        if self.__resync is not None:
+        """Take a whole view; apply a message's changes if it follows the version held;
+        otherwise (a message was lost) ask for the whole view, once, and drop changes until
+        it arrives."""
+        if "view" in body:
+            self.view, self.version = body["view"], body.get("version")
+        elif self.__resync is not None:
             return
-        if body.get("since") == self.version:
+        elif body.get("since") == self.version:
             self.view = apply_changes(self.view, body.get("changes") or {})
             self.version = body.get("version")
         else:

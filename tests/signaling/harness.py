@@ -110,9 +110,12 @@ class Peer:
     def _follow(self, message: Body) -> None:
         self.messages.append(message)
         session_id = message["session_id"]
-        if message["since"] != self.versions.get(session_id):
-            self.gaps.append(message)
-        view = apply_changes(self.views.get(session_id, {}), message["changes"])
+        if "view" in message:
+            view = message["view"]
+        else:
+            if message["since"] != self.versions.get(session_id):
+                self.gaps.append(message)
+            view = apply_changes(self.views.get(session_id, {}), message["changes"])
         self.views[session_id] = view
         self.versions[session_id] = message["version"]
         for event in message["events"]:
@@ -139,13 +142,19 @@ class Peer:
             await self.sio.disconnect()
 
 
+def events_of(body: Any) -> list[Any]:
+    """The events of a ``session_event``: one as a ``Peer`` records it, or all of a message
+    as it came (``HeadlessParticipant.events``)."""
+    return [body["event"]] if "event" in body else list(body["events"])
+
+
 def state_event(current: str) -> Callable[[Any], bool]:
     """A ``session_event`` reporting that the session moved to ``current``."""
 
     def match(body: Any) -> bool:
-        event = body["event"]
-        return bool(
+        return any(
             event["name"] == "session_state_changed" and event["payload"]["current"] == current
+            for event in events_of(body)
         )
 
     return match
@@ -153,11 +162,11 @@ def state_event(current: str) -> Callable[[Any], bool]:
 
 def person_state(participant_id: str, current: str) -> Callable[[Any], bool]:
     def match(body: Any) -> bool:
-        event = body["event"]
-        return bool(
+        return any(
             event["name"] == "participant_state_changed"
             and event["payload"]["participant_id"] == participant_id
             and event["payload"]["current"] == current
+            for event in events_of(body)
         )
 
     return match

@@ -39,8 +39,13 @@ export class FollowedView {
     this.version = version;
   }
 
-  /** Apply one `session_event`; false when it could not be (a re-sync is under way). */
+  /** Take one `session_event` (a whole `view`, or `changes`); false when it could not be
+   * applied (a re-sync is under way). */
   follow(message) {
+    if (message.view) {
+      this.hold(message.view, message.version);
+      return true;
+    }
     if (this.#resyncing) return false;
     if (message.since === this.version) {
       this.hold(applyChanges(this.view || {}, message.changes || {}), message.version);
