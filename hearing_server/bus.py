@@ -18,7 +18,7 @@ from rooms.events import Event
 log = logging.getLogger(__name__)
 
 EventMessage = dict[str, Any]
-"""An event as it travels: ``{"name", "session_id", "actor", "payload"}``."""
+"""An event as it travels: ``{"name", "session_id", "actor", "payload", "version", "last"}``."""
 Subscriber = Callable[[EventMessage], Awaitable[None]]
 
 REDIS_EVENTS_CHANNEL = "hearing:events"
@@ -39,12 +39,14 @@ def credential_ended(kind: CredentialKind, credential_id: str, reason: str) -> E
     return {"name": CREDENTIAL_ENDED, "kind": kind.value, "id": credential_id, "reason": reason}
 
 
-def event_message(event: Event, version: int | None = None) -> EventMessage:
+def event_message(event: Event, version: int | None = None, last: bool = True) -> EventMessage:
     """``version`` is the session's version once the command's events are saved: every event
-    of one command carries the same, so a subscriber can load the session once for all."""
+    of one command carries the same, so a subscriber can load the session once for all;
+    ``last`` marks the command's last event, so a subscriber can act on them together."""
     return {
         "name": event.name,
         "version": version,
+        "last": last,
         "session_id": event.session_id,
         "actor": event.actor,
         "affects_media": event.affects_media,
@@ -73,8 +75,8 @@ class LocalEventBus:
         self._subscribers.append(subscriber)
 
     async def publish(self, events: Sequence[Event], version: int | None = None) -> None:
-        for event in events:
-            await self.deliver(event_message(event, version))
+        for index, event in enumerate(events, 1):
+            await self.deliver(event_message(event, version, index == len(events)))
 
     async def announce(self, message: EventMessage) -> None:
         await self.deliver(message)
@@ -107,8 +109,8 @@ class RedisEventBus:
         self._local.subscribe(subscriber)
 
     async def publish(self, events: Sequence[Event], version: int | None = None) -> None:
-        for event in events:
-            message = json.dumps(event_message(event, version), default=str)
+        for index, event in enumerate(events, 1):
+            message = json.dumps(event_message(event, version, index == len(events)), default=str)
             await self._redis.publish(self._channel, message)
 
     async def announce(self, message: EventMessage) -> None:

@@ -1,11 +1,13 @@
-"""Broadcasting: a bus message becomes what each connection of this process may see (a
-session event with the person's own view), server offers reach their participant, and an
-ended credential closes what it holds."""
+"""Broadcasting: the bus messages of one command become one message to each connection of
+this process, with the events it may see and what changed in its own view (not the whole
+view: a meeting's admissions would send everyone everyone, for every admission); server
+offers reach their participant, and an ended credential closes what it holds."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from hearing_server.bus import CREDENTIAL_ENDED
@@ -21,11 +23,12 @@ from signaling.gateway import MediaRefused, OutgoingTrack
 from signaling.handlers import RETIRE_GRACE_SECONDS
 from signaling.speaking import ACTIVE_SPEAKER, active_speaker_message, tell_active_speaker
 from signaling.views import (
+    ChangeMemo,
+    SharedPictures,
     lobby_may_see,
-    monitor_view,
     offered_tracks,
     participant_event,
-    participant_view,
+    participant_picture,
     takes_part,
 )
 
@@ -36,7 +39,9 @@ class Broadcaster:
     def __init__(self, edge: Edge, connections: ConnectionHandling) -> None:
         self._edge = edge
         self._connections = connections
-        self._latest: dict[str, tuple[CourtSession, dict[str, Any]]] = {}
+        self._latest: dict[str, tuple[CourtSession, SharedPictures]] = {}
+        self._pending: dict[tuple[str, object], list[Mapping[str, Any]]] = {}
+        """A command's events heard so far, until its last one (by session and version)."""
 
     async def on_bus_message(self, message: Mapping[str, Any]) -> None:
         """Every process hears every message and serves its own connections (hence emits here
@@ -49,7 +54,12 @@ class Broadcaster:
         if message.get("name") == ACTIVE_SPEAKER:
             await self._tell_active_speaker(message)
             return
-        await self._on_session_event(message)
+        key = (str(message.get("session_id", "")), message.get("version"))
+        batch = self._pending.setdefault(key, [])
+        batch.append(message)
+        if message.get("last", True):
+            del self._pending[key]
+            await self._on_command_events(key[0], key[1], batch)
 
     async def announce_active_speaker(self, session_id: str, participant_id: str | None) -> None:
         """Given to the gateway: every process tells its own connections of the session."""
@@ -66,50 +76,79 @@ class Broadcaster:
                 self._edge, session, None if speaker is None else str(speaker)
             )
 
-    async def _on_session_event(self, message: Mapping[str, Any]) -> None:
+    async def _on_command_events(
+        self, session_id: str, version: object, batch: list[Mapping[str, Any]]
+    ) -> None:
         edge = self._edge
-        session_id = str(message.get("session_id", ""))
         if edge.closing or not edge.registry.has_session(session_id):
             self._latest.pop(session_id, None)
             return
         try:
-            session, shared = await self._latest_state(session_id, message.get("version"))
+            session, shared = await self._latest_state(session_id, version)
         except NotFound:
             return
-        if message.get("affects_media"):
+        if any(message.get("affects_media") for message in batch):
             await edge.gateway.apply_plan(session_id, session.forwarding_plan())
-        event = {
-            "name": message.get("name"),
-            "actor": message.get("actor"),
-            "payload": message.get("payload") or {},
-        }
+        events = [
+            {
+                "name": message.get("name"),
+                "actor": message.get("actor"),
+                "payload": message.get("payload") or {},
+            }
+            for message in batch
+        ]
+        memo: ChangeMemo = {}
+        sends: list[Awaitable[None]] = []
         for connection in edge.registry.in_session(session_id):
-            if not connection.ready:
+            before = connection.pictures.get(SessionId(session_id))
+            if not connection.ready or before is None:
                 continue
+            if isinstance(version, int) and before.version >= version:
+                continue  # its whole view was built after these events
             if connection.sender is p.Sender.MONITOR:
-                view, seen = shared, event
+                picture, seen = shared.monitor, events
             else:
                 pid = connection.participant_id or ""
                 if pid not in session.participants:
                     continue
-                if not takes_part(session, pid) and not lobby_may_see(event, pid):
-                    continue
-                view = participant_view(session, pid, edge.pseudonyms, shared)
-                seen = participant_event(session, pid, event, edge.pseudonyms)
-            body = {"session_id": session_id, "event": seen, "view": view}
-            await edge.emit(connection.sid, "session_event", body)
-        await self._after_event(session, event)
+                picture = participant_picture(session, pid, edge.pseudonyms, shared)
+                seen = [
+                    participant_event(session, pid, event, edge.pseudonyms)
+                    for event in events
+                    if takes_part(session, pid) or lobby_may_see(event, pid)
+                ]
+            changes = picture.changes_from(before, memo)
+            if not seen and not changes:
+                connection.pictures[SessionId(session_id)] = picture.told(before.version)
+                continue
+            connection.pictures[SessionId(session_id)] = picture
+            body: dict[str, Any] = {
+                "session_id": session_id,
+                "events": seen,
+                "since": before.version,
+                "version": picture.version,
+            }
+            if None in (changes.get("participants") or {}).values():
+                # Someone leaves this view (a screening renames them): naming the id that
+                # goes would name them, so the whole view replaces the one held.
+                body["view"] = picture.as_view()
+            else:
+                body["changes"] = changes
+            sends.append(edge.emit(connection.sid, "session_event", body))
+        # Side by side: one at a time, each send would wait a turn of a loop busy with media.
+        await asyncio.gather(*sends)
+        for event in events:
+            await self._after_event(session, event)
 
     async def _latest_state(
         self, session_id: str, version: object
-    ) -> tuple[CourtSession, dict[str, Any]]:
-        """The session as saved by the event's command, and the view everyone taking part
-        shares; loaded once for all the events of one command (they carry one version)."""
+    ) -> tuple[CourtSession, SharedPictures]:
+        """The session as saved by the command, and the pictures the viewers share."""
         cached = self._latest.get(session_id)
         if cached is not None and isinstance(version, int) and cached[0].version >= version:
             return cached
         session = await self._edge.service.session(Actor.system(), SessionId(session_id))
-        latest = (session, monitor_view(session))
+        latest = (session, SharedPictures.of(session))
         self._latest[session_id] = latest
         return latest
 

@@ -24,6 +24,7 @@ __all__ = [
     "HeadlessParticipant",
     "JoinRefused",
     "TrackReport",
+    "apply_changes",
     "split_join_url",
 ]
 
@@ -72,6 +73,25 @@ def split_join_url(join_url: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}{head}", token
 
 
+def apply_changes(view: Body, changes: Mapping[str, Any]) -> Body:
+    """The view after one ``session_event``'s ``changes`` (docs/signaling.md): changed
+    session fields, changed or new participant entries (``null``: gone), one's own entry."""
+    updated = dict(view)
+    if "session" in changes:
+        updated["session"] = {**(view.get("session") or {}), **changes["session"]}
+    if "you" in changes:
+        updated["you"] = changes["you"]
+    if "participants" in changes:
+        people = {person["id"]: person for person in view.get("participants") or []}
+        for pid, entry in changes["participants"].items():
+            if entry is None:
+                people.pop(pid, None)
+            else:
+                people[pid] = entry
+        updated["participants"] = list(people.values())
+    return updated
+
+
 class HeadlessParticipant:
     """One participant: a socket.io connection plus an aiortc peer with synthetic media."""
 
@@ -95,6 +115,9 @@ class HeadlessParticipant:
         self.events: list[tuple[str, Any]] = []
         self.welcome: Body | None = None
         self.view: Body = {}
+        self.version: int | None = None
+        """The session version ``view`` is at; a message that does not follow it re-syncs."""
+        self.resyncs = 0
         self.goodbye: Body | None = None
         self.joined_at: float | None = None
         self.__token = token
@@ -102,6 +125,7 @@ class HeadlessParticipant:
         self.__negotiation = asyncio.Lock()
         self.__offers_answered = 0
         self.__refusal: Any = None
+        self.__resync: asyncio.Task[None] | None = None
         self.sio.on("*", self.__record)
         self.sio.on("offer", self.__on_server_offer)
         self.sio.on("connect_error", self.__on_connect_error)
@@ -142,6 +166,7 @@ class HeadlessParticipant:
         welcome: Body = await self.wait_for("welcome")
         self.welcome = welcome
         self.view = welcome.get("view") or {}
+        self.version = welcome.get("version")
         return welcome
 
     async def call(self, event: str, payload: Mapping[str, Any] | None = None) -> Body:
@@ -251,11 +276,35 @@ class HeadlessParticipant:
         body = args[0] if args else None
         async with self.__changed:
             self.events.append((event, body))
-            if event == "session_event" and isinstance(body, dict) and "view" in body:
-                self.view = body["view"]
+            if event == "session_event" and isinstance(body, dict):
+                self.__follow(body)
             elif event == "goodbye" and isinstance(body, dict):
                 self.goodbye = body
             self.__changed.notify_all()
+
+    def __follow(self, body: Body) -> None:
+        """Take a whole view; apply a message's changes if it follows the version held;
+        otherwise (a message was lost) ask for the whole view, once, and drop changes until
+        it arrives."""
+        if "view" in body:
+            self.view, self.version = body["view"], body.get("version")
+        elif self.__resync is not None:
+            return
+        elif body.get("since") == self.version:
+            self.view = apply_changes(self.view, body.get("changes") or {})
+            self.version = body.get("version")
+        else:
+            self.__resync = asyncio.get_running_loop().create_task(self.__whole_view())
+
+    async def __whole_view(self) -> None:
+        try:
+            reply = await self.call("view")
+            async with self.__changed:
+                self.resyncs += 1
+                self.view, self.version = reply["view"], reply["version"]
+                self.__changed.notify_all()
+        finally:
+            self.__resync = None
 
     async def __on_connect_error(self, data: Any) -> None:
         self.__refusal = data

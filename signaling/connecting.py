@@ -22,7 +22,7 @@ from signaling.dispatch import Audited, Refusals
 from signaling.edge import Edge, participant_room
 from signaling.ratelimit import TokenBucket
 from signaling.transport import remote_address
-from signaling.views import participant_view
+from signaling.views import viewer_picture
 
 log = logging.getLogger(__name__)
 
@@ -174,10 +174,11 @@ class ConnectionHandling:
         }
         if connection.session_id is not None and connection.participant_id is not None:
             session = await service.session(Actor.system(), connection.session_id)
+            picture = viewer_picture(session, connection.participant_id, self._edge.pseudonyms)
+            connection.pictures[session.id] = picture
             body["participant_id"] = connection.participant_id
-            body["view"] = participant_view(
-                session, connection.participant_id, self._edge.pseudonyms
-            )
+            body["view"] = picture.as_view()
+            body["version"] = picture.version
             body["media"] = {
                 "enabled": self._edge.gateway.enabled,
                 "ice_servers": ice_servers_for(self._edge.settings, connection.participant_id, now),

@@ -15,6 +15,7 @@ from rooms.ids import ParticipantId, SessionId
 from rooms.participants import Actor
 from signaling.protocol import Sender
 from signaling.ratelimit import TokenBucket
+from signaling.views import SessionPicture
 
 CredentialKey = tuple[str, str]
 """``(kind, id)`` of something that lets a connection in: ``("join_link", invitation id)``,
@@ -50,6 +51,8 @@ class Connection:
     staff_user_id: str | None = None
     staff_token_id: str | None = None
     """A monitor's account and the token it connected with (``jti``), to end either."""
+    pictures: dict[SessionId, SessionPicture] = field(default_factory=dict)
+    """What it was last given of each of its sessions: the next changes are found against it."""
 
     @property
     def sessions(self) -> set[SessionId]:
@@ -94,6 +97,7 @@ class ConnectionRegistry:
 
     def unwatch(self, connection: Connection, session_id: SessionId) -> None:
         connection.watching.discard(session_id)
+        connection.pictures.pop(session_id, None)
         self._unindex(session_id, connection.sid)
 
     def get(self, sid: str) -> Connection | None:

@@ -21,7 +21,7 @@ from signaling.dispatch import Audited, Handler, Refusals
 from signaling.edge import Edge, participant_room
 from signaling.gateway import IceCandidateInfo
 from signaling.monitoring import monitor_room
-from signaling.views import chat_deliveries, monitor_view
+from signaling.views import chat_deliveries, viewer_picture
 
 RETIRE_GRACE_SECONDS = 0.5
 """Time a departing client gets to receive its last messages before the server closes it."""
@@ -51,6 +51,7 @@ class EventHandlers:
             "ice_candidate": self._ice_candidate,
             "renegotiate": self._renegotiate,
             "device_check": self._device_check,
+            "view": self._view,
             "watch": self._watch,
             "unwatch": self._unwatch,
             "acknowledge_alert": self._acknowledge_alert,
@@ -167,15 +168,35 @@ class EventHandlers:
         except DomainError as error:
             await self._refusals.audit(connection.actor, "monitor.watch", session_id, error, detail)
             raise Audited(error) from None
+        picture = viewer_picture(session, None, self._edge.pseudonyms)
+        connection.pictures[session_id] = picture
         self._edge.registry.watch(connection, session_id)
         await self._edge.sio.enter_room(connection.sid, monitor_room(session_id))
         await service.audit_edge(connection.actor, "monitor.watch", session_id, "accepted", detail)
         monitoring = self._edge.monitoring
         return {
-            "view": monitor_view(session),
+            "view": picture.as_view(),
+            "version": picture.version,
             "alerts": await monitoring.open_alerts(session_id),
             "quality": monitoring.quality(session_id),
         }
+
+    async def _view(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
+        """The whole view again, for a client that saw a gap in the versions; the next
+        changes are found against it."""
+        assert isinstance(payload, p.ViewRequest)
+        if connection.closing or connection.departed:
+            raise p.left()
+        if connection.session_id is not None:
+            session_id, participant_id = connection.session_id, connection.participant_id
+        elif payload.session_id is not None and payload.session_id in connection.watching:
+            session_id, participant_id = SessionId(payload.session_id), None
+        else:
+            raise p.not_watching()
+        session = await self._edge.service.session(Actor.system(), session_id)
+        picture = viewer_picture(session, participant_id, self._edge.pseudonyms)
+        connection.pictures[session_id] = picture
+        return {"session_id": session_id, "view": picture.as_view(), "version": picture.version}
 
     async def _unwatch(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
         assert isinstance(payload, p.Watch)

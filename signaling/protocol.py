@@ -332,6 +332,12 @@ class Watch(Payload):
     session_id: Id
 
 
+class ViewRequest(Payload):
+    """A participant asks for their own session's view; a monitor names a watched session."""
+
+    session_id: Id | None = None
+
+
 class AcknowledgeAlert(Payload):
     session_id: Id
     alert_id: Id
@@ -403,6 +409,7 @@ CLIENT_EVENTS: dict[str, EventSpec] = {
     "ice_candidate": EventSpec(IceCandidate, _P, "a trickled ICE candidate from the browser"),
     "renegotiate": EventSpec(Empty, _P, "ask the server for a fresh offer"),
     "device_check": EventSpec(DeviceCheck, _P, "the result of the join page's device check"),
+    "view": EventSpec(ViewRequest, _ALL, "the whole view again, after a gap in versions"),
     "watch": EventSpec(Watch, _M, "start watching a session"),
     "unwatch": EventSpec(Watch, _M, "stop watching a session"),
     "acknowledge_alert": EventSpec(AcknowledgeAlert, _M, "take charge of an alert"),
@@ -411,7 +418,7 @@ CLIENT_EVENTS: dict[str, EventSpec] = {
 
 SERVER_EVENTS: dict[str, str] = {
     "welcome": "sent once after connecting: who you are, the session view, ICE servers, limits",
-    "session_event": "a domain event of a session you are in or watch, with a fresh view",
+    "session_event": "one command's events in a session you are in or watch, with what changed",
     "error": "a refused message: {code, rule, message{vi,en}, event, ref}",
     "chat": "a chat message addressed to you (or your own, echoed)",
     "offer": "a server WebRTC offer (new tracks to receive); reply with 'answer'",

@@ -1,8 +1,11 @@
 """What each connection may see of a session: people taking part see everyone, people in the
 lobby see only themselves and the session's state, staff monitors see everything.
 
-Views are rebuilt from the saved session after every event, so a client that missed a
-message is corrected by the next one.
+A connection is given one whole view (in the welcome, a ``watch`` reply or a ``view`` reply);
+after that each command's events come with only what changed in that connection's view since
+the last message it was sent: a ``SessionPicture`` per connection and session remembers what
+that was. Everyone whose view is the shared one shares the picture's objects, so a change is
+found once per command, not once per connection.
 
 A participant shielded by a screening is sent a projected copy of everything that concerns the
 protected person (view, event, chat, media track descriptions): the domain's ``Disclosure``
@@ -13,6 +16,8 @@ the view built once per event.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from rooms.disclosure import PROTECTED_PARTICIPANT, Disclosure, Pseudonyms
@@ -102,28 +107,129 @@ def takes_part(session: CourtSession, participant_id: str) -> bool:
     return person is not None and person.state in TAKING_PART_STATES
 
 
-def participant_view(
-    session: CourtSession,
-    participant_id: str,
-    pseudonyms: Pseudonyms,
-    shared: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The whole picture while taking part; only one's own state in the lobby.
+Entry = dict[str, Any]
+Changes = dict[str, Any]
+"""``{session?: {field: value}, participants?: {id: entry | None}, you?: entry}``."""
+ChangeMemo = dict[tuple[int, int], tuple[Any, Any, Any]]
+"""Changes already found between two shared objects, for one command's messages."""
+_NOBODY: Mapping[str, Entry] = MappingProxyType({})
 
-    ``shared`` is ``monitor_view(session)`` when the caller already built it (one event goes
-    to everyone in a session: the common part is built once); a shielded participant gets
-    their own projection instead."""
+
+@dataclass(frozen=True, slots=True)
+class SessionPicture:
+    """What one connection was last given of one session, indexed for finding changes."""
+
+    version: int
+    """The session version the connection was last told (the ``version`` of its last message)."""
+    session: Mapping[str, Any]
+    participants: Mapping[str, Entry] | None
+    """By (possibly pseudonymous) id; None in the lobby, where one sees nobody."""
+    you: Entry | None
+    """The viewer's own entry; None for a staff monitor."""
+
+    def as_view(self) -> dict[str, Any]:
+        """The whole view as the wire carries it."""
+        view: dict[str, Any] = {"session": dict(self.session)}
+        if self.participants is not None:
+            view["participants"] = list(self.participants.values())
+        if self.you is not None:
+            view["you"] = self.you
+        return view
+
+    def changes_from(self, before: SessionPicture, memo: ChangeMemo) -> Changes:
+        """What a client holding ``before`` must change to hold this; empty when nothing."""
+        changes: Changes = {}
+        session = _found(memo, before.session, self.session, _changed_fields)
+        if session:
+            changes["session"] = session
+        people = _found(
+            memo, before.participants or _NOBODY, self.participants or _NOBODY, _changed_entries
+        )
+        if people:
+            changes["participants"] = people
+        if self.you != before.you:
+            changes["you"] = self.you
+        return changes
+
+    def told(self, version: int) -> SessionPicture:
+        """The same picture, as a client still at ``version`` holds it (nothing was sent)."""
+        return replace(self, version=version)
+
+
+def _found(memo: ChangeMemo, before: Any, after: Any, find: Any) -> Any:
+    """``find(before, after)``, once per pair of objects (the memo keeps both alive, so
+    their ids stay theirs while it lasts)."""
+    if before is after:
+        return {}
+    key = (id(before), id(after))
+    if key not in memo:
+        memo[key] = (before, after, find(before, after))
+    return memo[key][2]
+
+
+_ABSENT = object()
+
+
+def _changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in after.items() if before.get(k, _ABSENT) != v}
+
+
+def _changed_entries(
+    before: Mapping[str, Entry], after: Mapping[str, Entry]
+) -> dict[str, Entry | None]:
+    changed: dict[str, Entry | None] = {
+        pid: entry for pid, entry in after.items() if before.get(pid) != entry
+    }
+    changed.update((pid, None) for pid in before if pid not in after)
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class SharedPictures:
+    """What every full viewer, and every waiting person, of one saved session share: built
+    once per command's events, so their objects are shared and compared once."""
+
+    monitor: SessionPicture
+    brief: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, session: CourtSession) -> SharedPictures:
+        monitor = SessionPicture(
+            session.version,
+            session_full(session),
+            {p.id: participant_entry(session, p) for p in session.participants.values()},
+            None,
+        )
+        return cls(monitor, session_brief(session))
+
+
+def participant_picture(
+    session: CourtSession, participant_id: str, pseudonyms: Pseudonyms, shared: SharedPictures
+) -> SessionPicture:
+    """The whole picture while taking part; only one's own state in the lobby; a shielded
+    participant gets their own projection."""
     me = session.participants[ParticipantId(participant_id)]
     you = participant_entry(session, me)
     if me.state not in TAKING_PART_STATES:
-        return {"session": session_brief(session), "you": you}
+        return SessionPicture(session.version, shared.brief, None, you)
     disclosure = pseudonyms.disclosure(session, participant_id)
     if disclosure.full:
-        return {**(shared or monitor_view(session)), "you": you}
-    return {**disclosed_view(session, disclosure), "you": you}
+        return replace(shared.monitor, you=you)
+    return disclosed_picture(session, disclosure, you)
 
 
-def disclosed_view(session: CourtSession, disclosure: Disclosure) -> dict[str, Any]:
+def viewer_picture(
+    session: CourtSession, participant_id: str | None, pseudonyms: Pseudonyms
+) -> SessionPicture:
+    """A whole picture for one viewer (a participant, or a monitor when ``participant_id`` is
+    None): what a welcome, a ``watch`` or a ``view`` reply carries."""
+    shared = SharedPictures.of(session)
+    if participant_id is None:
+        return shared.monitor
+    return participant_picture(session, participant_id, pseudonyms, shared)
+
+
+def disclosed_picture(session: CourtSession, disclosure: Disclosure, you: Entry) -> SessionPicture:
     """The monitor's picture with every hidden person pseudonymous, and the points and rooms
     that would say where they are left out."""
     full = session_full(session)
@@ -134,15 +240,13 @@ def disclosed_view(session: CourtSession, disclosure: Disclosure) -> dict[str, A
         for room in full["consultation_rooms"]
         if room["id"] not in disclosure.undisclosed_rooms
     ]
-    return {
-        "session": full,
-        "participants": [
-            protected_entry(session, p, disclosure)
-            if disclosure.hides(p.id)
-            else participant_entry(session, p)
-            for p in session.participants.values()
-        ],
-    }
+    entries = (
+        protected_entry(session, p, disclosure)
+        if disclosure.hides(p.id)
+        else participant_entry(session, p)
+        for p in session.participants.values()
+    )
+    return SessionPicture(session.version, full, {e["id"]: e for e in entries}, you)
 
 
 def participant_event(
@@ -211,13 +315,6 @@ def offered_tracks(
         if t is None
         else {"publisher": disclosure.participant(t.publisher), "source": t.source}
         for mid, t in tracks.items()
-    }
-
-
-def monitor_view(session: CourtSession) -> dict[str, Any]:
-    return {
-        "session": session_full(session),
-        "participants": [participant_entry(session, p) for p in session.participants.values()],
     }
 
 

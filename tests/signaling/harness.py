@@ -1,7 +1,9 @@
 """Real socket.io clients against the real server, and a hearing scheduled through the service.
 
 Each ``Peer`` records every event it receives; tests wait for an event matching a condition
-instead of sleeping.
+instead of sleeping. A ``session_event`` message carries a command's events and what changed;
+the peer applies the changes as a client does and records each event with the view it then
+holds (``{"session_id", "event", "view"}``); the messages as they came are in ``messages``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rooms.participants import Actor
 from rooms.points import PointKind
 from rooms.roles import Role, StaffRole
 from rooms.session import CourtSession
+from signaling.client import apply_changes
 from web.keys import SERVICE
 
 CLI = Actor(id="cli", is_system=True)
@@ -52,14 +55,27 @@ class Peer:
         default_factory=lambda: socketio.AsyncClient(reconnection=False)
     )
     events: list[tuple[str, Any]] = field(default_factory=list)
+    messages: list[Body] = field(default_factory=list)
+    """Every ``session_event`` message as it arrived."""
+    views: dict[str, Body] = field(default_factory=dict)
+    """By session id: the view as the changes received so far make it."""
+    versions: dict[str, Any] = field(default_factory=dict)
+    gaps: list[Body] = field(default_factory=list)
+    """Messages that did not follow the version held (none, unless one was lost)."""
     connect_error: Any = None
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def __post_init__(self) -> None:
         async def record(event: str, *args: Any) -> None:
+            body = args[0] if args else None
             async with self._changed:
-                self.events.append((event, args[0] if args else None))
+                if event == "session_event":
+                    self._follow(body)
+                else:
+                    if event == "welcome" and "view" in body:
+                        self._hold(body["view"]["session"]["id"], body)
+                    self.events.append((event, body))
                 self._changed.notify_all()
 
         async def on_connect_error(data: Any) -> None:
@@ -81,7 +97,31 @@ class Peer:
 
     async def call(self, event: str, data: Any = None) -> Body:
         reply: Body = await self.sio.call(event, data if data is not None else {}, timeout=WAIT)
+        if event in ("watch", "view") and reply.get("ok"):
+            session_id = reply.get("session_id") or (data or {})["session_id"]
+            async with self._changed:
+                self._hold(session_id, reply)
         return reply
+
+    def _hold(self, session_id: str, whole: Body) -> None:
+        self.views[session_id] = whole["view"]
+        self.versions[session_id] = whole["version"]
+
+    def _follow(self, message: Body) -> None:
+        self.messages.append(message)
+        session_id = message["session_id"]
+        if "view" in message:
+            view = message["view"]
+        else:
+            if message["since"] != self.versions.get(session_id):
+                self.gaps.append(message)
+            view = apply_changes(self.views.get(session_id, {}), message["changes"])
+        self.views[session_id] = view
+        self.versions[session_id] = message["version"]
+        for event in message["events"]:
+            self.events.append(
+                ("session_event", {"session_id": session_id, "event": event, "view": view})
+            )
 
     async def wait_for(self, name: str, condition: Callable[[Any], bool] = lambda _b: True) -> Any:
         """The first ``name`` event (already received or coming) that meets ``condition``."""
@@ -102,13 +142,19 @@ class Peer:
             await self.sio.disconnect()
 
 
+def events_of(body: Any) -> list[Any]:
+    """The events of a ``session_event``: one as a ``Peer`` records it, or all of a message
+    as it came (``HeadlessParticipant.events``)."""
+    return [body["event"]] if "event" in body else list(body["events"])
+
+
 def state_event(current: str) -> Callable[[Any], bool]:
     """A ``session_event`` reporting that the session moved to ``current``."""
 
     def match(body: Any) -> bool:
-        event = body["event"]
-        return bool(
+        return any(
             event["name"] == "session_state_changed" and event["payload"]["current"] == current
+            for event in events_of(body)
         )
 
     return match
@@ -116,11 +162,11 @@ def state_event(current: str) -> Callable[[Any], bool]:
 
 def person_state(participant_id: str, current: str) -> Callable[[Any], bool]:
     def match(body: Any) -> bool:
-        event = body["event"]
-        return bool(
+        return any(
             event["name"] == "participant_state_changed"
             and event["payload"]["participant_id"] == participant_id
             and event["payload"]["current"] == current
+            for event in events_of(body)
         )
 
     return match

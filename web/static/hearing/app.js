@@ -1,7 +1,9 @@
 // The join page's script: device check → lobby → hearing room (and the console for those
 // who run the session), driven by the server's socket.io events (docs/signaling.md).
-// Everything shown comes from the latest `view` the server sent; the page never decides
+// Everything shown comes from the view the server sent (kept current from its changes,
+// changes.js); the page never decides
 // what a person may do, it only asks and shows the answer.
+import { FollowedView } from "./changes.js";
 import { Chat } from "./chat.js";
 import { Console } from "./console.js";
 import { DeviceCheck } from "./devicecheck.js";
@@ -29,6 +31,14 @@ const check = new DeviceCheck(find("#join"), signal);
 const room = new RoomView(config, root);
 const panels = new Console(config, signal, root);
 const chat = new Chat(config, signal, root);
+const followed = new FollowedView(
+  () => signal.request("view", {}, { quiet: true }),
+  () => {
+    state.view = followed.view;
+    render();
+    if (state.joined) enter();
+  },
+);
 
 const state = {
   view: null,
@@ -49,7 +59,8 @@ const state = {
 // ---------------------------------------------------------------------- server events
 
 signal.addEventListener("welcome", ({ detail }) => {
-  state.view = detail.view;
+  followed.hold(detail.view, detail.version);
+  state.view = followed.view;
   state.mediaInfo = detail.media || { enabled: false, ice_servers: [] };
   render();
   if (!state.joined) return;
@@ -63,13 +74,18 @@ signal.addEventListener("welcome", ({ detail }) => {
 });
 
 signal.addEventListener("session_event", ({ detail }) => {
-  const { event, view } = detail;
-  if (event.name === "screening_changed") panels.screeningChanged(event.payload);
-  if (event.name === "session_state_changed") state.suspendReason = event.payload.current === "suspended" ? event.payload.reason || "" : "";
-  const said = describe(event, view);
+  if (!followed.follow(detail)) return; // a message was lost: the whole view is on its way
+  const view = followed.view;
+  const said = [];
+  for (const event of detail.events) {
+    if (event.name === "screening_changed") panels.screeningChanged(event.payload);
+    if (event.name === "session_state_changed") state.suspendReason = event.payload.current === "suspended" ? event.payload.reason || "" : "";
+    said.push(describe(event, view));
+  }
   state.view = view;
   render();
-  if (said) announce(said);
+  const sentence = said.filter(Boolean).join(" ");
+  if (sentence) announce(sentence);
   if (state.joined) enter();
 });
 

@@ -2,6 +2,8 @@
 // The page as loaded already lists the live sessions; this keeps it current from
 // `session_event`s, adds connection quality (`quality`) and alerts (`alert`), and picks up
 // sessions that go live later by asking for the list again every few seconds.
+import { FollowedView } from "/static/hearing/changes.js";
+
 (() => {
   "use strict";
   const messages = window.I18N || {};
@@ -22,6 +24,7 @@
   const alertCount = document.getElementById("alert-count");
 
   const views = new Map(); // session id -> latest view from the server
+  const followed = new Map(); // session id -> the view kept current from its changes
   const quality = new Map(); // session id -> {participant id -> measurements}
   const alerts = new Map(); // alert id -> alert
   let stopped = false;
@@ -168,6 +171,7 @@
 
   function forget(sessionId) {
     views.delete(sessionId);
+    followed.delete(sessionId);
     quality.delete(sessionId);
     document.getElementById("session-" + sessionId)?.remove();
     for (const [id, alert] of alerts) if (alert.session_id === sessionId) alerts.delete(id);
@@ -254,6 +258,16 @@
       setStatus(refusal(reply.error), "error");
       return;
     }
+    const follower = new FollowedView(
+      () => socket.timeout(5000).emitWithAck("view", { session_id: sessionId }).catch(() => null),
+      () => {
+        if (!views.has(sessionId)) return;
+        views.set(sessionId, follower.view);
+        render(sessionId);
+      },
+    );
+    follower.hold(reply.view, reply.version);
+    followed.set(sessionId, follower);
     views.set(sessionId, reply.view);
     if (reply.quality) quality.set(sessionId, reply.quality.participants || {});
     for (const alert of reply.alerts || []) alerts.set(alert.id, alert);
@@ -302,6 +316,7 @@
   socket.on("connect", () => {
     // A new connection watches nothing yet: watch everything again.
     views.clear();
+    followed.clear();
     setStatus(t("Connected."), "live");
     refresh();
   });
@@ -316,8 +331,9 @@
   });
   socket.on("goodbye", (message) => setStatus(inLanguage(message.message), "error"));
   socket.on("session_event", (message) => {
-    if (!views.has(message.session_id)) return;
-    views.set(message.session_id, message.view);
+    const follower = followed.get(message.session_id);
+    if (!views.has(message.session_id) || !follower || !follower.follow(message)) return;
+    views.set(message.session_id, follower.view);
     render(message.session_id);
   });
   socket.on("quality", (message) => {

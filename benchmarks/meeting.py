@@ -1,0 +1,396 @@
+"""A leadership meeting admitted one person at a time, through the whole server.
+
+``python -m benchmarks.meeting --points 50``: the real server (app, signalling, forwarding
+gateway, SQLite) in a process of its own; the chair (publishing camera and microphone) in
+this process; receive-only headless participants spread over client processes, each
+joining the lobby with its personal link, then negotiating media once admitted. The chair
+admits them one by one, as a chair clicking "admit" would, and the run reports what the
+server sent during the admissions (messages, bytes, ``session_event`` among them), the
+``admit`` acknowledgement times, the server's event-loop lag and CPU, and the connections
+lost (socket.io closed or a media link that is not up at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from hearing_server.app import create_app
+from hearing_server.settings import Settings
+from rooms.cases import MeetingInfo
+from rooms.participants import Actor
+from rooms.points import PointKind
+from rooms.roles import Role
+from signaling.client import HeadlessParticipant
+from signaling.server import SIGNALING
+from web.keys import SERVICE
+
+__all__ = ["LagSampler", "MeetingReport", "main"]
+
+BENCH_ACTOR = Actor(id="benchmark", is_system=True)
+ADMIT_INTERVAL = 0.15
+"""Seconds between two admissions at least: a brisk chair, inside the rate limit (10/s)."""
+HOLD_SECONDS = 10.0
+"""How long the meeting runs after the last admission: a starved link shows by then."""
+MEDIA_WAIT_SECONDS = 60.0
+
+
+class LagSampler:
+    """How late the event loop runs a 10 ms timer: every lateness is kept for percentiles."""
+
+    def __init__(self, period: float = 0.01) -> None:
+        self.period = period
+        self.samples: list[float] = []
+        self.__task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.__task = asyncio.get_running_loop().create_task(self.__run())
+
+    def stop(self) -> None:
+        if self.__task is not None:
+            self.__task.cancel()
+
+    async def __run(self) -> None:
+        while True:
+            due = time.monotonic() + self.period
+            await asyncio.sleep(self.period)
+            self.samples.append(time.monotonic() - due)
+
+
+class SendCounter:
+    """Every engine.io packet the server sends, counted with its size and socket.io event."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.bytes = 0
+        self.by_event: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        self.messages = self.bytes = 0
+        self.by_event.clear()
+
+    def wrap(self, send: Callable[[str, Any], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Wraps engine.io's ``send_packet``, which every emit and acknowledgement reaches."""
+
+        async def counted(sid: str, pkt: Any) -> None:
+            data = pkt.data
+            self.messages += 1
+            self.bytes += len(data.encode() if isinstance(data, str) else data or b"")
+            if isinstance(data, str) and data.startswith('2["'):
+                self.by_event[data[3 : data.find('"', 3)]] += 1
+            await send(sid, pkt)
+
+        return counted
+
+
+class CommandTimer:
+    """Every command the service runs on a session: how many of each, and how long they took
+    (lock wait, load, save, publish: what an ``admit`` acknowledgement waits behind)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+
+    def wrap(self, execute: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def timed(actor: Any, session_id: Any, action: str, *args: Any, **kw: Any) -> Any:
+            started = time.monotonic()
+            try:
+                return await execute(actor, session_id, action, *args, **kw)
+            finally:
+                self.seconds.setdefault(action, []).append(time.monotonic() - started)
+
+        return timed
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            action: {
+                "count": len(times),
+                "p50_ms": round(percentile(times, 0.5) * 1000, 1),
+                "max_ms": round(max(times) * 1000, 1),
+            }
+            for action, times in sorted(self.seconds.items())
+        }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# -- the server process ---------------------------------------------------------
+
+
+async def _serve(points: int, pipe: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    data = Path(tempfile.mkdtemp(prefix="meeting-bench-"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        data_dir=data,
+        secret_key="benchmark-secret-key-benchmark-secret",
+        port=port,
+        public_base_url=f"http://127.0.0.1:{port}",
+        ice_servers=[],
+        media_silence_seconds=600,
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    service = app[SERVICE]
+    court = (await service.courts(BENCH_ACTOR))[0]
+    now = service.clock()
+    meeting = await service.schedule_meeting(
+        BENCH_ACTOR,
+        MeetingInfo(court.id, "Họp giao ban toàn ngành", "Văn phòng", "Chánh án"),
+        now,
+        now + timedelta(hours=2),
+    )
+    _, chair = await service.add_participant(
+        BENCH_ACTOR, meeting.id, "Chánh án", Role.CHAIR, meeting.central_point.id
+    )
+    tokens: list[tuple[str, str]] = []
+    for n in range(1, points):
+        site = await service.add_point(BENCH_ACTOR, meeting.id, f"Điểm cầu {n}", PointKind.COURT)
+        person, link = await service.add_participant(
+            BENCH_ACTOR, meeting.id, f"Điểm cầu {n}", Role.PARTICIPANT, site.id
+        )
+        tokens.append((person.id, link.token))
+    sio = app[SIGNALING].sio
+    counter = SendCounter()
+    sio.eio.send_packet = counter.wrap(sio.eio.send_packet)
+    commands = CommandTimer()
+    service.execute = commands.wrap(service.execute)  # type: ignore[method-assign,assignment]
+    publish = service.bus.publish
+
+    async def timed_publish(events: Any, version: Any = None) -> None:
+        started = time.monotonic()
+        try:
+            await publish(events, version)
+        finally:
+            commands.seconds.setdefault("(publish)", []).append(time.monotonic() - started)
+
+    service.bus.publish = timed_publish  # type: ignore[method-assign]
+    lag = LagSampler()
+    lag.start()
+    pipe.send({"url": f"http://127.0.0.1:{port}", "chair": chair.token, "people": tokens})
+    cpu_at = 0.0
+    while True:
+        command = await loop.run_in_executor(None, pipe.recv)
+        if command == "begin":
+            counter.reset()
+            commands.seconds.clear()
+            lag.samples.clear()
+            cpu_at = time.process_time()
+        elif command == "end":
+            pipe.send(
+                {
+                    "messages": counter.messages,
+                    "bytes": counter.bytes,
+                    "by_event": dict(counter.by_event),
+                    "lag_p50": percentile(lag.samples, 0.50),
+                    "lag_p99": percentile(lag.samples, 0.99),
+                    "lag_max": max(lag.samples, default=0.0),
+                    "cpu": time.process_time() - cpu_at,
+                    "commands": commands.summary(),
+                }
+            )
+        else:
+            break
+    lag.stop()
+    await runner.cleanup()
+    pipe.send("closed")
+
+
+def _server_main(points: int, pipe: Connection) -> None:
+    asyncio.run(_serve(points, pipe))
+
+
+# -- the receivers' processes ---------------------------------------------------
+
+
+async def _receivers(url: str, people: list[tuple[str, str]], pipe: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    clients = [
+        HeadlessParticipant(url, token, audio=False, video=False, timeout=MEDIA_WAIT_SECONDS)
+        for _, token in people
+    ]
+    for client in clients:
+        await client.join()
+    pipe.send("joined")
+
+    async def once_admitted(client: HeadlessParticipant) -> None:
+        await client.wait_view(lambda view: (view.get("you") or {}).get("state") == "in_session")
+        await client.publish()
+        deadline = loop.time() + MEDIA_WAIT_SECONDS
+        while client.media.pc.connectionState != "connected" and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+
+    admitted = [loop.create_task(once_admitted(c)) for c in clients]
+    command = await loop.run_in_executor(None, pipe.recv)
+    assert command == "report"
+    await asyncio.wait(admitted, timeout=1)
+    lost = [
+        c.participant_id
+        for c in clients
+        if not c.sio.connected or c.media.pc.connectionState != "connected"
+    ]
+    goodbyes = Counter(str((c.goodbye or {}).get("reason")) for c in clients if c.goodbye)
+    frames = [c.frames_from(people_chair(clients), "camera") for c in clients]
+    pipe.send({"lost": lost, "goodbyes": dict(goodbyes), "frames": frames})
+    await loop.run_in_executor(None, pipe.recv)
+    for task in admitted:
+        task.cancel()
+    for client in clients:
+        await client.close()
+    pipe.send("closed")
+
+
+def people_chair(clients: list[HeadlessParticipant]) -> str:
+    """The chair's id as the receivers know it (the one chair of the meeting)."""
+    for client in clients:
+        for person in client.view.get("participants") or []:
+            if person.get("role") == Role.CHAIR.value:
+                return str(person["id"])
+    return ""
+
+
+def _receivers_main(url: str, people: list[tuple[str, str]], pipe: Connection) -> None:
+    asyncio.run(_receivers(url, people, pipe))
+
+
+# -- the run --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingReport:
+    points: int
+    client_processes: int
+    messages: int
+    bytes: int
+    session_events: int
+    server_offers: int
+    admit_ack_p50_ms: float
+    admit_ack_p95_ms: float
+    admit_ack_max_ms: float
+    loop_lag_p50_ms: float
+    loop_lag_p99_ms: float
+    loop_lag_max_ms: float
+    server_cpu_seconds: float
+    wall_seconds: float
+    connections_lost: int
+    receivers_without_video: int
+    goodbyes: dict[str, int]
+    commands: dict[str, dict[str, float]]
+    load_average: tuple[float, float, float]
+    python: str
+
+
+async def run(points: int, processes: int) -> MeetingReport:
+    loop = asyncio.get_running_loop()
+    ctx = get_context("spawn")
+    server_pipe, theirs = ctx.Pipe()
+    server = ctx.Process(target=_server_main, args=(points, theirs), daemon=True)
+    server.start()
+    setup: dict[str, Any] = await loop.run_in_executor(None, server_pipe.recv)
+    people: list[tuple[str, str]] = setup["people"]
+    chair = HeadlessParticipant(setup["url"], setup["chair"], timeout=MEDIA_WAIT_SECONDS)
+    await chair.join()
+    await chair.publish()
+    await chair.call("start")
+    pipes: list[Connection] = []
+    workers = []
+    count = max(1, min(processes, len(people)))
+    for index in range(count):
+        mine, end = ctx.Pipe()
+        worker = ctx.Process(
+            target=_receivers_main, args=(setup["url"], people[index::count], end), daemon=True
+        )
+        worker.start()
+        pipes.append(mine)
+        workers.append(worker)
+    for pipe in pipes:
+        await loop.run_in_executor(None, pipe.recv)
+    server_pipe.send("begin")
+    started = time.monotonic()
+    acks: list[float] = []
+    for participant_id, _ in people:
+        sent = time.monotonic()
+        await chair.call("admit", {"participant_id": participant_id})
+        acks.append(time.monotonic() - sent)
+        await asyncio.sleep(max(0.0, ADMIT_INTERVAL - acks[-1]))
+    await asyncio.sleep(HOLD_SECONDS)
+    server_pipe.send("end")
+    usage: dict[str, Any] = await loop.run_in_executor(None, server_pipe.recv)
+    wall = time.monotonic() - started
+    reports = []
+    for pipe in pipes:
+        pipe.send("report")
+        reports.append(await loop.run_in_executor(None, pipe.recv))
+    for pipe in pipes:
+        pipe.send("close")
+        await loop.run_in_executor(None, pipe.recv)
+    await chair.close()
+    server_pipe.send("quit")
+    await loop.run_in_executor(None, server_pipe.recv)
+    for process in (*workers, server):
+        await loop.run_in_executor(None, process.join, 10)
+    goodbyes: Counter[str] = Counter()
+    for report in reports:
+        goodbyes.update(report["goodbyes"])
+    return MeetingReport(
+        points=points,
+        client_processes=count,
+        messages=usage["messages"],
+        bytes=usage["bytes"],
+        session_events=usage["by_event"].get("session_event", 0),
+        server_offers=usage["by_event"].get("offer", 0),
+        admit_ack_p50_ms=round(statistics.median(acks) * 1000, 1),
+        admit_ack_p95_ms=round(percentile(acks, 0.95) * 1000, 1),
+        admit_ack_max_ms=round(max(acks) * 1000, 1),
+        loop_lag_p50_ms=round(usage["lag_p50"] * 1000, 1),
+        loop_lag_p99_ms=round(usage["lag_p99"] * 1000, 1),
+        loop_lag_max_ms=round(usage["lag_max"] * 1000, 1),
+        server_cpu_seconds=round(usage["cpu"], 2),
+        wall_seconds=round(wall, 1),
+        connections_lost=sum(len(r["lost"]) for r in reports),
+        receivers_without_video=sum(f == 0 for r in reports for f in r["frames"]),
+        goodbyes=dict(goodbyes),
+        commands=usage["commands"],
+        load_average=os.getloadavg(),
+        python=f"{sys.executable} {platform.python_version()}",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=50, help="connection points, chair included")
+    parser.add_argument("--processes", type=int, default=3, help="receiver client processes")
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    report = asyncio.run(run(args.points, args.processes))
+    print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
