@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from hearing_server.bus import EventBus, LocalEventBus, RedisEventBus
 from hearing_server.persistence.database import Database
+from hearing_server.presence import ConnectionPresence, LocalPresence, RedisPresence
 from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
@@ -24,7 +25,7 @@ from web.endpoint import MAX_BODY_BYTES, add_routes
 from web.errors import error_middleware
 from web.health import healthz, loop_lag_metrics, metrics, request_metrics
 from web.hearing import add_hearing_routes
-from web.keys import HEALTH_CHECKS, LOOP_LAG, METRICS, SERVICE, SETTINGS
+from web.keys import HEALTH_CHECKS, LOOP_LAG, METRICS, PRESENCE, SERVICE, SETTINGS
 from web.pages import add_page_routes
 from web.staff.pages import add_staff_routes
 
@@ -46,7 +47,8 @@ def create_app(
     app[SIGNALING] = signaling
     app[LOOP_LAG] = signaling.loop_lag
     loop_lag_metrics(registry, signaling.loop_lag)
-    app.cleanup_ctx.append(signaling.cleanup_context(SERVICE))
+    app.cleanup_ctx.append(signaling.cleanup_context(SERVICE, PRESENCE))
+    app.cleanup_ctx.append(_presence_watch(signaling))
     add_routes(app, ENDPOINTS)
     document = openapi_document()
     app.router.add_get(OPENAPI_PATH, _json_handler(document), name="openapi")
@@ -87,6 +89,35 @@ def build_service(
     )
 
 
+def build_presence(settings: Settings, redis: Redis | None, clock: Clock) -> ConnectionPresence:
+    """Embedded: this process held every connection. Cluster: nodes share who holds whom."""
+    if redis is None:
+        return LocalPresence()
+    return RedisPresence(
+        redis,
+        LocalPresence(),
+        clock,
+        heartbeat_seconds=settings.node_heartbeat_seconds,
+        sweep_seconds=settings.lost_connection_sweep_seconds,
+        unheld_grace=timedelta(seconds=settings.unheld_connection_grace_seconds),
+    )
+
+
+def _presence_watch(signaling: SignalingServer) -> Any:
+    """Connections a dead process left are swept as lost before this one listens, and (in
+    cluster mode) while it runs; losses go through signalling so monitors see the alerts."""
+
+    async def watch(app: web.Application) -> AsyncIterator[None]:
+        presence = app[PRESENCE]
+        await presence.start(app[SERVICE].present_participants, signaling.record_swept_loss)
+        try:
+            yield
+        finally:
+            await presence.stop()
+
+    return watch
+
+
 def _services(clock: Clock) -> Any:
     async def services(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
@@ -103,12 +134,8 @@ def _services(clock: Clock) -> Any:
             service = build_service(settings, database, bus, clock)
             court = settings.court
             await service.ensure_court(court.code, court.name, court.time_zone)
-            if not settings.redis_url:
-                # Embedded mode: this process held every connection, and they died with the
-                # one before it. Swept before the server listens, so nobody who comes back
-                # is swept after returning.
-                await service.sweep_lost_connections("server_restart")
             app[SERVICE] = service
+            app[PRESENCE] = build_presence(settings, redis, clock)
             app[HEALTH_CHECKS] = {"database": database.ping, "redis": _redis_check(redis)}
             yield
         finally:

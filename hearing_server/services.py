@@ -677,26 +677,11 @@ class HearingService:
             alerts.append(await self.raise_alert(session_id, participant_id, lost, name=name))
         return alerts
 
-    async def sweep_lost_connections(self, reason: str) -> int:
-        """Everyone the database shows connected is treated as lost; for a server starting
-        after one that held all the connections died. How many were recorded lost."""
+    async def present_participants(self) -> list[tuple[SessionId, ParticipantId]]:
+        """Everyone the database shows connected to a session that has not ended: whom a
+        process that died may have left behind (``hearing_server.presence``)."""
         async with self.database.unit_of_work() as uow:
-            present = await uow.sessions.present_participants()
-        swept = 0
-        for session_id, participant_id in present:
-            try:
-                await self.record_lost_connection(
-                    session_id, participant_id, AlertKind.DISCONNECTED, reason
-                )
-            except DomainError as error:  # gone meanwhile: nothing to record
-                log.info("sweep of %s refused: %s", participant_id, error.rule)
-                continue
-            swept += 1
-        if present:
-            log.warning(
-                "%d of %d connections left by a stopped server marked lost", swept, len(present)
-            )
-        return swept
+            return await uow.sessions.present_participants()
 
     async def acknowledge_alert(self, actor: Actor, alert_id: str) -> Alert:
         """A staff member takes charge of an alert; refusals are audited like any command."""

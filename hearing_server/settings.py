@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     """A silence found while the server itself lagged counts only once it has lasted this
     long on a steady loop, unless the link shows its own loss first (failed connection, no
     RTCP reports)."""
+    node_heartbeat_seconds: float = Field(default=2, gt=0, le=60)
+    """Cluster mode: how often a server process tells the others it lives; its heartbeat
+    expires after three times this, and then the connections it held are swept as lost."""
+    lost_connection_sweep_seconds: float = Field(default=5, gt=0, le=600)
+    """Cluster mode: how often each process looks for connections no live process holds."""
+    unheld_connection_grace_seconds: float = Field(default=30, ge=0, le=3600)
+    """Cluster mode: how long someone shown connected may have no holding process at all
+    (between their join and its record, or after Redis lost its data) before being swept."""
     court: CourtDefaults = Field(default_factory=CourtDefaults)
     policy: dict[str, Any] = Field(default_factory=dict)
     """Overrides of the Vietnamese jurisdiction defaults, see ``rooms.policy``."""

@@ -13,6 +13,7 @@ import socketio
 from hearing_server.bus import CredentialKind
 from hearing_server.turn import ice_servers_for
 from rooms.errors import DomainError
+from rooms.ids import ParticipantId, SessionId
 from rooms.participants import Actor
 from rooms.permissions import StaffAction, ensure_staff_actor
 from rooms.text import Text
@@ -86,6 +87,8 @@ class ConnectionHandling:
         actor = Actor.participant(participant.id, participant.name)
         credential = f"invitation:{context.invitation.id}"
         await self._refuse_if_cooling_off(credential, actor)
+        # Held before the join is recorded: a sweep never takes someone who is back for lost.
+        await self._edge.presence.hold(session_id, participant.id)
         try:
             await service.execute(
                 actor,
@@ -95,7 +98,11 @@ class ConnectionHandling:
                 {"via": "signaling", "invitation": context.invitation.id},
             )
         except DomainError as error:
+            await self._release_unless_connected(session_id, participant.id)
             raise Audited(error) from None
+        except BaseException:
+            await self._release_unless_connected(session_id, participant.id)
+            raise
         await self._edge.sio.enter_room(sid, participant_room(session_id, participant.id))
         connection = self._new_connection(sid, p.Sender.PARTICIPANT, actor, credential)
         connection.holds = frozenset(
@@ -204,26 +211,39 @@ class ConnectionHandling:
         edge = self._edge
         try:
             connection = edge.registry.remove(sid)
-            if connection is None or connection.departed or edge.closing:
-                return
+            if connection is None or edge.closing:
+                return  # shutting down holds on to everyone: they reconnect elsewhere
             session_id, participant_id = connection.session_id, connection.participant_id
             if session_id is None or participant_id is None:
                 return
+            if connection.departed:
+                await self._release_unless_connected(session_id, participant_id)
+                return
             await edge.gateway.leave(session_id, participant_id)
-            edge.spawn(
-                edge.monitoring.connection_lost_until_recorded(
-                    session_id,
-                    participant_id,
-                    str(reason or ""),
-                    still_lost=lambda: (
-                        edge.registry.participant(session_id, participant_id) is None
-                    ),
-                )
-            )
+            edge.spawn(self._record_loss(session_id, participant_id, str(reason or "")))
         except Exception:  # a failing handler must not break python-socketio's bookkeeping
             log.exception("disconnect handling failed for %s", sid)
         finally:
             await self._refusals.write_coalesced()
+
+    async def _record_loss(
+        self, session_id: SessionId, participant_id: ParticipantId, reason: str
+    ) -> None:
+        """Held until the loss is recorded: if this process dies first, another sweeps it."""
+        edge = self._edge
+        await edge.monitoring.connection_lost_until_recorded(
+            session_id,
+            participant_id,
+            reason,
+            still_lost=lambda: edge.registry.participant(session_id, participant_id) is None,
+        )
+        await self._release_unless_connected(session_id, participant_id)
+
+    async def _release_unless_connected(
+        self, session_id: SessionId, participant_id: ParticipantId
+    ) -> None:
+        if self._edge.registry.participant(session_id, participant_id) is None:
+            await self._edge.presence.release(session_id, participant_id)
 
     async def on_malformed_input(self, eio_sid: str, environ: dict[str, Any]) -> None:
         """Counted like any refusal (by address: the client may not have said who it is)."""

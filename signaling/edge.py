@@ -11,6 +11,7 @@ from typing import Any
 
 import socketio
 
+from hearing_server.presence import ConnectionPresence, LocalPresence
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from rooms.disclosure import Pseudonyms
@@ -40,6 +41,8 @@ class Edge:
     service_ref: Callable[[], HearingService | None]
     pseudonyms: Pseudonyms
     """What a shielded participant calls a protected one (rooms.disclosure)."""
+    presence: ConnectionPresence = field(default_factory=LocalPresence)
+    """Who holds whose connection (the wiring's choice, given at start)."""
     closing: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 

@@ -17,9 +17,12 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from hearing_server.presence import ConnectionPresence
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
+from rooms.alerts import AlertKind
 from rooms.disclosure import Pseudonyms
+from rooms.ids import ParticipantId, SessionId
 from signaling import protocol as p
 from signaling.broadcast import Broadcaster
 from signaling.connecting import ConnectionHandling
@@ -119,8 +122,9 @@ class SignalingServer:
         self.sio.attach(app, socketio_path=SOCKETIO_PATH)
         app.on_shutdown.append(self._on_app_shutdown)
 
-    def start(self, service: HearingService) -> None:
+    def start(self, service: HearingService, presence: ConnectionPresence) -> None:
         self._service = service
+        self.edge.presence = presence
         service.bus.subscribe(self.broadcaster.on_bus_message)
         self.monitoring.start()
 
@@ -146,9 +150,13 @@ class SignalingServer:
         await self.sio.shutdown()
         await _stop_manager(self.sio.manager)
 
-    def cleanup_context(self, service_key: web.AppKey[HearingService]) -> Any:
+    def cleanup_context(
+        self,
+        service_key: web.AppKey[HearingService],
+        presence_key: web.AppKey[ConnectionPresence],
+    ) -> Any:
         async def run(app: web.Application) -> AsyncIterator[None]:
-            self.start(app[service_key])
+            self.start(app[service_key], app[presence_key])
             try:
                 yield
             finally:
@@ -162,6 +170,14 @@ class SignalingServer:
     @property
     def service(self) -> HearingService:
         return self.edge.service
+
+    async def record_swept_loss(
+        self, session_id: SessionId, participant_id: ParticipantId, reason: str
+    ) -> bool:
+        """A connection a dead process held: recorded lost, monitors alerted live."""
+        return await self.monitoring.connection_lost(
+            session_id, participant_id, AlertKind.DISCONNECTED, reason
+        )
 
     async def _dispatch(self, sid: str, event: object, args: tuple[object, ...]) -> dict[str, Any]:
         return await self.dispatcher.dispatch(sid, event, args)

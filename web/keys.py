@@ -7,12 +7,15 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from hearing_server.presence import ConnectionPresence
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from signaling.loop_lag import LoopLagMonitor
 
 SERVICE = web.AppKey("service", HearingService)
 SETTINGS = web.AppKey("settings", Settings)
+PRESENCE = web.AppKey("presence", ConnectionPresence)
+"""Who holds whose connection: this process alone, or the cluster's nodes through Redis."""
 METRICS = web.AppKey("metrics", CollectorRegistry)
 HEALTH_CHECKS = web.AppKey("health_checks", dict[str, Any])
 """name -> async callable returning True when healthy (database, redis...)."""
