@@ -183,6 +183,7 @@ class ServerPeer:
         self.__forwarding: ForwardingMode = forwarding
         self.__on_renegotiate = on_renegotiate
         self.__on_connection_state = on_connection_state
+        internals.use_monotonic_clock()
         self.__pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
@@ -440,6 +441,7 @@ class ServerPeer:
             internals.install_rtp_tap(
                 receiver, on_rtp, fanout.sender_report_received, fanout.wants_frames
             )
+            internals.install_direct_receive(receiver.transport)
         self.__published[key.source] = _PublishedTrack(key, transceiver, fanout, requester, tap)
         return fanout
 
