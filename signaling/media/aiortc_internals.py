@@ -10,6 +10,7 @@ test_aiortc_internals.py`` fails loudly if aiortc changes under them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import time
@@ -77,6 +78,8 @@ __all__ = [
     "simulate_rtp_loss",
     "use_monotonic_clock",
 ]
+
+logger = logging.getLogger(__name__)
 
 AIORTC_VERSION = "1.16.0"
 """The only aiortc version whose internals this module has been checked against."""
@@ -575,7 +578,10 @@ def install_direct_receive(transport: RTCDtlsTransport) -> bool:
         handler = receiver._handle_rtp_packet
         tap = getattr(handler, "__self__", None)
         if isinstance(tap, RtpTap):
-            tap.take(packet, arrival_time_ms)
+            try:
+                tap.take(packet, arrival_time_ms)
+            except Exception:  # one bad packet must not take the link down with it
+                logger.exception("RTP packet of SSRC %d not forwarded", packet.ssrc)
         else:  # a receiver without a tap keeps aiortc's own (awaited) handling
             task = asyncio.get_running_loop().create_task(handler(packet, arrival_time_ms))
             pending.add(task)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import inspect
 import random
+from collections.abc import AsyncIterator
 
 import aioice
 import aiortc
@@ -376,23 +378,39 @@ def test_direct_receive_does_what_the_transport_receive_loop_does() -> None:
     assert transport._RTCDtlsTransport__rx_packets == 0  # type: ignore[attr-defined]
 
 
-async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback() -> None:
+@contextlib.asynccontextmanager
+async def _publishing_to_direct_receive(
+    on_rtp: internals.RtpCallback,
+) -> AsyncIterator[tuple[RTCPeerConnection, RTCPeerConnection, RTCRtpReceiver]]:
+    """An audio publisher connected over loopback to a receiver with a tap and direct receive."""
     publisher, server = RTCPeerConnection(), RTCPeerConnection()
     try:
         publisher.addTrack(AudioStreamTrack())
         await publisher.setLocalDescription(await publisher.createOffer())
         await server.setRemoteDescription(publisher.localDescription)
         receiver = server.getTransceivers()[0].receiver
-        inside_callback: list[bool] = []
-        taken: list[bool] = []
-        internals.install_rtp_tap(
-            receiver,
-            lambda codec, packet: taken.append(bool(inside_callback)),
-            lambda ssrc, ntp, rtp: None,
-            lambda: False,
-        )
+        internals.install_rtp_tap(receiver, on_rtp, lambda ssrc, ntp, rtp: None, lambda: False)
         assert internals.install_direct_receive(receiver.transport)
         assert not internals.install_direct_receive(receiver.transport)
+        yield publisher, server, receiver
+    finally:
+        await internals.close_peer_connection(publisher)
+        await internals.close_peer_connection(server)
+
+
+async def _connect(publisher: RTCPeerConnection, server: RTCPeerConnection) -> None:
+    await server.setLocalDescription(await server.createAnswer())
+    await publisher.setRemoteDescription(server.localDescription)
+
+
+async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback() -> None:
+    inside_callback: list[bool] = []
+    taken: list[bool] = []
+
+    def on_rtp(codec: RTCRtpCodecParameters, packet: object) -> None:
+        taken.append(bool(inside_callback))
+
+    async with _publishing_to_direct_receive(on_rtp) as (publisher, server, receiver):
         connection = receiver.transport.transport._connection
         direct = connection.data_received
 
@@ -404,8 +422,7 @@ async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback(
                 inside_callback.pop()
 
         connection.data_received = observed
-        await server.setLocalDescription(await server.createAnswer())
-        await publisher.setRemoteDescription(server.localDescription)
+        await _connect(publisher, server)
         assert await wait_until(lambda: len(taken) >= 25, within=15)
         assert all(taken)  # none came through aioice's queue and the receive task
         rx_packets = receiver.transport._RTCDtlsTransport__rx_packets  # type: ignore[attr-defined]
@@ -421,9 +438,23 @@ async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback(
                 integrity_key=ice.remote_password.encode("utf8"),
             )
             assert response.message_class == aioice.stun.Class.RESPONSE
-    finally:
-        await internals.close_peer_connection(publisher)
-        await internals.close_peer_connection(server)
+
+
+async def test_a_packet_the_forwarder_fails_on_does_not_stop_the_next(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    taken: list[int] = []
+
+    def on_rtp(codec: RTCRtpCodecParameters, packet: object) -> None:
+        taken.append(1)
+        if len(taken) == 1:
+            raise RuntimeError("the forwarder failed on this packet")
+
+    async with _publishing_to_direct_receive(on_rtp) as (publisher, server, receiver):
+        await _connect(publisher, server)
+        assert await wait_until(lambda: len(taken) >= 25, within=15)
+        assert receiver.transport.state == "connected"
+    assert "not forwarded" in caplog.text
 
 
 def test_monotonic_clock_reads_what_aiortcs_datetime_clock_reads() -> None:
