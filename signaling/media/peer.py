@@ -441,7 +441,6 @@ class ServerPeer:
             internals.install_rtp_tap(
                 receiver, on_rtp, fanout.sender_report_received, fanout.wants_frames
             )
-            internals.install_direct_receive(receiver.transport)
         self.__published[key.source] = _PublishedTrack(key, transceiver, fanout, requester, tap)
         return fanout
 
