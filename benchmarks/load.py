@@ -25,7 +25,7 @@ from signaling.media.synthetic import (
     vp8_test_pattern_clip,
 )
 
-from .server import LoopDelay, Mode, encode_line, server_main
+from .server import EventLoop, LoopDelay, Mode, encode_line, server_main
 
 __all__ = [
     "CODECS",
@@ -56,11 +56,11 @@ def camera_clip(video_codec: str) -> EncodedClip:
 class ServerProcess:
     """The room in a spawned process of its own."""
 
-    def __init__(self, mode: Mode, video_codec: str) -> None:
+    def __init__(self, mode: Mode, video_codec: str, event_loop: EventLoop = "uvloop") -> None:
         ctx = multiprocessing.get_context("spawn")
         self.__ports = ctx.Queue()
         self.__process = ctx.Process(
-            target=server_main, args=(mode, video_codec, self.__ports), daemon=True
+            target=server_main, args=(mode, video_codec, self.__ports, event_loop), daemon=True
         )
         self.port = 0
 

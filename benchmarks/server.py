@@ -249,6 +249,18 @@ async def serve(mode: Mode, video_codec: str, port_queue: Any) -> None:
     await room.close()
 
 
-def server_main(mode: Mode, video_codec: str, port_queue: Any) -> None:
+EventLoop = Literal["asyncio", "uvloop"]
+"""The server process's event loop: the standard library's or uvloop's (libuv)."""
+
+
+def server_main(
+    mode: Mode, video_codec: str, port_queue: Any, event_loop: EventLoop = "asyncio"
+) -> None:
     """Process entry point."""
-    asyncio.run(serve(mode, video_codec, port_queue))
+    factory = None
+    if event_loop == "uvloop":
+        import uvloop  # only this loop's benchmark needs it
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve(mode, video_codec, port_queue))

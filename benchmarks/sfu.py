@@ -20,7 +20,7 @@ from signaling.media.synthetic import ProbeClient
 
 from . import fanout
 from .load import CODECS, ClientHost, ServerProcess, camera_clip, packets_received
-from .server import Mode
+from .server import EventLoop, Mode
 from .stats import median, p95
 
 
@@ -44,9 +44,15 @@ class Result:
     join_to_first_frame: list[float]
 
 
-async def run(mode: Mode, participants: int, seconds: float, video_codec: str) -> Result:
+async def run(
+    mode: Mode,
+    participants: int,
+    seconds: float,
+    video_codec: str,
+    event_loop: EventLoop = "uvloop",
+) -> Result:
     clip = camera_clip(video_codec)  # encode before timing anything
-    server = ServerProcess(mode, video_codec)
+    server = ServerProcess(mode, video_codec, event_loop)
     host = ClientHost()
     await host.connect(await server.start())
     clients = host.clients
@@ -181,6 +187,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--codec", choices=sorted(CODECS), default="vp8", help="video codec")
     parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="uvloop",
+        help="server event loop (serve uses uvloop)",
+    )
+    parser.add_argument(
         "--seconds",
         type=float,
         default=None,
@@ -234,9 +246,9 @@ def main() -> None:
         fanout.report_search(steps, limits, largest)
         return
     seconds = 20.0 if args.seconds is None else args.seconds
-    rtp = asyncio.run(run("rtp", args.participants, seconds, video_codec))
+    rtp = asyncio.run(run("rtp", args.participants, seconds, video_codec, args.loop))
     report(rtp)
-    frame = asyncio.run(run("frame", args.participants, seconds, video_codec))
+    frame = asyncio.run(run("frame", args.participants, seconds, video_codec, args.loop))
     report(frame)
     ratio = per_packet_us(frame) / max(per_packet_us(rtp), 1e-9)
     print(f"== frame-level / RTP-level server CPU per delivered RTP packet: {ratio:.2f}x ==")
@@ -244,7 +256,7 @@ def main() -> None:
         args.participants if args.baseline_participants is None else args.baseline_participants
     )
     if baseline_n > 0:
-        relay = asyncio.run(run("relay", baseline_n, seconds, video_codec))
+        relay = asyncio.run(run("relay", baseline_n, seconds, video_codec, args.loop))
         report(relay)
         ratio = per_packet_us(relay) / max(per_packet_us(rtp), 1e-9)
         print(f"== MediaRelay / RTP-level server CPU per delivered RTP packet: {ratio:.1f}x ==")

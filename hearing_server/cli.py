@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import uvloop
 from aiohttp import web
 
 from hearing_server import __version__
@@ -141,8 +142,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             ]
         print("\n".join(lines), flush=True)
 
-    web.run_app(app, host=settings.host, port=settings.port, print=banner, access_log=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=banner,
+        access_log=None,
+        loop=serving_loop(),
+    )
     return 0
+
+
+def serving_loop() -> asyncio.AbstractEventLoop:
+    """The event loop the server runs on: uvloop's (libuv), which cut the media forwarder's
+    CPU per packet by about a quarter against the standard loop (docs/benchmarks.md)."""
+    return uvloop.new_event_loop()
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:

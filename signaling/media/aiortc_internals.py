@@ -9,14 +9,17 @@ test_aiortc_internals.py`` fails loudly if aiortc changes under them.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import aiortc
+import pylibsrtp
 from aiortc import (
     RTCPeerConnection,
     RTCRtpReceiver,
@@ -33,6 +36,7 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     AnyRtcpPacket,
+    HeaderExtensionsMap,
     RtcpPsfbPacket,
     RtcpSenderInfo,
     RtcpSrPacket,
@@ -56,6 +60,7 @@ __all__ = [
     "close_peer_connection",
     "create_offer_keeping_negotiated",
     "decoder_thread_alive",
+    "install_direct_receive",
     "install_frame_tap",
     "install_rtp_egress",
     "install_rtp_tap",
@@ -72,7 +77,10 @@ __all__ = [
     "send_rtp_nowait",
     "set_msid",
     "simulate_rtp_loss",
+    "use_monotonic_clock",
 ]
+
+logger = logging.getLogger(__name__)
 
 AIORTC_VERSION = "1.16.0"
 """The only aiortc version whose internals this module has been checked against."""
@@ -418,6 +426,7 @@ class RtpTap:
         self.__nack = getattr(receiver, _NACK_GENERATOR)
         self.__estimator = getattr(receiver, _BITRATE_ESTIMATOR)
         self.__marked: dict[int, float] = {}
+        self.__sending: set[asyncio.Task[None]] = set()
         self.__original_rtcp = receiver._handle_rtcp_packet
         receiver._handle_rtp_packet = self.handle_rtp  # type: ignore[method-assign]
         receiver._handle_rtcp_packet = self.handle_rtcp  # type: ignore[method-assign]
@@ -441,7 +450,16 @@ class RtpTap:
             self.__on_sender_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
 
     async def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        """One packet from the publisher: account for it, forward it, maybe assemble."""
+        """aiortc's entry point, from the transport's receive loop (see :meth:`take`)."""
+        self.take(packet, arrival_time_ms)
+
+    def take(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """One packet from the publisher: account for it, forward it, maybe assemble.
+
+        Synchronous, so the transport's datagram callback can call it directly (see
+        :func:`install_direct_receive`); the RTCP it causes (REMB, NACK, PLI) is sent by
+        a task of its own, as it would have been awaited after the forwarding anyway.
+        """
         receiver = self.__receiver
         if not receiver._enabled:
             return
@@ -458,7 +476,7 @@ class RtpTap:
                 feedback = RtcpPsfbPacket(
                     fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
                 )
-                await receiver._send_rtcp(feedback)
+                self.__send_later(receiver._send_rtcp(feedback))
         ssrc = packet.ssrc
         now = time.monotonic()
         if now - self.__marked.get(ssrc, -math.inf) >= _SOURCE_MARK_INTERVAL:
@@ -485,13 +503,18 @@ class RtpTap:
             codec = self.__codecs[apt]
         nack = self.__nack
         if nack is not None and nack.add(packet):
-            await receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
+            self.__send_later(receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing)))
         if packet.payload:
             self.__on_rtp(codec, packet)
         if self.__wants_frames():
-            await self.__assemble(codec, packet)
+            self.__assemble(codec, packet)
 
-    async def __assemble(self, codec: RTCRtpCodecParameters, packet: RtpPacket) -> None:
+    def __send_later(self, sending: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(sending)
+        self.__sending.add(task)
+        task.add_done_callback(self.__sending.discard)
+
+    def __assemble(self, codec: RTCRtpCodecParameters, packet: RtpPacket) -> None:
         """aiortc's own frame assembly, for frame sinks only (off the forwarding path)."""
         receiver = self.__receiver
         try:
@@ -500,7 +523,7 @@ class RtpTap:
             return
         pli_flag, encoded_frame = getattr(receiver, _JITTER_BUFFER).add(packet)
         if pli_flag:
-            await receiver._send_rtcp_pli(packet.ssrc)
+            self.__send_later(receiver._send_rtcp_pli(packet.ssrc))
         if encoded_frame is not None:
             encoded_frame.timestamp = getattr(receiver, _TIMESTAMP_MAPPER).map(
                 encoded_frame.timestamp
@@ -525,6 +548,100 @@ def install_rtp_tap(
         tap.redirect(on_rtp, on_sender_report, wants_frames)
         return tap
     return RtpTap(receiver, on_rtp, on_sender_report, wants_frames)
+
+
+_DIRECT_RECEIVE = "_hearing_direct_receive"
+_TRANSPORT_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+_TRANSPORT_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+
+
+def install_direct_receive(transport: RTCDtlsTransport) -> bool:
+    """Hand a DTLS transport's SRTP packets to their receiver inside aioice's datagram
+    callback, instead of through aioice's queue and the transport's receive task.
+
+    aioice puts every datagram that is not STUN on an ``asyncio.Queue`` read by
+    ``RTCDtlsTransport.__run``: a future, a task step and an event-loop turn per packet.
+    Here an RTP datagram (RFC 7983: first byte 128-191, not RTCP) is unprotected, parsed
+    and routed where it arrives, and an :class:`RtpTap` takes it synchronously.  STUN
+    (consent freshness, which keeps the connection alive) never reaches this callback;
+    DTLS and SRTCP still go through the queue, as does everything before SRTP is keyed.
+    Returns whether it was installed now (``False``: it already was).
+    """
+    connection = transport.transport._connection
+    if getattr(connection, _DIRECT_RECEIVE, False):
+        return False
+    queue_datagram = connection.data_received
+    router = transport._rtp_router
+    extensions: HeaderExtensionsMap = transport._rtp_header_extensions_map
+    counters = transport.__dict__
+
+    def data_received(data: bytes, component: int) -> None:
+        srtp = transport._rx_srtp
+        if (
+            srtp is None
+            or len(data) < 12
+            or not 127 < data[0] < 192
+            or 192 <= data[1] <= 208
+            or transport._state is not State.CONNECTED
+        ):
+            queue_datagram(data, component)
+            return
+        counters[_TRANSPORT_RX_BYTES] += len(data)
+        counters[_TRANSPORT_RX_PACKETS] += 1
+        arrival_time_ms = clock.current_ms()
+        try:
+            packet = RtpPacket.parse(srtp.unprotect(data), extensions)
+        except (pylibsrtp.Error, ValueError):
+            return  # what the transport does with a packet it cannot read
+        receiver = router.route_rtp(packet)
+        if receiver is None:
+            return
+        handler = receiver._handle_rtp_packet
+        tap = getattr(handler, "__self__", None)
+        if isinstance(tap, RtpTap):
+            try:
+                tap.take(packet, arrival_time_ms)
+            except Exception:  # one bad packet must not take the link down with it
+                logger.exception("RTP packet of SSRC %d not forwarded", packet.ssrc)
+        else:  # a receiver without a tap keeps aiortc's own (awaited) handling
+            task = asyncio.get_running_loop().create_task(handler(packet, arrival_time_ms))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    pending: set[asyncio.Task[None]] = set()
+    connection.data_received = data_received  # type: ignore[method-assign]
+    setattr(connection, _DIRECT_RECEIVE, True)
+    return True
+
+
+_NTP_EPOCH_OFFSET = 2_208_988_800
+"""Seconds from the NTP epoch (1900) to the Unix epoch (1970)."""
+
+
+def use_monotonic_clock() -> None:
+    """Make aiortc's millisecond and NTP clocks read ``time.monotonic()`` instead of a
+    timezone-aware ``datetime`` (about 1.5 µs a call, once per received packet).
+
+    Anchored to the wall clock once, so values stay what aiortc's would be (NTP epoch,
+    same units) but never jump when the wall clock is stepped: these clocks only time
+    intervals (bitrate estimation, RTCP round trips, sender reports).  Idempotent.
+    """
+    if getattr(clock.current_ms, _DIRECT_RECEIVE, False):
+        return
+    offset = time.time() + _NTP_EPOCH_OFFSET - time.monotonic()
+    monotonic = time.monotonic
+
+    def current_ms() -> int:
+        return int((offset + monotonic()) * 1000)
+
+    def current_ntp_time() -> int:
+        now = offset + monotonic()
+        seconds = int(now)
+        return (seconds << 32) | int((now - seconds) * 4_294_967_296)
+
+    setattr(current_ms, _DIRECT_RECEIVE, True)
+    clock.current_ms = current_ms
+    clock.current_ntp_time = current_ntp_time
 
 
 @dataclass(frozen=True, slots=True)

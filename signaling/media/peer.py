@@ -183,6 +183,7 @@ class ServerPeer:
         self.__forwarding: ForwardingMode = forwarding
         self.__on_renegotiate = on_renegotiate
         self.__on_connection_state = on_connection_state
+        internals.use_monotonic_clock()
         self.__pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )

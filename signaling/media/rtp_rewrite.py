@@ -26,7 +26,6 @@ ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 _HEADER = Struct("!BBHLL")
-_HEADER_WITH_EXTENSION = Struct("!BBHLLHH")
 _ONE_BYTE_PROFILE = 0xBEDE
 _ABS_SEND_TIME_UNITS = 1 << 18
 """abs-send-time is seconds in 6.18 fixed point, 24 bits (only differences matter)."""
@@ -102,7 +101,8 @@ class HeaderWriter:
 
     The receiver's SSRC and payload type, its ids for the MID, abs-send-time and
     audio-level extensions; any other extension of the publisher is dropped (its id
-    means nothing on this leg).
+    means nothing on this leg).  The layout of the header is fixed when the stream
+    starts, so each packet's header is one ``struct`` call.
     """
 
     def __init__(
@@ -117,8 +117,32 @@ class HeaderWriter:
             if mid_id and encoded_mid and len(encoded_mid) <= 16
             else b""
         )
-        self.__abs_send_time_id = extension_ids.get(ABS_SEND_TIME_URI, 0)
-        self.__audio_level_id = extension_ids.get(AUDIO_LEVEL_URI, 0)
+        abs_send_time_id = extension_ids.get(ABS_SEND_TIME_URI, 0)
+        self.__abs_send_time_tag = (abs_send_time_id << 4 | 2) << 24 if abs_send_time_id else 0
+        self.__audio_level_tag = extension_ids.get(AUDIO_LEVEL_URI, 0) << 4
+        self.__layout = self.__header_layout(audio_level=False)
+        self.__layout_with_level = (
+            self.__header_layout(audio_level=True) if self.__audio_level_tag else None
+        )
+
+    def __header_layout(self, *, audio_level: bool) -> tuple[Struct, int] | None:
+        """The header's struct (fixed part, extension header, elements, padding) and its
+        length in 32-bit words, or ``None`` when there is no extension to write."""
+        element_bytes = (
+            len(self.__mid_element)
+            + (4 if self.__abs_send_time_tag else 0)
+            + (2 if audio_level else 0)
+        )
+        if not element_bytes:
+            return None
+        padding = -element_bytes % 4
+        layout = (
+            f"!BBHLLHH{len(self.__mid_element)}s"
+            + ("L" if self.__abs_send_time_tag else "")
+            + ("BB" if audio_level else "")
+            + f"{padding}x"
+        )
+        return Struct(layout), (element_bytes + padding) // 4
 
     def write(
         self,
@@ -129,31 +153,30 @@ class HeaderWriter:
         audio_level: tuple[bool, int] | None = None,
     ) -> bytes:
         """The header (fixed part and extensions) of one outgoing packet."""
-        elements = self.__mid_element
-        if self.__abs_send_time_id:
-            send_time = int(now * _ABS_SEND_TIME_UNITS) & 0xFFFFFF
-            elements += bytes((self.__abs_send_time_id << 4 | 2,)) + send_time.to_bytes(3, "big")
-        if self.__audio_level_id and audio_level is not None:
-            voice, level = audio_level
-            elements += bytes((self.__audio_level_id << 4, (0x80 if voice else 0) | level & 0x7F))
         second = (marker << 7) | self.payload_type
-        if not elements:
+        layout = self.__layout
+        with_level = self.__layout_with_level
+        if audio_level is not None and with_level is not None:
+            layout = with_level
+        if layout is None:
             return _HEADER.pack(0x80, second, sequence_number, timestamp, self.ssrc)
-        padding = -len(elements) % 4
-        if padding:
-            elements += bytes(padding)
-        return (
-            _HEADER_WITH_EXTENSION.pack(
-                0x90,
-                second,
-                sequence_number,
-                timestamp,
-                self.ssrc,
-                _ONE_BYTE_PROFILE,
-                len(elements) // 4,
-            )
-            + elements
-        )
+        shape, words = layout
+        fields: list[int | bytes] = [
+            0x90,
+            second,
+            sequence_number,
+            timestamp,
+            self.ssrc,
+            _ONE_BYTE_PROFILE,
+            words,
+            self.__mid_element,
+        ]
+        if self.__abs_send_time_tag:
+            fields.append(self.__abs_send_time_tag | int(now * _ABS_SEND_TIME_UNITS) & 0xFFFFFF)
+        if layout is with_level and audio_level is not None:
+            voice, level = audio_level
+            fields += (self.__audio_level_tag, (0x80 if voice else 0) | level & 0x7F)
+        return shape.pack(*fields)
 
 
 def _sequence_after(a: int, b: int) -> bool:

@@ -13,7 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import uvloop
 
+from hearing_server.cli import serving_loop
 from tests.conftest import POSTGRES_URL, reset_postgres
 
 CLI = [sys.executable, "-m", "hearing_server"]
@@ -33,6 +35,14 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_the_server_runs_on_uvloop() -> None:
+    loop = serving_loop()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
 
 
 def test_serve_prints_where_to_open_it_and_answers_health(tmp_path: Path) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime
 import fractions
 import inspect
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aioice
@@ -13,12 +16,14 @@ import aiortc
 import av
 import pytest
 from aiortc import (
+    AudioStreamTrack,
     RTCCertificate,
     RTCDtlsTransport,
     RTCIceGatherer,
     RTCIceTransport,
     RTCPeerConnection,
     RTCSessionDescription,
+    clock,
     rtcrtpreceiver,
     rtcrtpsender,
 )
@@ -36,6 +41,8 @@ from aiortc.rtp import (
 from aiortc.sdp import MediaDescription
 
 from signaling.media import aiortc_internals as internals
+
+from .harness import wait_until
 
 
 def make_transport() -> RTCDtlsTransport:
@@ -403,3 +410,125 @@ class _OnePacketTrack(aiortc.MediaStreamTrack):
         packet.pts = 0
         packet.time_base = fractions.Fraction(1, 48000)
         return packet
+
+
+def test_direct_receive_does_what_the_transport_receive_loop_does() -> None:
+    """install_direct_receive replaces aioice's queue hop: the steps it repeats must still be
+    aioice's and aiortc's, and STUN must still be handled before ``data_received``."""
+    datagram = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    assert datagram.index("stun.parse_message(data)") < datagram.index(
+        "self.receiver.data_received(data, self.local_candidate.component)"
+    )
+    assert "self._queue.put_nowait((data, component))" in inspect.getsource(
+        aioice.Connection.data_received
+    )
+    receive = inspect.getsource(RTCDtlsTransport._recv_next)
+    for step in (
+        "self.__rx_bytes += len(data)",
+        "elif first_byte > 127 and first_byte < 192 and self._rx_srtp:",
+        "arrival_time_ms = clock.current_ms()",
+        "if is_rtcp(data):",
+        "data = self._rx_srtp.unprotect(data)",
+        "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)",
+    ):
+        assert step in receive, step
+    route = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
+    assert "RtpPacket.parse(data, self._rtp_header_extensions_map)" in route
+    assert "receiver = self._rtp_router.route_rtp(packet)" in route
+    transport = make_transport()
+    assert transport._RTCDtlsTransport__rx_bytes == 0  # type: ignore[attr-defined]
+    assert transport._RTCDtlsTransport__rx_packets == 0  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def _publishing_to_direct_receive(
+    on_rtp: internals.RtpCallback,
+) -> AsyncIterator[tuple[RTCPeerConnection, RTCPeerConnection, RTCRtpReceiver]]:
+    """An audio publisher connected over loopback to a receiver with a tap and direct receive."""
+    publisher, server = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        publisher.addTrack(AudioStreamTrack())
+        await publisher.setLocalDescription(await publisher.createOffer())
+        await server.setRemoteDescription(publisher.localDescription)
+        receiver = server.getTransceivers()[0].receiver
+        internals.install_rtp_tap(receiver, on_rtp, lambda ssrc, ntp, rtp: None, lambda: False)
+        assert internals.install_direct_receive(receiver.transport)
+        assert not internals.install_direct_receive(receiver.transport)
+        yield publisher, server, receiver
+    finally:
+        await internals.close_peer_connection(publisher)
+        await internals.close_peer_connection(server)
+
+
+async def _connect(publisher: RTCPeerConnection, server: RTCPeerConnection) -> None:
+    await server.setLocalDescription(await server.createAnswer())
+    await publisher.setRemoteDescription(server.localDescription)
+
+
+async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback() -> None:
+    inside_callback: list[bool] = []
+    taken: list[bool] = []
+
+    def on_rtp(codec: RTCRtpCodecParameters, packet: object) -> None:
+        taken.append(bool(inside_callback))
+
+    async with _publishing_to_direct_receive(on_rtp) as (publisher, server, receiver):
+        connection = receiver.transport.transport._connection
+        direct = connection.data_received
+
+        def observed(data: bytes, component: int) -> None:
+            inside_callback.append(True)
+            try:
+                direct(data, component)
+            finally:
+                inside_callback.pop()
+
+        connection.data_received = observed
+        await _connect(publisher, server)
+        assert await wait_until(lambda: len(taken) >= 25, within=15)
+        assert all(taken)  # none came through aioice's queue and the receive task
+        rx_packets = receiver.transport._RTCDtlsTransport__rx_packets  # type: ignore[attr-defined]
+        assert rx_packets >= 25
+
+        # consent freshness (STUN) is still answered, both ways: it keeps the link alive
+        for pc in (publisher, server):
+            ice = pc.getTransceivers()[0].receiver.transport.transport._connection
+            pair = ice._nominated[1]
+            response, _ = await pair.protocol.request(
+                ice.build_request(pair, nominate=False),
+                pair.remote_addr,
+                integrity_key=ice.remote_password.encode("utf8"),
+            )
+            assert response.message_class == aioice.stun.Class.RESPONSE
+
+
+async def test_a_packet_the_forwarder_fails_on_does_not_stop_the_next(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    taken: list[int] = []
+
+    def on_rtp(codec: RTCRtpCodecParameters, packet: object) -> None:
+        taken.append(1)
+        if len(taken) == 1:
+            raise RuntimeError("the forwarder failed on this packet")
+
+    async with _publishing_to_direct_receive(on_rtp) as (publisher, server, receiver):
+        await _connect(publisher, server)
+        assert await wait_until(lambda: len(taken) >= 25, within=15)
+        assert receiver.transport.state == "connected"
+    assert "not forwarded" in caplog.text
+
+
+def test_monotonic_clock_reads_what_aiortcs_datetime_clock_reads() -> None:
+    internals.use_monotonic_clock()
+    internals.use_monotonic_clock()  # idempotent: one anchor
+    now = datetime.datetime.now(datetime.UTC)
+    expected_ms = int((now - clock.NTP_EPOCH).total_seconds() * 1000)
+    assert abs(clock.current_ms() - expected_ms) < 1000
+    assert abs((clock.current_ntp_time() >> 32) - (clock.datetime_to_ntp(now) >> 32)) <= 1
+    assert abs((internals.ntp_now() >> 32) - (clock.datetime_to_ntp(now) >> 32)) <= 1
+    first = clock.current_ms()
+    assert clock.current_ms() >= first
+    # aiortc reads both through the module, per call, so replacing them reaches it
+    assert "arrival_time_ms = clock.current_ms()" in inspect.getsource(RTCDtlsTransport._recv_next)
+    assert "self.__ntp_timestamp = clock.current_ntp_time()" in inspect.getsource(rtcrtpsender)
