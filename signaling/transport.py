@@ -9,8 +9,13 @@ replaced, so a reserved name is just a name the dispatcher refuses. Frames that 
 ``_handle_eio_message``, which Engine.IO would log with a full traceback per frame; here they
 are counted, logged once per connection in one line, and the connection is closed.
 
-Pinned to python-socketio 5.x (``tests/signaling/test_transport.py`` fails loudly if the
-methods replaced here change shape).
+HTTP long-polling is guarded the same way: a POST whose payload does not decode (bad UTF-8,
+an unknown packet, a broken JSONP body) or carries broken socket.io input is counted, logged
+in one line, and answered 400 as Engine.IO answers its own transport errors, ending the
+session; Engine.IO alone would log a traceback and answer 200.
+
+Pinned to python-socketio 5.x and python-engineio 4.x (``tests/signaling/test_transport.py``
+fails loudly if the methods replaced here change shape).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from engineio import exceptions as engineio_errors
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 from socketio import packet
 
@@ -81,6 +87,8 @@ class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._dispatch = dispatch
         self._malformed = malformed
         self._closing_eio: set[str] = set()
+        self._posting_eio: set[str] = set()
+        """Sessions inside a long-polling POST: a malformed one is ended by its answer."""
 
     async def _handle_event_internal(
         self,
@@ -96,6 +104,36 @@ class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._send_packet(
                 eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[reply])
             )
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            socket.handle_post_request = self._guarded_post(eio_sid, socket)
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    def _guarded_post(
+        self, eio_sid: str, socket: Any
+    ) -> Callable[[dict[str, Any]], Awaitable[None]]:
+        """One session's long-polling POST handler: undecodable input closes the session and
+        raises Engine.IO's own error, answered 400 without a log line. Closed here without
+        waiting: Engine.IO's close would wait for a GET to take its goodbye, for ever."""
+        handle = socket.handle_post_request
+
+        async def handle_post_request(environ: dict[str, Any]) -> None:
+            self._posting_eio.add(eio_sid)
+            try:
+                await handle(environ)
+            except engineio_errors.EngineIOError:
+                raise
+            except Exception as exc:
+                await self._refuse_malformed(eio_sid, exc)
+            finally:
+                self._posting_eio.discard(eio_sid)
+            if eio_sid in self._closing_eio:
+                await socket.close(wait=False, abort=True, reason=self.eio.reason.SERVER_DISCONNECT)
+                raise engineio_errors.EngineIOError("input that is not socket.io")
+
+        return handle_post_request
 
     async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
         if eio_sid in self._closing_eio or eio_sid not in self.eio.sockets:
@@ -120,6 +158,20 @@ class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             self._closing_eio.discard(eio_sid)
 
     async def _close_malformed(self, eio_sid: str, exc: Exception) -> None:
+        environ = self.environ.get(eio_sid, {})
+        await self._refuse_malformed(eio_sid, exc)
+        if eio_sid in self._posting_eio:
+            return  # the POST's answer ends the session (``_guarded_post``)
+        await self.eio.disconnect(eio_sid)
+        # Engine.IO only says goodbye; a client that ignores it must lose the socket too.
+        transport = getattr(environ.get("aiohttp.request"), "transport", None)
+        if transport is not None:
+            transport.close()
+
+    async def _refuse_malformed(self, eio_sid: str, exc: Exception) -> None:
+        """Counted and logged once; the session takes nothing more."""
+        if eio_sid in self._closing_eio:
+            return
         self._closing_eio.add(eio_sid)
         self._binary_packet.pop(eio_sid, None)
         environ = self.environ.get(eio_sid, {})
@@ -129,8 +181,3 @@ class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             type(exc).__name__,
         )
         await self._malformed(eio_sid, environ)
-        await self.eio.disconnect(eio_sid)
-        # Engine.IO only says goodbye; a client that ignores it must lose the socket too.
-        transport = getattr(environ.get("aiohttp.request"), "transport", None)
-        if transport is not None:
-            transport.close()

@@ -5,12 +5,13 @@ stays short."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
 from rooms.states import SessionState
-from tests.signaling.harness import CLI, Hearing, RawSocket
+from tests.signaling.harness import CLI, Client, Hearing, RawSocket
 
 
 async def _raw_participant(hearing: Hearing, who: str) -> RawSocket:
@@ -138,3 +139,57 @@ async def test_the_audit_chain_verifies_entries_written_before_escaping() -> Non
     assert odd.actor == "a\\ud800" and odd.detail == {"k\\udc00": ["\\ud800"]}
     chained = SealedEntry(2, odd, sealed.hash, chain_hash(sealed.hash, odd))
     assert verify_chain([sealed, chained]) == []
+
+
+class _Polling:
+    """An Engine.IO session over HTTP long-polling, spoken by hand."""
+
+    def __init__(self, client: Client, sid: str) -> None:
+        self.client = client
+        self.sid = sid
+
+    @classmethod
+    async def open(cls, client: Client) -> _Polling:
+        response = await client.get("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        body = await response.text()
+        assert response.status == 200 and body.startswith("0{"), body
+        return cls(client, json.loads(body[1:])["sid"])
+
+    async def post(self, payload: bytes) -> int:
+        response = await self.client.post("/socket.io/", params=self._params(), data=payload)
+        await response.read()
+        return response.status
+
+    async def get(self) -> str:
+        response = await self.client.get("/socket.io/", params=self._params())
+        assert response.status == 200
+        return await response.text()
+
+    def _params(self) -> dict[str, str]:
+        return {"EIO": "4", "transport": "polling", "sid": self.sid}
+
+
+BROKEN_POLLING_PAYLOADS = [b"\xff\xfe", b"x", b"d=%", b"4\x1e", b'42["chat",']
+
+
+@pytest.mark.parametrize("connected", [False, True], ids=["before_connect", "after_connect"])
+@pytest.mark.parametrize("payload", BROKEN_POLLING_PAYLOADS)
+async def test_broken_long_polling_posts_are_refused_without_a_traceback(
+    hearing: Hearing, caplog: pytest.LogCaptureFixture, payload: bytes, connected: bool
+) -> None:
+    caplog.set_level(logging.INFO)
+    polling = await _Polling.open(hearing.client)
+    if connected:
+        token = json.dumps({"token": hearing.tokens["victim"]})
+        assert await polling.post(f"40{token}".encode()) == 200
+        assert (await polling.get()).startswith("40{")
+
+    assert await polling.post(payload) == 400
+
+    assert [r for r in caplog.records if r.exc_info is not None] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and len(warnings[0]) < 300, warnings
+    assert await polling.post(b"40") == 400  # the session is gone
+    _peer, welcome = await hearing.join("judge")
+    assert welcome["connection"] == "participant"
