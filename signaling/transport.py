@@ -14,7 +14,7 @@ an unknown packet, a broken JSONP body) or carries broken socket.io input is cou
 in one line, and answered 400 as Engine.IO answers its own transport errors, ending the
 session; Engine.IO alone would log a traceback and answer 200.
 
-Pinned to python-socketio 5.x and python-engineio 4.x (``tests/signaling/test_transport.py``
+Pinned to python-socketio 5.x and python-engineio 4.x (``tests/signaling/test_protocol.py``
 fails loudly if the methods replaced here change shape).
 """
 
@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from engineio import async_socket as engineio_async_socket
 from engineio import exceptions as engineio_errors
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 from socketio import packet
@@ -75,6 +76,13 @@ class _GuardedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
         return None
 
 
+class _GuardedPollingSocket(engineio_async_socket.AsyncSocket):  # type: ignore[misc]
+    """An Engine.IO session whose long-polling POSTs go through the edge's guard."""
+
+    async def handle_post_request(self, environ: dict[str, Any]) -> None:
+        await self.server.edge_socket_server.guarded_post(self, environ)
+
+
 class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     """An ``AsyncServer`` whose client events all go to ``dispatch``."""
 
@@ -84,6 +92,7 @@ class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         super().__init__(**options)
         # The driver table is shared by every Engine.IO server: change only this one's copy.
         self.eio._async = {**self.eio._async, "websocket": _GuardedWebSocket}
+        self.eio.edge_socket_server = self  # how a guarded polling socket finds its guard
         self._dispatch = dispatch
         self._malformed = malformed
         self._closing_eio: set[str] = set()
@@ -107,33 +116,29 @@ class EdgeSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         socket = self.eio.sockets.get(eio_sid)
-        if socket is not None:
-            socket.handle_post_request = self._guarded_post(eio_sid, socket)
+        if socket is not None and type(socket) is engineio_async_socket.AsyncSocket:
+            # The same object as another class: nothing is allocated per session (Engine.IO
+            # keeps a closed socket a while; a closure per socket kept its bytes with it).
+            socket.__class__ = _GuardedPollingSocket
         return await super()._handle_eio_connect(eio_sid, environ)
 
-    def _guarded_post(
-        self, eio_sid: str, socket: Any
-    ) -> Callable[[dict[str, Any]], Awaitable[None]]:
-        """One session's long-polling POST handler: undecodable input closes the session and
-        raises Engine.IO's own error, answered 400 without a log line. Closed here without
-        waiting: Engine.IO's close would wait for a GET to take its goodbye, for ever."""
-        handle = socket.handle_post_request
-
-        async def handle_post_request(environ: dict[str, Any]) -> None:
-            self._posting_eio.add(eio_sid)
-            try:
-                await handle(environ)
-            except engineio_errors.EngineIOError:
-                raise
-            except Exception as exc:
-                await self._refuse_malformed(eio_sid, exc)
-            finally:
-                self._posting_eio.discard(eio_sid)
-            if eio_sid in self._closing_eio:
-                await socket.close(wait=False, abort=True, reason=self.eio.reason.SERVER_DISCONNECT)
-                raise engineio_errors.EngineIOError("input that is not socket.io")
-
-        return handle_post_request
+    async def guarded_post(self, socket: Any, environ: dict[str, Any]) -> None:
+        """One long-polling POST: undecodable input closes the session and raises Engine.IO's
+        own error, answered 400 without a log line. Closed here without waiting: Engine.IO's
+        close would wait for a GET to take its goodbye, for ever."""
+        eio_sid = socket.sid
+        self._posting_eio.add(eio_sid)
+        try:
+            await engineio_async_socket.AsyncSocket.handle_post_request(socket, environ)
+        except engineio_errors.EngineIOError:
+            raise
+        except Exception as exc:
+            await self._refuse_malformed(eio_sid, exc)
+        finally:
+            self._posting_eio.discard(eio_sid)
+        if eio_sid in self._closing_eio:
+            await socket.close(wait=False, abort=True, reason=self.eio.reason.SERVER_DISCONNECT)
+            raise engineio_errors.EngineIOError("input that is not socket.io")
 
     async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
         if eio_sid in self._closing_eio or eio_sid not in self.eio.sockets:

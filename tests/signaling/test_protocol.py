@@ -158,3 +158,22 @@ def test_what_the_transport_replaces_in_python_socketio_is_still_there() -> None
         assert list(inspect.signature(getattr(server, name)).parameters) == parameters, name
     assert server.reserved_events == ["connect", "disconnect"]
     assert set(server.reserved_events) <= p.RESERVED_EVENTS
+
+
+def test_engineio_still_posts_through_the_socket_the_guard_replaces() -> None:
+    """signaling.transport swaps a new session's class to guard its long-polling POSTs; that
+    holds only while Engine.IO makes plain AsyncSockets and posts through their method."""
+    import inspect
+
+    from engineio import async_server, async_socket
+
+    assert "async_socket.AsyncSocket(self, sid)" in inspect.getsource(
+        async_server.AsyncServer._handle_connect
+    )
+    assert "await socket.handle_post_request(environ)" in inspect.getsource(
+        async_server.AsyncServer.handle_request
+    )
+    init = inspect.getsource(async_socket.AsyncSocket.__init__) + inspect.getsource(
+        async_socket.AsyncSocket.__mro__[1].__init__
+    )
+    assert "self.server = server" in init and "self.sid = sid" in init
