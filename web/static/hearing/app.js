@@ -77,9 +77,13 @@ signal.addEventListener("session_event", ({ detail }) => {
   if (!followed.follow(detail)) return; // a message was lost: the whole view is on its way
   const view = followed.view;
   const said = [];
+  // One command's events come together: given the floor, a person hears once that their
+  // microphone is on, not once for the unmute and again for the floor.
+  const floorToMe = detail.events.some((e) => e.name === "floor_changed" && e.payload.holder === config.participant_id);
   for (const event of detail.events) {
     if (event.name === "screening_changed") panels.screeningChanged(event.payload);
     if (event.name === "session_state_changed") state.suspendReason = event.payload.current === "suspended" ? event.payload.reason || "" : "";
+    if (floorToMe && event.name === "media_control_changed" && event.payload.participant_id === config.participant_id && !event.payload.muted) continue;
     said.push(describe(event, view));
   }
   state.view = view;
