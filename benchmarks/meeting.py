@@ -43,7 +43,9 @@ from signaling.client import HeadlessParticipant
 from signaling.server import SIGNALING
 from web.keys import SERVICE
 
-__all__ = ["LagSampler", "MeetingReport", "main"]
+from .server import LoopDelay
+
+__all__ = ["MeetingReport", "main"]
 
 BENCH_ACTOR = Actor(id="benchmark", is_system=True)
 ADMIT_INTERVAL = 0.15
@@ -51,28 +53,6 @@ ADMIT_INTERVAL = 0.15
 HOLD_SECONDS = 10.0
 """How long the meeting runs after the last admission: a starved link shows by then."""
 MEDIA_WAIT_SECONDS = 60.0
-
-
-class LagSampler:
-    """How late the event loop runs a 10 ms timer: every lateness is kept for percentiles."""
-
-    def __init__(self, period: float = 0.01) -> None:
-        self.period = period
-        self.samples: list[float] = []
-        self.__task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.__task = asyncio.get_running_loop().create_task(self.__run())
-
-    def stop(self) -> None:
-        if self.__task is not None:
-            self.__task.cancel()
-
-    async def __run(self) -> None:
-        while True:
-            due = time.monotonic() + self.period
-            await asyncio.sleep(self.period)
-            self.samples.append(time.monotonic() - due)
 
 
 class SendCounter:
@@ -191,7 +171,7 @@ async def _serve(points: int, pipe: Connection) -> None:
             commands.seconds.setdefault("(publish)", []).append(time.monotonic() - started)
 
     service.bus.publish = timed_publish  # type: ignore[method-assign]
-    lag = LagSampler()
+    lag = LoopDelay(period=0.01)  # how late a 10 ms timer runs
     lag.start()
     pipe.send({"url": f"http://127.0.0.1:{port}", "chair": chair.token, "people": tokens})
     cpu_at = 0.0

@@ -140,12 +140,14 @@ class LoopDelay:
     """How late the event loop runs a timer: a saturated process shows it first.
 
     ``worst()`` returns the largest delay since the previous call, so each
-    measured window reports its own.
+    measured window reports its own; ``samples`` keeps every delay for percentiles (cleared
+    by whoever reads them).
     """
 
     def __init__(self, period: float = 0.05) -> None:
         self.__period = period
         self.__worst = 0.0
+        self.samples: list[float] = []
         self.__task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -163,7 +165,9 @@ class LoopDelay:
         while True:
             due = time.monotonic() + self.__period
             await asyncio.sleep(self.__period)
-            self.__worst = max(self.__worst, time.monotonic() - due)
+            late = time.monotonic() - due
+            self.samples.append(late)
+            self.__worst = max(self.__worst, late)
 
 
 def encode_line(message: Mapping[str, Any]) -> bytes:

@@ -410,7 +410,8 @@ class ServerPeer:
         fanout = TrackFanout(key, requester)
         codec_info = self.__codec_info
 
-        def on_frame(codec: RTCRtpCodecParameters, data: bytes, timestamp: int) -> None:
+        def info_of(codec: RTCRtpCodecParameters) -> CodecInfo:
+            """The negotiated codec in the fan-out's terms, made once per codec object."""
             info = codec_info.get(id(codec))
             if info is None:
                 info = codec_info[id(codec)] = CodecInfo(
@@ -419,7 +420,10 @@ class ServerPeer:
                     channels=codec.channels,
                     parameters=dict(codec.parameters),
                 )
-            fanout.push(info, data, timestamp)
+            return info
+
+        def on_frame(codec: RTCRtpCodecParameters, data: bytes, timestamp: int) -> None:
+            fanout.push(info_of(codec), data, timestamp)
 
         def on_end() -> None:
             logger.debug("receiver of %s ended", key)
@@ -428,15 +432,7 @@ class ServerPeer:
         if self.__forwarding == "rtp":
 
             def on_rtp(codec: RTCRtpCodecParameters, packet: RtpPacket) -> None:
-                info = codec_info.get(id(codec))
-                if info is None:
-                    info = codec_info[id(codec)] = CodecInfo(
-                        mime_type=codec.mimeType,
-                        clock_rate=codec.clockRate,
-                        channels=codec.channels,
-                        parameters=dict(codec.parameters),
-                    )
-                fanout.push_rtp(info, packet)
+                fanout.push_rtp(info_of(codec), packet)
 
             internals.install_rtp_tap(
                 receiver, on_rtp, fanout.sender_report_received, fanout.wants_frames
