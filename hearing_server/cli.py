@@ -249,7 +249,7 @@ async def _bootstrap_admin(service: HearingService) -> str | None:
         if await uow.users.count() > 0:
             return None
     password = secrets.token_urlsafe(12)
-    await service.add_user(CLI_ACTOR, "admin", StaffRole.ADMIN, password, "Administrator")
+    await service.add_user(CLI_ACTOR, "admin", StaffRole.ADMIN, password, "Quản trị hệ thống")
     return password
 
 

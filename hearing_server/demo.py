@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
+from rooms import dates
 from rooms.cases import Case, CaseType, Instance, MeetingInfo
 from rooms.participants import Actor
 from rooms.points import PointKind
@@ -45,13 +46,15 @@ async def create_demo(service: HearingService, settings: Settings, actor: Actor)
         ("Vũ Thị Phương", Role.VICTIM, home.id),
         ("Đỗ Văn Giang", Role.WITNESS, home.id),
     ]
+    zone = court.time_zone
+    when = dates.span(start, start + timedelta(hours=3), zone).vi
     lines = [
-        f"Hearing {hearing.id}: case {case.number} at {court.name}",
-        f"  starts {start.isoformat()}",
+        f"Phiên tòa {hearing.id}: vụ án số thụ lý {case.number}, {court.name}",
+        f"  {when} ({dates.zone_name(zone).vi})",
     ]
     for name, role, point in people:
         participant, link = await service.add_participant(actor, hearing.id, name, role, point)
-        lines.append(f"  {role.label.en:<26} {participant.name:<18} {link.url}")
+        lines.append(f"  {role.label.vi:<26} {participant.name:<18} {link.url}")
 
     meeting = await service.schedule_meeting(
         actor,
@@ -59,16 +62,18 @@ async def create_demo(service: HearingService, settings: Settings, actor: Actor)
         start + timedelta(hours=4),
         start + timedelta(hours=5),
     )
+    meeting_when = dates.span(meeting.scheduled_start, meeting.scheduled_end, zone).vi
     lines += [
         "",
-        f"Leadership meeting {meeting.id}: {meeting.meeting.title if meeting.meeting else ''}",
+        f"Cuộc họp {meeting.id}: {meeting.meeting.title if meeting.meeting else ''}",
+        f"  {meeting_when} ({dates.zone_name(zone).vi})",
     ]
     chair_point = meeting.central_point.id
     _, link = await service.add_participant(actor, meeting.id, "Chánh án", Role.CHAIR, chair_point)
-    lines.append(f"  {'Chair':<26} {'Chánh án':<18} {link.url}")
+    lines.append(f"  {Role.CHAIR.label.vi:<26} {'Chánh án':<18} {link.url}")
     for n in range(1, 4):
         site = await service.add_point(actor, meeting.id, f"TAND cấp huyện số {n}", PointKind.COURT)
         name = f"Điểm cầu {n}"
         _, link = await service.add_participant(actor, meeting.id, name, Role.PARTICIPANT, site.id)
-        lines.append(f"  {'Participant':<26} {name:<18} {link.url}")
+        lines.append(f"  {Role.PARTICIPANT.label.vi:<26} {name:<18} {link.url}")
     return "\n".join(lines)

@@ -191,12 +191,16 @@ class HearingService:
         try:
             claims = self.signer.read_staff(token, self.clock())
         except TokenError as exc:
-            raise AuthenticationFailed(f"auth.token_{exc.reason}", _token_text(exc.reason)) from exc
+            raise AuthenticationFailed(
+                f"auth.token_{exc.reason}", _token_text(exc.reason, _STAFF_TOKEN_TEXTS)
+            ) from exc
         async with self.database.unit_of_work() as uow:
             user = await uow.users.get(claims.user_id)
             revoked = await uow.revoked_tokens.is_revoked(claims.token_id)
         if revoked or user is None or not user.active or user.role is not claims.role:
-            raise AuthenticationFailed("auth.token_revoked", _token_text("revoked"))
+            raise AuthenticationFailed(
+                "auth.token_revoked", _token_text("revoked", _STAFF_TOKEN_TEXTS)
+            )
         return _staff_actor(user), user
 
     async def logout(self, token: str) -> None:
@@ -503,7 +507,9 @@ class HearingService:
         try:
             claims: JoinClaims = self.signer.read_join(token, now)
         except TokenError as exc:
-            raise AuthenticationFailed(f"join.token_{exc.reason}", _token_text(exc.reason)) from exc
+            raise AuthenticationFailed(
+                f"join.token_{exc.reason}", _token_text(exc.reason, _JOIN_LINK_TEXTS)
+            ) from exc
         async with self.database.unit_of_work() as uow:
             invitation = await uow.invitations.get(claims.invitation_id)
             if (
@@ -511,15 +517,21 @@ class HearingService:
                 or invitation.session_id != claims.session_id
                 or invitation.participant_id != claims.participant_id
             ):
-                raise AuthenticationFailed("join.token_forged", _token_text("forged"))
+                raise AuthenticationFailed(
+                    "join.token_forged", _token_text("forged", _JOIN_LINK_TEXTS)
+                )
             if invitation.revoked_at is not None:
-                raise AuthenticationFailed("join.token_revoked", _token_text("revoked"))
+                raise AuthenticationFailed(
+                    "join.token_revoked", _token_text("revoked", _JOIN_LINK_TEXTS)
+                )
             if not invitation.is_usable(now):
-                raise AuthenticationFailed("join.token_expired", _token_text("expired"))
+                raise AuthenticationFailed(
+                    "join.token_expired", _token_text("expired", _JOIN_LINK_TEXTS)
+                )
             session = await uow.sessions.get(claims.session_id)
         participant = session.participants.get(claims.participant_id)
         if participant is None:
-            raise AuthenticationFailed("join.token_forged", _token_text("forged"))
+            raise AuthenticationFailed("join.token_forged", _token_text("forged", _JOIN_LINK_TEXTS))
         return JoinContext(session, participant, invitation)
 
     # ------------------------------------------------------------------ commands
@@ -979,21 +991,52 @@ _NOT_YOURSELF = Text(
     "Không thể tự khóa tài khoản của chính mình.", "An account cannot deactivate itself."
 )
 
-_TOKEN_TEXTS = {
-    "expired": Text("Đường dẫn hoặc phiên đăng nhập đã hết hạn.", "The link or token has expired."),
+_JOIN_LINK_TEXTS = {
+    "expired": Text(
+        "Đường dẫn tham gia này đã hết hạn. Hãy liên hệ Tòa án để được cấp đường dẫn mới.",
+        "This join link has expired. Contact the court for a new one.",
+    ),
     "revoked": Text(
-        "Đường dẫn hoặc phiên đăng nhập đã bị thu hồi.", "The link or token was revoked."
+        "Đường dẫn tham gia này đã bị thu hồi. Hãy liên hệ Tòa án để được cấp đường dẫn mới.",
+        "This join link was withdrawn. Contact the court for a new one.",
     ),
-    "forged": Text("Đường dẫn không hợp lệ.", "The link or token is not valid."),
+    "forged": Text(
+        "Đường dẫn tham gia không hợp lệ. Hãy kiểm tra lại đường dẫn Tòa án đã gửi cho bạn.",
+        "This join link is not valid. Check the link the court sent you.",
+    ),
     "wrong_kind": Text(
-        "Mã truy cập không dùng được ở đây.", "This kind of token is not accepted here."
+        "Đường dẫn này không dùng để tham gia phiên.", "This link is not a join link."
     ),
-    "malformed": Text("Mã truy cập bị hỏng.", "The token is malformed."),
+    "malformed": Text(
+        "Đường dẫn không đầy đủ hoặc bị sai (có thể bị cắt khi sao chép). Hãy mở lại đúng "
+        "đường dẫn Tòa án đã gửi cho bạn.",
+        "The link is incomplete or garbled (perhaps cut when copied). Open the exact link "
+        "the court sent you.",
+    ),
+}
+"""Read by participants, who never logged in: about their link, never about a login."""
+
+_STAFF_TOKEN_TEXTS = {
+    "expired": Text(
+        "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.", "The login has expired. Log in again."
+    ),
+    "revoked": Text(
+        "Phiên đăng nhập đã kết thúc. Hãy đăng nhập lại.", "The login has ended. Log in again."
+    ),
+    "forged": Text(
+        "Mã đăng nhập không hợp lệ. Hãy đăng nhập lại.", "The login token is not valid."
+    ),
+    "wrong_kind": Text(
+        "Mã này không dùng để đăng nhập.", "This kind of token is not accepted here."
+    ),
+    "malformed": Text(
+        "Mã đăng nhập không đúng định dạng. Hãy đăng nhập lại.", "The login token is malformed."
+    ),
 }
 
 
-def _token_text(reason: str) -> Text:
-    return _TOKEN_TEXTS.get(reason, _TOKEN_TEXTS["forged"])
+def _token_text(reason: str, texts: dict[str, Text]) -> Text:
+    return texts.get(reason, texts["forged"])
 
 
 def _no_participant(participant_id: str) -> Text:

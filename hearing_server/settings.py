@@ -58,9 +58,10 @@ class Settings(BaseSettings):
     staff_token_hours: float = Field(default=12, gt=0, le=24 * 30)
     join_link_grace_hours: float = Field(default=12, ge=0, le=24 * 30)
     """A join link works until the session's planned end plus this margin."""
-    ice_servers: list[IceServer] = Field(
-        default_factory=lambda: [IceServer(urls=["stun:stun.l.google.com:19302"])]
-    )
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    """STUN servers handed to browsers: none by default. A court network may not reach the
+    internet and must not tell a third party its participants' addresses; browsers and the
+    server pair over their own host candidates, and ``turn_urls`` add the court's TURN."""
     turn_urls: list[str] = Field(default_factory=list)
     turn_secret: SecretStr | None = None
     """coturn's ``static-auth-secret``: TURN credentials are derived from it per user."""

@@ -45,11 +45,13 @@ ALERT_TEXT: dict[AlertKind, Text] = {
         "{name}'s device check failed: {detail}.",
     ),
     AlertKind.CONNECTION_POOR: Text(
-        "Đường truyền của {name} kém (mất {loss}% gói tin).",
-        "{name}'s connection is poor ({loss}% packet loss).",
+        "Đường truyền của {name} kém: mất {loss}% gói tin, độ trễ {rtt_ms} ms, "
+        "độ dao động {jitter_ms} ms.",
+        "{name}'s connection is poor: {loss}% packet loss, {rtt_ms} ms delay, "
+        "{jitter_ms} ms jitter.",
     ),
     AlertKind.COURTROOM_LOST: Text(
-        "Phiên tòa bị tạm dừng: {name} mất kết nối.",
+        "Phiên tòa tạm ngừng: {name} mất kết nối.",
         "The hearing was suspended: {name} lost the connection.",
     ),
     AlertKind.STORAGE_FULL: Text(

@@ -66,7 +66,7 @@ class Case:
         if not self.number.strip():
             raise InvalidInput(
                 "case.number",
-                Text("Số hồ sơ vụ án không được để trống.", "A case number is required."),
+                Text("Số thụ lý không được để trống.", "A case number is required."),
             )
         if self.penal_chapters and self.case_type is not CaseType.CRIMINAL:
             raise InvalidInput(

@@ -408,7 +408,7 @@ class CourtSession:
             raise PolicyViolation(
                 "witness.must_be_called",
                 Text(
-                    "Người làm chứng, người giám định chỉ vào phiên khi chủ tọa triệu tập.",
+                    "Người làm chứng, người giám định chỉ vào phòng xử án khi chủ tọa mời vào.",
                     "Witnesses and experts enter only when the presiding judge calls them.",
                 ),
             )

@@ -50,7 +50,7 @@ SESSION_STATE_LABELS: dict[SessionState, Text] = {
     S.SCHEDULED: Text("Đã lên lịch", "Scheduled"),
     S.OPEN: Text("Đang chờ bắt đầu", "Waiting to start"),
     S.IN_SESSION: Text("Đang diễn ra", "In session"),
-    S.SUSPENDED: Text("Tạm dừng", "Suspended"),
+    S.SUSPENDED: Text("Tạm ngừng", "Suspended"),
     S.CLOSED: Text("Đã kết thúc", "Closed"),
     S.POSTPONED: Text("Hoãn", "Postponed"),
     S.CANCELLED: Text("Đã hủy", "Cancelled"),

@@ -80,7 +80,7 @@ def _finished(task: asyncio.Task[None]) -> None:
 
 GOODBYES: dict[str, Text] = {
     "connection.replaced": Text(
-        "Bạn đã kết nối từ nơi khác; kết nối này được đóng.",
+        "Bạn đã kết nối từ nơi khác; kết nối này đã bị đóng.",
         "You connected from elsewhere; this connection is closed.",
     ),
     "participant.left": Text("Bạn đã rời phiên.", "You left the session."),

@@ -433,7 +433,11 @@ class Monitoring:
                 pid,
                 AlertKind.CONNECTION_POOR,
                 name=await self._name(session_id, pid),
+                # Every measure is named: a link is poor by delay or jitter as well as by
+                # loss, and "0% loss" alone would contradict "poor".
                 loss=round(report.loss * 100),
+                rtt_ms=round(report.rtt_ms or 0),
+                jitter_ms=round(report.jitter_ms or 0),
             )
 
     async def _mark_back(self, session_id: SessionId, pid: ParticipantId) -> bool:

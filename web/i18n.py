@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
-from babel.dates import format_date, format_datetime, format_time
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+from rooms import dates
+from rooms.text import Text
 
 LOCALES: Final = ("vi", "en")
 DEFAULT_LOCALE: Final = "vi"
@@ -85,13 +87,21 @@ def language(code: str) -> Language:
     write_mo(buffer, catalogue)
     buffer.seek(0)
     translations: NullTranslations = Translations(buffer) if len(catalogue) else NullTranslations()
+    # A string a script uses may be kept from another area's catalogue (where a template
+    # uses it): which strings scripts need is asked of every area, not of the kept entry.
+    used_by_scripts = {
+        str(message.id)
+        for area in area_catalogues(code).values()
+        for message in area
+        if any(str(location).endswith(SCRIPT_SUFFIX) for location, _line in message.locations)
+    }
     script = {
         str(message.id): str(message.string)
         for message in catalogue
         if isinstance(message.id, str)
         and message.string
         and not message.fuzzy
-        and any(str(location).endswith(SCRIPT_SUFFIX) for location, _line in message.locations)
+        and message.id in used_by_scripts
     }
     return Language(code, translations, script)
 
@@ -102,12 +112,35 @@ def script_messages(code: str) -> Mapping[str, str]:
 
 
 def locale_of(request: web.Request) -> str:
-    """``?lang=`` first, then the remembered choice, then Vietnamese."""
+    """``?lang=`` first, then the remembered choice, then the browser's preference
+    (``Accept-Language``), then Vietnamese."""
     asked = request.query.get("lang", "")
     if asked in LOCALES:
         return asked
     remembered = request.cookies.get(LANGUAGE_COOKIE, "")
-    return remembered if remembered in LOCALES else DEFAULT_LOCALE
+    if remembered in LOCALES:
+        return remembered
+    return preferred_locale(request.headers.get("Accept-Language", ""))
+
+
+def preferred_locale(header: str) -> str:
+    """The supported language a browser ranks highest in its ``Accept-Language`` header
+    (``en-GB,en;q=0.8,vi;q=0.5`` → ``en``); Vietnamese when it names none we speak."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, parameters = item.strip().partition(";")
+        quality = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LOCALES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LOCALE
 
 
 def remember_locale(request: web.Request, response: web.StreamResponse) -> None:
@@ -119,14 +152,11 @@ def remember_locale(request: web.Request, response: web.StreamResponse) -> None:
         )
 
 
-def _zone(time_zone: str | ZoneInfo) -> ZoneInfo:
-    return time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
-
-
 def make_environment(code: str, templates: Path) -> jinja2.Environment:
     """A template environment speaking one language, with date filters in that language.
 
-    Date filters take the court's time zone: ``{{ when|datetime(court_zone) }}``.
+    Date filters take the court's time zone: ``{{ when|datetime(court_zone) }}``; every
+    date and time is written one way (:mod:`rooms.dates`).
     """
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
@@ -136,18 +166,26 @@ def make_environment(code: str, templates: Path) -> jinja2.Environment:
     )
     environment.install_gettext_translations(language(code).translations, newstyle=True)  # type: ignore[attr-defined]
 
-    def as_datetime(value: datetime, time_zone: str | ZoneInfo, form: str = "medium") -> str:
-        return format_datetime(value, form, tzinfo=_zone(time_zone), locale=code)
+    def pick(text: Text) -> str:
+        return text.vi if code == "vi" else text.en
 
-    def as_date(value: datetime, time_zone: str | ZoneInfo, form: str = "full") -> str:
-        return format_date(value.astimezone(_zone(time_zone)), form, locale=code)
+    def as_datetime(value: datetime, time_zone: str | ZoneInfo) -> str:
+        return pick(dates.moment(value, time_zone))
 
-    def as_time(value: datetime, time_zone: str | ZoneInfo, form: str = "short") -> str:
-        return format_time(value, form, tzinfo=_zone(time_zone), locale=code)
+    def as_date(value: datetime, time_zone: str | ZoneInfo) -> str:
+        return pick(dates.day(value, time_zone))
+
+    def as_span(value: datetime, end: datetime | None, time_zone: str | ZoneInfo) -> str:
+        return pick(dates.span(value, end, time_zone))
+
+    def as_zone(time_zone: str | ZoneInfo) -> str:
+        return pick(dates.zone_name(time_zone))
 
     environment.filters["datetime"] = as_datetime
     environment.filters["date"] = as_date
-    environment.filters["time"] = as_time
+    environment.filters["time"] = dates.clock
+    environment.filters["timespan"] = as_span
+    environment.filters["zone_name"] = as_zone
     environment.globals["lang"] = code
     environment.globals["languages"] = LANGUAGE_NAMES
     return environment

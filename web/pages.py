@@ -38,6 +38,8 @@ async def render(
     )
     response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
     response.headers["Content-Language"] = code
+    # The language may follow the browser's Accept-Language: caches must key on it.
+    response.headers["Vary"] = "Accept-Language, Cookie"
     remember_locale(request, response)
     return response
 

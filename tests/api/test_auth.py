@@ -113,7 +113,7 @@ async def test_a_staff_token_expires_after_staff_token_hours(api: Api, clock: Fa
     clock.advance(timedelta(minutes=1))
     reply = await api.get(f"{API}/auth/me")
     err = reply.error(401, "unauthenticated", "auth.token_expired")
-    assert err["message"]["en"] == "The link or token has expired."
+    assert err["message"]["en"] == "The login has expired. Log in again."
     # Logging in again gives a fresh token.
     token = await login_token(api.client, "admin", ADMIN_PASSWORD)
     assert (await api.get(f"{API}/auth/me", token=token)).status == 200

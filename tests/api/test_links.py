@@ -84,8 +84,8 @@ async def test_the_participant_sees_their_session_with_turn_credentials(api: Api
     assert "participants" not in view["session"] and "points" not in view["session"]
     assert view["session"]["own_point"]["id"] == added["participant"]["point_id"]
 
-    stun, turn = view["ice_servers"]
-    assert stun == {"urls": ["stun:stun.l.google.com:19302"]}
+    # No public STUN server by default: only the court's own TURN, when configured.
+    (turn,) = view["ice_servers"]
     assert turn["urls"] == ["turn:turn.hearings.test:3478"]
     expiry, _, user = turn["username"].partition(":")
     assert user == participant_id
@@ -122,8 +122,9 @@ async def test_forged_tokens_are_refused(api: Api) -> None:
             401, "unauthenticated", "join.token_forged"
         )
         assert err["message"] == {
-            "vi": "Đường dẫn không hợp lệ.",
-            "en": "The link or token is not valid.",
+            "vi": "Đường dẫn tham gia không hợp lệ. Hãy kiểm tra lại đường dẫn Tòa án đã gửi "
+            "cho bạn.",
+            "en": "This join link is not valid. Check the link the court sent you.",
         }
     garbage = await _me(api, hearing["id"], "not-a-token")
     garbage.error(401, "unauthenticated", "join.token_malformed")
@@ -141,7 +142,7 @@ async def test_a_link_expires_after_the_session_end_plus_grace(api: Api) -> None
     assert (await _me(api, hearing["id"], token)).status == 200
     api.clock.now = expires_at
     err = (await _me(api, hearing["id"], token)).error(401, "unauthenticated", "join.token_expired")
-    assert err["message"]["vi"] == "Đường dẫn hoặc phiên đăng nhập đã hết hạn."
+    assert err["message"]["vi"].startswith("Đường dẫn tham gia này đã hết hạn.")
 
 
 async def test_a_link_with_no_planned_end_lasts_eight_hours_plus_grace(api: Api) -> None:
@@ -180,7 +181,7 @@ async def test_revoking_and_reissuing_links(api: Api) -> None:
     err = (await _me(api, session_id, first["token"])).error(
         401, "unauthenticated", "join.token_revoked"
     )
-    assert err["message"]["en"] == "The link or token was revoked."
+    assert err["message"]["en"].startswith("This join link was withdrawn.")
     assert (await _me(api, session_id, second["token"])).status == 200
 
     listed = (await api.get(links_path)).body

@@ -380,7 +380,7 @@ async def test_the_judges_controls_take_effect_on_the_parties_pages(
         await judge.fill("#session-reason", "Nghỉ giải lao 15 phút")
         await judge.click('[data-session="suspend"]')
         await expect(defendant.locator("#room-state")).to_have_text(
-            "Phiên tòa đang tạm dừng. Nghỉ giải lao 15 phút"
+            "Phiên tòa đang tạm ngừng. Nghỉ giải lao 15 phút"
         )
         await expect(judge.locator('[data-session="suspend"]')).to_be_disabled()
         await judge.click('[data-session="resume"]')

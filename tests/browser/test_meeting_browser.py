@@ -66,7 +66,7 @@ async def test_the_chair_pages_through_points_and_gives_the_floor_one_at_a_time(
 
     chair = await open_link(new_page, "chair", links["chair"])
     await join(chair)
-    await expect(chair.locator("#console-title")).to_have_text("Bảng điều khiển của chủ trì")
+    await expect(chair.locator("#console-title")).to_have_text("Bảng điều khiển của người chủ trì")
 
     phone = await open_link(new_page, "phone point", links["point0"])
     await phone.set_viewport_size(PHONE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -96,7 +97,11 @@ def test_demo_prints_join_links_and_keeps_the_audit_chain(tmp_path: Path) -> Non
     assert demo.returncode == 0, demo.stderr
     links = [line for line in demo.stdout.splitlines() if "https://toa.example.vn/join/" in line]
     assert len(links) == 11  # 7 hearing participants, chair and 3 meeting points
-    assert any("Presiding judge" in line for line in links)
+    assert any("Thẩm phán chủ tọa" in line for line in links)
+    # Local times written the court's way, the zone by name (not UTC, not an ISO stamp).
+    slot = r"\d\d:\d\d–\d\d:\d\d, (thứ (Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ nhật) \d\d/\d\d/\d{4}"
+    assert len(re.findall(slot + r" \(giờ Việt Nam\)", demo.stdout)) == 2, demo.stdout
+    assert "+00:00" not in demo.stdout
     verify = subprocess.run(
         [*CLI, "audit", "verify"], env=env, capture_output=True, text=True, timeout=60
     )

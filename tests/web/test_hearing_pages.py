@@ -63,7 +63,7 @@ async def test_a_join_link_shows_the_session_the_person_the_rules_and_the_device
     assert config["token"] == hearing.tokens["defendant"]
     assert config["participant_id"] == hearing.ids["defendant"]
     assert config["role_labels"]["defendant"] == "Bị cáo"
-    assert config["session_states"]["suspended"] == "Tạm dừng"
+    assert config["session_states"]["suspended"] == "Tạm ngừng"
     assert config["session_commands"]["resume"] == ["suspended"]
     assert "window.I18N" in html and "/static/vendor/socket.io.min.js" in html
 
@@ -124,8 +124,8 @@ async def test_a_meeting_chair_gets_the_chair_console(client: Client) -> None:
     _, chair_page, _ = await page(client, chair.token)
     _, point_page, _ = await page(client, point.token)
 
-    assert "Họp giao ban quý IV" in chair_page and "Số hồ sơ vụ án" not in chair_page
-    assert "Bảng điều khiển của chủ trì" in chair_page
+    assert "Họp giao ban quý IV" in chair_page and "Số thụ lý" not in chair_page
+    assert "Bảng điều khiển của người chủ trì" in chair_page
     assert 'data-console="chair"' in chair_page and 'id="hands"' in chair_page
     assert "chủ trì cuộc họp cho phép" in point_page  # the meeting's own rules
     assert 'class="panel console"' not in point_page
@@ -145,7 +145,7 @@ async def test_forged_and_malformed_links_show_only_a_clear_refusal(client: Clie
         assert headers["Cache-Control"] == "no-store"
     status, html, _ = await page(client, forged, lang="en")
     assert status == 404 and "This link cannot be used" in html
-    assert "The link or token is not valid." in html
+    assert "This join link is not valid." in html
 
 
 async def test_revoked_and_expired_links_are_gone(client: Client, clock: FakeClock) -> None:

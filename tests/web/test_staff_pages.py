@@ -310,7 +310,7 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
     page = await admin.get(f"/staff/sessions/{session_id}")
     assert page.status == 200
     assert "88/2026/HS-ST" in page.text and "Phòng xử án số 1" in page.text
-    assert "23 thg 11, 2026, 14:00 – 16:30" in page.text  # court time, not UTC
+    assert "14:00–16:30, thứ Hai 23/11/2026" in page.text  # court time, not UTC
     session = await admin.service.session(CLI, SessionId(session_id))
     assert session.case is not None and session.case.closed_hearing
     assert session.case.penal_chapters == frozenset({14})

@@ -54,9 +54,22 @@ ENDED = Text(
     "This session has ended, was postponed or was cancelled; the link can no longer be used.",
 )
 
+NO_TOKEN = Text(
+    "Đường dẫn này thiếu phần mã tham gia (có thể bị cắt khi sao chép). Hãy mở lại đúng "
+    "đường dẫn Tòa án đã gửi cho bạn.",
+    "This link lacks its join code (perhaps cut when copied). Open the exact link the court "
+    "sent you.",
+)
+
 
 def in_language(text: Text, code: str) -> str:
     return text.en if code == "en" else text.vi
+
+
+async def join_without_token(request: web.Request) -> web.Response:
+    """``/join/`` alone: a link cut short is answered in the participant's words, not with
+    the framework's English "404: Not Found"."""
+    return await _refused(request, 404, in_language(NO_TOKEN, locale_of(request)))
 
 
 async def join_page(request: web.Request) -> web.Response:

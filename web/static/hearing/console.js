@@ -245,7 +245,8 @@ export class Console {
       if (this.#isCalled(person)) {
         if (this.#can.has("call_witness")) buttons.append(this.#button("call_witness", t("Call in"), person));
       } else if (this.#can.has("admit")) {
-        buttons.append(this.#button("admit", t("Admit"), person));
+        const admit = this.#config.kind === "meeting" ? t("Admit to the meeting") : t("Admit");
+        buttons.append(this.#button("admit", admit, person));
       }
       if (this.#can.has("deny")) buttons.append(this.#button("deny", t("Refuse entry"), person));
       entry.append(buttons);
