@@ -317,5 +317,8 @@ class HeadlessParticipant:
         }
         async with self.__negotiation:
             answer = await self.media.handle_offer(body["sdp"], tracks)
-            await self.call("answer", {"sdp": answer})
+            try:
+                await self.call("answer", {"sdp": answer})
+            except socketio.exceptions.BadNamespaceError:
+                return  # the server closed the connection meanwhile: nobody to answer
             self.__offers_answered += 1

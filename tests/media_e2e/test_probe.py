@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 
-from signaling.probe import run_probe
+from signaling.probe import ProbeResult, run_probe
 from tests.media_e2e.conftest import MediaHearing
 
 
@@ -75,3 +75,60 @@ async def test_the_command_line_prints_the_report_and_fails_on_a_refused_link(
 
     code, out = await probe(join_url(media, "defendant")[:-4] + "AAAA")
     assert code == 1 and json.loads(out)["joined"] is False
+
+
+def test_a_probe_whose_link_died_fails_however_well_it_started() -> None:
+    """Seen in the field: joined and connected once, then disconnected, "lost" and 94 s
+    silent, and still reported ``"ok": true``."""
+    result = ProbeResult(
+        joined=True,
+        state="disconnected",
+        media_enabled=True,
+        media_tested=True,
+        media_connected=True,
+        connect_seconds=0.4,
+        still_connected=True,
+        media_connected_at_end=False,
+        link={"level": "lost", "connection": "disconnected", "silent_seconds": 94.2},
+    )
+    report = json.loads(result.as_json())
+    assert report["ok"] is False
+    assert report["problems"] == [
+        "the server shows this participant as disconnected",
+        "the media connection was lost",
+        "the server reports this link as lost",
+        "the server received nothing from this link for 94 s",
+    ]
+    assert result.as_text().endswith("PROBLEM")
+    healthy = ProbeResult(
+        joined=True,
+        state="in_session",
+        media_enabled=True,
+        media_tested=True,
+        media_connected=True,
+        still_connected=True,
+        media_connected_at_end=True,
+        link={"level": "good", "silent_seconds": 0.0},
+    )
+    assert healthy.ok and healthy.problems == []
+
+
+async def test_a_probe_dropped_by_the_server_reports_it_and_does_not_crash(
+    media_hearing: MediaHearing,
+) -> None:
+    media = media_hearing
+    clerk = await media.join("clerk")
+    probe = asyncio.create_task(run_probe(join_url(media, "defendant"), seconds=60.0))
+    defendant = media.id("defendant")
+    await clerk.wait_view(
+        lambda view: any(
+            p["id"] == defendant and p["state"] == "in_lobby" for p in view["participants"]
+        )
+    )
+    await clerk.call("deny", {"participant_id": defendant})
+
+    result = await asyncio.wait_for(probe, 30)  # ends when dropped, not after 60 s
+
+    assert not result.ok
+    assert result.ended_by_server and result.problems[0].startswith("the server ended")
+    assert json.loads(result.as_json())["ok"] is False
