@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import logging
 import os
@@ -37,20 +38,32 @@ CLI_ACTOR = Actor(id="cli", name="command line", is_system=True)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = load_settings(args.config)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings)
     try:
         code: int = args.func(settings, args)
     except DomainError as exc:
         print(f"error: {exc.message.en} ({exc.rule})", file=sys.stderr)
         return 1
     return code
+
+
+LIBRARY_LOGGERS = ("aioice", "aiortc", "socketio", "engineio", "aiohttp")
+"""Libraries whose INFO lines (every ICE check, every poll) are not the server's events."""
+
+
+def configure_logging(settings: Settings) -> None:
+    """The server's events at ``log_level``; the libraries' at ``library_log_level``."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(settings.library_log_level.upper())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,14 +155,25 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             ]
         print("\n".join(lines), flush=True)
 
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=banner,
-        access_log=None,
-        loop=serving_loop(),
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=banner,
+            access_log=None,
+            loop=serving_loop(),
+        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"error: port {settings.port} on {settings.host} is already in use (is another "
+            "hearing server running?). Stop it, or choose another port with --port, "
+            "HEARING_PORT or `port` in the settings file.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from hearing_server.bus import CredentialKind, EventBus, credential_ended
+from hearing_server.event_log import log_events, log_refusal
 from hearing_server.locks import KeyedLocks
 from hearing_server.login_throttle import LoginThrottlePolicy, ThrottleSubject, Wait, login_wait
 from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
@@ -590,6 +591,7 @@ class HearingService:
                     uow, actor, action, session_id, "accepted", {**detail, "events": names}
                 )
                 await uow.commit()
+            log_events(session, events)
             return result, events, session.version
         raise ConcurrentUpdate(session_id)
 
@@ -605,6 +607,13 @@ class HearingService:
         """The system noticed something staff must see; kept until acknowledged. On a full
         disk it is kept in memory, shown all the same, and written when writing works."""
         alert = raise_alert(session_id, participant_id, kind, self.clock(), **facts)
+        log.warning(
+            "session %s: alert %s about %s: %s",
+            session_id or "-",
+            kind.value,
+            participant_id or "-",
+            alert.message.en,
+        )
         try:
             await self._write_alert(alert)
         except Exception as exc:
@@ -901,6 +910,7 @@ class HearingService:
         for coalesced in ended:
             await self._audit_coalesced(uow, coalesced)
         if own_entry:
+            log_refusal(None, session_id, actor, action, error.rule, detail)
             await self._audit(
                 uow,
                 actor,

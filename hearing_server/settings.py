@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     policy: dict[str, Any] = Field(default_factory=dict)
     """Overrides of the Vietnamese jurisdiction defaults, see ``rooms.policy``."""
     log_level: str = "INFO"
+    """The server's own events (joins, admissions, drops, suspensions, alerts, refusals)."""
+    library_log_level: str = "WARNING"
+    """aioice, aiortc, socket.io and aiohttp: their per-packet chatter drowns the server's own
+    events; ``INFO`` or ``DEBUG`` when diagnosing a connection."""
 
     @field_validator("database_url", "redis_url")
     @classmethod

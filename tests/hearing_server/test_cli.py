@@ -160,3 +160,23 @@ def test_a_bad_setting_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
     result = subprocess.run([*CLI, "db", "upgrade"], env=env, capture_output=True, text=True)
     assert result.returncode == 2
     assert "postgresql+asyncpg://" in result.stderr
+
+
+def test_a_second_server_on_a_busy_port_says_so_and_how_to_choose_another(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        second = subprocess.run(
+            [*CLI, "serve", "--port", str(port)],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert second.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in second.stderr
+    assert "--port" in second.stderr and "HEARING_PORT" in second.stderr
+    assert "Traceback" not in second.stderr + second.stdout
