@@ -27,6 +27,7 @@ from web.health import healthz, loop_lag_metrics, metrics, request_metrics
 from web.hearing import add_hearing_routes
 from web.keys import HEALTH_CHECKS, LOOP_LAG, METRICS, PRESENCE, SERVICE, SETTINGS
 from web.pages import add_page_routes
+from web.proxy import forwarded_middleware, trusted_networks
 from web.staff.pages import add_staff_routes
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -37,7 +38,12 @@ def create_app(
 ) -> web.Application:
     registry = CollectorRegistry()
     app = web.Application(
-        middlewares=[request_metrics(registry), error_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[
+            forwarded_middleware(trusted_networks(settings.trusted_proxies)),
+            request_metrics(registry),
+            error_middleware,
+        ],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[METRICS] = registry

@@ -6,6 +6,7 @@ generated on first run and kept in the data directory, readable only by its owne
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from contextvars import ContextVar
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str = ""
     """How browsers reach the server; join links start with it. Empty: from host and port."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks (``10.0.0.5``, ``10.0.0.0/24``) of reverse proxies whose
+    ``X-Forwarded-For/-Proto/-Host`` headers are believed; from anyone else they are ignored."""
     data_dir: Path = Path("var")
     database_url: str = ""
     """Empty: an SQLite file in the data directory. PostgreSQL: ``postgresql+asyncpg://…``."""
@@ -101,6 +105,13 @@ class Settings(BaseSettings):
     library_log_level: str = "WARNING"
     """aioice, aiortc, socket.io and aiohttp: their per-packet chatter drowns the server's own
     events; ``INFO`` or ``DEBUG`` when diagnosing a connection."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # a ValueError names the entry
+        return value
 
     @field_validator("database_url", "redis_url")
     @classmethod

@@ -148,8 +148,8 @@ def is_list_annotation(annotation: Any) -> bool:
 
 
 def client_address(request: web.Request) -> str:
-    """The address the request came from, as the server sees it (a reverse proxy in front
-    must pass the client's through aiohttp's forwarded-header handling)."""
+    """The address the request came from: the client's, as a trusted reverse proxy tells it
+    (``trusted_proxies``, see :mod:`web.proxy`), else the connection's peer."""
     return request.remote or "unknown"
 
 

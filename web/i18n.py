@@ -148,7 +148,12 @@ def remember_locale(request: web.Request, response: web.StreamResponse) -> None:
     asked = request.query.get("lang", "")
     if asked in LOCALES and request.cookies.get(LANGUAGE_COOKIE) != asked:
         response.set_cookie(
-            LANGUAGE_COOKIE, asked, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+            LANGUAGE_COOKIE,
+            asked,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.secure,
         )
 
 
