@@ -558,6 +558,50 @@ async def test_the_audit_page_filters_pages_and_verifies_the_chain(admin: Browse
     assert "session.cancel" in rows and "hearing.schedule" not in rows
 
 
+async def test_the_audit_page_names_people_and_actions_and_reads_its_details(
+    admin: Browser,
+) -> None:
+    session_id = SessionId(await admin.schedule_hearing())
+    service = admin.service
+    session = await service.session(CLI, session_id)
+    person, _link = await service.add_participant(
+        CLI, session_id, "Nguyễn Văn Bị Cáo", Role.DEFENDANT, session.central_point.id
+    )
+    await service.execute(
+        Actor(id=person.id), session_id, "participant.join", lambda s: s.join(person.id)
+    )
+    for n in range(12):  # enough entries for a # of two digits and more
+        await service.audit_edge(CLI, f"test.{n}", None, "accepted", {"n": n})
+
+    page = await admin.get("/staff/audit", session=session_id)
+    rows = page.text.split('id="entries-title"')[1]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows, re.S)
+    assert "Quản trị viên (Quản trị hệ thống)" in cells  # the staff account, by name
+    assert "Nguyễn Văn Bị Cáo (Bị cáo)" in cells  # the participant, by name and role
+    assert "Lên lịch phiên tòa" in cells and "Vào phiên" in cells  # actions in words
+    assert not any(cell.startswith(("staff:", "hearing.", "{")) for cell in cells)
+    # Details as facts: events in words, people, roles and points by name.
+    assert "Sự kiện:</span> thêm người tham gia" in rows
+    assert "Vai trò:</span> Bị cáo" in rows and "Người:</span> Nguyễn Văn Bị Cáo" in rows
+    assert "Số thụ lý:</span> 88/2026/HS-ST" in rows
+    assert '<td data-label="#" class="nowrap">' in rows
+    english = await admin.get("/staff/audit", session=session_id, lang="en")
+    assert "Nguyễn Văn Bị Cáo (Defendant)" in english.text and "Schedule a hearing" in english.text
+
+
+async def test_the_header_names_the_account_and_its_role_in_the_page_language(
+    admin: Browser,
+) -> None:
+    home = await admin.get("/staff/")
+    assert 'class="who">Quản trị viên <small>(Quản trị hệ thống)</small>' in home.text
+    # The first administrator of older installs is called "Administrator": its role's name.
+    await admin.service.add_user(CLI, "root", StaffRole.ADMIN, ADMIN_PASSWORD, "Administrator")
+    admin.client.session.cookie_jar.clear()
+    assert (await admin.log_in("root", ADMIN_PASSWORD)).status == 303
+    assert 'class="who">Quản trị hệ thống</span>' in (await admin.get("/staff/")).text
+    assert 'class="who">Administrator</span>' in (await admin.get("/staff/", lang="en")).text
+
+
 async def test_audit_pages_follow_one_another(admin: Browser, clock: FakeClock) -> None:
     for n in range(60):
         await admin.service.audit_edge(CLI, f"test.{n}", None, "accepted", {"n": n})

@@ -3,7 +3,7 @@ route table of every staff page."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,14 +15,17 @@ from aiohttp import web
 
 from hearing_server.persistence.repositories import SessionFilter
 from rooms.audit import SealedEntry
-from rooms.ids import CourtId
+from rooms.errors import DomainError
+from rooms.ids import CourtId, SessionId
 from rooms.participants import Actor
 from rooms.permissions import StaffAction, ensure_staff_actor
 from rooms.roles import SessionKind
+from rooms.session import CourtSession
 from rooms.states import LIVE_SESSION_STATES, SESSION_STATE_LABELS, SessionState
 from web.i18n import locale_of
 from web.keys import SERVICE, SETTINGS
 from web.staff import auth, scheduling
+from web.staff.audit_words import Reader, Staff, staff_ids
 from web.staff.auth import staff_page
 from web.staff.layout import StaffLogin, court_of, staff_render
 from web.staff.session_cookie import CSRF_KEY, derive_csrf_key
@@ -237,8 +240,26 @@ async def audit_log(request: web.Request, login: StaffLogin) -> web.StreamRespon
         next_page=_page_query(request, "after", next_after or 0),
         total=total,
         breaks=breaks,
-        details={e.seq: json.dumps(e.entry.detail, ensure_ascii=False) for e in entries},
+        reader=await _audit_reader(request, entries),
     )
+
+
+async def _audit_reader(request: web.Request, entries: list[SealedEntry]) -> Reader:
+    """Names for the people and sessions this page's entries mention. Looked up as the
+    system: the account was already allowed to read the trail, and a name is what it says."""
+    service = request.app[SERVICE]
+    system = Actor.system()
+    wanted = staff_ids(entries)
+    staff: dict[str, Staff] = {
+        user.id: Staff(user.display_name or user.username, user.role.label)
+        for user in (await service.users(system) if wanted else [])
+        if user.id in wanted
+    }
+    sessions: dict[str, CourtSession] = {}
+    for session_id in {e.entry.session_id for e in entries if e.entry.session_id}:
+        with contextlib.suppress(DomainError):  # a session since deleted keeps its ids
+            sessions[session_id] = await service.session(system, SessionId(session_id))
+    return Reader(locale_of(request), staff, sessions)
 
 
 async def _audit_page(
