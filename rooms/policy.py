@@ -8,19 +8,9 @@ from typing import Any
 
 from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, Case, CaseType, Instance
 from rooms.errors import InvalidInput, PolicyViolation
+from rooms.penal_code import roman
 from rooms.roles import OFFICIAL_ROLES, Role
 from rooms.text import Text
-
-
-def _roman(number: int) -> str:
-    numerals = [(10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-    out = ""
-    for value, numeral in numerals:
-        while number >= value:
-            out += numeral
-            number -= value
-    return out
-
 
 _COUNT_SETTINGS = frozenset({"max_remote_points", "max_meeting_points"})
 _TEXT_SETTINGS = frozenset({"name", "time_zone"})
@@ -143,7 +133,7 @@ class JurisdictionPolicy:
             )
         excluded = sorted(case.penal_chapters & self.excluded_penal_chapters)
         if excluded:
-            chapters = ", ".join(_roman(c) for c in excluded)
+            chapters = ", ".join(roman(c) for c in excluded)
             raise PolicyViolation(
                 "policy.penal_chapter",
                 Text(

@@ -26,6 +26,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from rooms import dates
+from rooms.penal_code import chapter_title
 from rooms.text import Text
 
 LOCALES: Final = ("vi", "en")
@@ -191,6 +192,7 @@ def make_environment(code: str, templates: Path) -> jinja2.Environment:
     environment.filters["time"] = dates.clock
     environment.filters["timespan"] = as_span
     environment.filters["zone_name"] = as_zone
+    environment.filters["penal_chapter"] = lambda number: pick(chapter_title(number))
     environment.globals["lang"] = code
     environment.globals["languages"] = LANGUAGE_NAMES
     return environment

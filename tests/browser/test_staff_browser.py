@@ -94,7 +94,7 @@ async def test_staff_log_in_schedule_a_hearing_and_watch_it_live(
     await page.fill("#hearing-number", "77/2026/HS-ST")
     await page.fill("#hearing-title", "Vụ án trộm cắp tài sản")
     await page.select_option("#hearing-case_type", "criminal")
-    await page.fill("#hearing-penal_chapters", "16")
+    await page.check("#hearing-chapter-16")
     await page.fill("#hearing-scheduled_start", start.strftime("%Y-%m-%dT%H:%M"))
     await page.fill("#hearing-courtroom_name", "Phòng xử án số 1")
     await screenshot(page, "new-hearing")

@@ -402,6 +402,38 @@ async def test_a_form_the_domain_refuses_comes_back_with_the_input_and_its_reaso
     assert [e.rule for e in refused][-2:] == ["policy.penal_chapter", "policy.state_secret"]
 
 
+async def test_penal_code_chapters_are_picked_by_numeral_and_name(admin: Browser) -> None:
+    form = await admin.get("/staff/hearings/new")
+    assert "Chương XVI — Các tội xâm phạm sở hữu" in form.text
+    boxes = re.findall(r'name="penal_chapters" type="checkbox" value="(\d+)"', form.text)
+    assert boxes == [str(n) for n in range(13, 27)]  # the chapters of crimes, XIII to XXVI
+    # The chapters the court's rules exclude say so before the clerk submits.
+    excluded = re.findall(r'for="hearing-chapter-(\d+)">[^<]*<small class="muted">', form.text)
+    assert excluded == ["13", "26"]
+
+    session_id = await admin.schedule_hearing(penal_chapters=["14", "16"])  # type: ignore[arg-type]
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert "Chương XIV — Các tội xâm phạm tính mạng" in page.text
+    assert "Chương XVI — Các tội xâm phạm sở hữu" in page.text
+    session = await admin.service.session(CLI, SessionId(session_id))
+    assert session.case is not None and session.case.penal_chapters == frozenset({14, 16})
+
+    refused = await admin.post(
+        "/staff/hearings/new",
+        {
+            "number": "5/2026/HS-ST",
+            "case_type": "criminal",
+            "instance": "first_instance",
+            "penal_chapters": ["16", "13"],
+            "scheduled_start": "2026-11-23T14:00",
+            "courtroom_name": "Phòng xử án",
+        },
+    )
+    assert "Chương XIII" in refused.text
+    # The ticked boxes stay ticked for the clerk to correct.
+    assert 'value="16" checked' in refused.text and 'value="13" checked' in refused.text
+
+
 async def test_fields_that_cannot_be_read_are_marked_one_by_one(admin: Browser) -> None:
     reply = await admin.post(
         "/staff/hearings/new",
@@ -412,7 +444,7 @@ async def test_fields_that_cannot_be_read_are_marked_one_by_one(admin: Browser) 
     assert "Trường này là bắt buộc." in reply.text
     assert "Hãy nhập ngày và giờ." in reply.text
     assert "Hãy chọn một trong các lựa chọn." in reply.text
-    assert "ví dụ 16, 17" in reply.text
+    assert "Hãy chọn các chương trong danh sách." in reply.text
     assert 'value="tomorrow"' in reply.text
 
 

@@ -41,9 +41,21 @@ class Parsed(Generic[M]):
     errors: Mapping[str, str] = field(default_factory=dict)
 
 
+REPEATED_FIELDS = frozenset({"penal_chapters"})
+"""Fields sent once per ticked box; their values are kept together, comma-separated."""
+
+
 def form_values(form: Mapping[str, Any]) -> dict[str, str]:
-    """The submitted text fields (files and repeated fields are not part of these forms)."""
-    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
+    """The submitted text fields (files are not part of these forms)."""
+    values: dict[str, str] = {}
+    for key, value in form.items():
+        if not isinstance(value, str):
+            continue
+        if key in REPEATED_FIELDS and values.get(key):
+            values[key] = f"{values[key]}, {value.strip()}"
+        else:
+            values[key] = value.strip()
+    return values
 
 
 def hearing(values: Mapping[str, str], zone: ZoneInfo) -> Parsed[s.HearingIn]:
@@ -125,3 +137,8 @@ def _chapters(raw: str, errors: dict[str, str]) -> list[int]:
         errors["penal_chapters"] = "chapters"
         return []
     return [int(p) for p in parts]
+
+
+def chapter_numbers(raw: str) -> list[int]:
+    """The chapters a form sent back, to tick them again; anything else is left out."""
+    return [int(p) for p in re.split(r"[,;\s]+", raw) if p.isdigit()]

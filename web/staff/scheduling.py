@@ -18,6 +18,7 @@ from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, MeetingInfo
 from rooms.errors import DomainError
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId
 from rooms.participants import Actor
+from rooms.penal_code import CRIME_CHAPTERS, chapter_title
 from rooms.points import POINT_KIND_LABELS, PointKind
 from rooms.session import CourtSession
 from rooms.states import SESSION_TRANSITIONS, SessionTransition
@@ -125,7 +126,20 @@ async def _schedule_form(
         refusal=in_language(request, error.message) if error is not None else "",
         case_types=options(CASE_TYPE_LABELS, lang),
         instances=options(INSTANCE_LABELS, lang),
+        penal_chapters=penal_chapter_choices(request, parsed, lang),
     )
+
+
+def penal_chapter_choices(
+    request: web.Request, parsed: forms.Parsed[Any], lang: str
+) -> list[tuple[int, str, bool, bool]]:
+    """(number, "Chương XVI — Các tội xâm phạm sở hữu", ticked, may not be heard online)."""
+    ticked = set(forms.chapter_numbers(parsed.values.get("penal_chapters", "")))
+    excluded = request.app[SERVICE].database.policy.excluded_penal_chapters
+    return [
+        (number, in_language(request, chapter_title(number)), number in ticked, number in excluded)
+        for number in CRIME_CHAPTERS
+    ]
 
 
 # ---------------------------------------------------------------------- one session
