@@ -189,7 +189,7 @@ async def test_staff_log_in_schedule_a_hearing_and_watch_it_live(
     # The audit log shows what was done and that its chain holds.
     await page.get_by_role("link", name="Nhật ký thao tác").first.click()
     await expect(page.locator("#chain-result")).to_contain_text("Đã kiểm tra chuỗi băm")
-    await expect(page.locator("table.audit")).to_contain_text("alert.acknowledge")
+    await expect(page.locator("table.audit")).to_contain_text("Xác nhận đã xem cảnh báo")
     await screenshot(page, "audit")
 
     # In English on request; logging out ends the page session.

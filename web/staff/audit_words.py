@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rooms.audit import SealedEntry
+from rooms.cases import CASE_TYPE_LABELS, CaseType
 from rooms.ids import ParticipantId, PointId
+from rooms.points import POINT_KIND_LABELS, PointKind
 from rooms.roles import Role
 from rooms.session import CourtSession
 from rooms.text import Text
@@ -85,7 +87,7 @@ DETAIL_KEYS: dict[str, Text] = {
     "protected": Text("Người được bảo vệ", "Protected person"),
     "hidden_from": Text("Không hiển thị với", "Hidden from"),
     "reason": Text("Lý do", "Reason"),
-    "code": Text("Mã lỗi", "Error code"),
+    "code": Text("Mã", "Code"),
     "events": Text("Sự kiện", "Events"),
     "kind": Text("Loại", "Kind"),
     "alert": Text("Cảnh báo", "Alert"),
@@ -123,10 +125,13 @@ EVENTS: dict[str, Text] = {
 _PEOPLE_KEYS = frozenset({"participant_id", "participant", "protected", "hidden_from", "holder"})
 
 _ROLES = frozenset(role.value for role in Role)
+_CASE_TYPES = frozenset(kind.value for kind in CaseType)
+_POINT_KINDS = frozenset(kind.value for kind in PointKind)
 
 SYSTEM = Text("Hệ thống", "The system")
 COMMAND_LINE = Text("Dòng lệnh máy chủ", "Server command line")
 ADDRESS = Text("Địa chỉ {address}", "Address {address}")
+LOGIN_NAME = Text("Tên đăng nhập «{name}»", "Username «{name}»")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +159,8 @@ class Reader:
             return self._say(SYSTEM)
         if actor == "cli":
             return self._say(COMMAND_LINE)
+        if actor.startswith("login:"):
+            return self._say(LOGIN_NAME.format(name=actor.removeprefix("login:")))
         if actor.startswith("address:"):
             return self._say(ADDRESS.format(address=actor.removeprefix("address:")))
         if actor.startswith("staff:"):
@@ -187,6 +194,10 @@ class Reader:
             return ", ".join(self._say(EVENTS[e]) if e in EVENTS else str(e) for e in value)
         if key == "role" and value in _ROLES:
             return self._say(Role(value).label)
+        if key == "case_type" and value in _CASE_TYPES:
+            return self._say(CASE_TYPE_LABELS[CaseType(value)])
+        if key == "kind" and value in _POINT_KINDS:
+            return self._say(POINT_KIND_LABELS[PointKind(value)])
         session = self.sessions.get(session_id or "")
         if key == "point_id" and session is not None:
             point = session.points.get(PointId(str(value)))
