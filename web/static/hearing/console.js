@@ -321,7 +321,7 @@ export class Console {
           : t("%(protected)s is not seen by %(hidden)s", this.#screeningNames(screening));
         const remove = element("button", "", t("Lift"));
         remove.type = "button";
-        remove.setAttribute("aria-label", t("Lift the screening: %(what)s", { what: text }));
+        remove.setAttribute("aria-label", t("Lift the protective measure: %(what)s", { what: text }));
         remove.addEventListener("click", () =>
           this.#signal.request("set_screening", {
             protected: screening.protected,
