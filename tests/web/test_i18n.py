@@ -144,7 +144,7 @@ def test_the_monitor_scripts_get_their_column_headers_in_vietnamese() -> None:
 
 
 COURT_WORDS = {
-    "Suspend": "Tạm ngừng phiên tòa",
+    "Suspend": "Tạm ngừng",  # the hearing's and the meeting's button alike
     "The hearing is suspended.": "Phiên tòa đang tạm ngừng.",
     "Resume": "Tiếp tục",
     "Postpone": "Hoãn",
