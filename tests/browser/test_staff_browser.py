@@ -3,6 +3,7 @@ people, find it in the sessions list, and watch it live in the monitor."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -162,6 +163,9 @@ async def test_staff_log_in_schedule_a_hearing_and_watch_it_live(
         alert = page.locator(".alert-device_check_failed")
         await expect(alert).to_contain_text("Kiểm tra thiết bị không đạt")
         await expect(alert).to_contain_text("Nguyễn Văn Bị Cáo")
+        # Its time is written as every staff page writes one, in the court's zone.
+        day = r"\d\d:\d\d, (thứ (Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ nhật) \d\d/\d\d/\d{4}"
+        await expect(alert).to_contain_text(re.compile(day))
         await screenshot(page, "monitor-alert")
         await alert.get_by_role("button", name="Xác nhận đã biết").click()
         await expect(alert).to_contain_text("Đã xác nhận bởi Quản trị viên")

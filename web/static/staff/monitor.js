@@ -66,6 +66,28 @@ import { FollowedView } from "/static/hearing/changes.js";
   const inLanguage = (bilingual) => (bilingual ? bilingual[lang] || bilingual.en || "" : "");
   const at = (iso) => (iso ? clock.format(new Date(iso)) : "");
 
+  // A moment written as every staff page writes it (rooms/dates.py): "10:47, thứ Tư 02/12/2026".
+  const WEEKDAYS = {
+    vi: ["Chủ nhật", "thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy"],
+    en: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+  };
+  const partsOf = new Intl.DateTimeFormat("en-US", {
+    timeZone: config.time_zone, weekday: "short", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  const SHORT_DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  function moment(iso) {
+    if (!iso) return "";
+    const part = Object.fromEntries(partsOf.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+    const weekday = WEEKDAYS[lang === "en" ? "en" : "vi"][SHORT_DAYS.indexOf(part.weekday)];
+    const time = `${part.hour}:${part.minute}`;
+    if (lang === "en") {
+      const month = new Intl.DateTimeFormat("en-GB", { timeZone: config.time_zone, month: "long" }).format(new Date(iso));
+      return `${time}, ${weekday} ${Number(part.day)} ${month} ${part.year}`;
+    }
+    return `${time}, ${weekday} ${part.day}/${part.month}/${part.year}`;
+  }
+
   function setStatus(message, state) {
     statusLine.textContent = message;
     statusLine.dataset.state = state;
@@ -189,7 +211,7 @@ import { FollowedView } from "/static/hearing/changes.js";
 
   function alertItem(alert) {
     const view = views.get(alert.session_id);
-    const where = [view ? view.session.title : "", personName(alert), at(alert.at)].filter(Boolean);
+    const where = [view ? view.session.title : "", personName(alert), moment(alert.at)].filter(Boolean);
     const item = el(
       "li",
       { id: "alert-" + alert.id, class: "alert alert-" + alert.kind, tabIndex: -1 },
@@ -202,7 +224,7 @@ import { FollowedView } from "/static/hearing/changes.js";
       item.classList.add("acknowledged");
       item.append(el("small", {
         class: "acknowledged-by",
-        text: t("Acknowledged by") + " " + alert.acknowledged_by.name + " " + at(alert.acknowledged_at),
+        text: t("Acknowledged by") + " " + alert.acknowledged_by.name + " " + moment(alert.acknowledged_at),
       }));
     } else {
       const button = el("button", { type: "button", class: "small", text: t("Acknowledge") });
