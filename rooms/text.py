@@ -15,5 +15,8 @@ class Text:
         return {"vi": self.vi, "en": self.en}
 
     def format(self, **values: object) -> Text:
-        """Fill ``{name}`` fields in both languages alike."""
-        return Text(self.vi.format(**values), self.en.format(**values))
+        """Fill ``{name}`` fields in both languages alike; a value that is itself a ``Text``
+        fills each language with its own words."""
+        vi = {k: v.vi if isinstance(v, Text) else v for k, v in values.items()}
+        en = {k: v.en if isinstance(v, Text) else v for k, v in values.items()}
+        return Text(self.vi.format(**vi), self.en.format(**en))

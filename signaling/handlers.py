@@ -12,6 +12,7 @@ from rooms.ids import ParticipantId, SessionId, new_id
 from rooms.participants import Actor
 from rooms.permissions import ensure_staff_in_court
 from rooms.session import CourtSession
+from rooms.text import Text
 from signaling import protocol as p
 from signaling.chat import recipients
 from signaling.commands import COMMANDS, Command, result_of
@@ -32,6 +33,21 @@ def participant_of(connection: Connection) -> tuple[SessionId, Actor]:
     if connection.departed or connection.closing or connection.session_id is None:
         raise p.left()
     return connection.session_id, connection.actor
+
+
+DEVICE_NAMES = {
+    "camera": Text("camera", "camera"),
+    "microphone": Text("micro", "microphone"),
+    "speaker": Text("loa", "speaker"),
+    "network": Text("mạng", "network"),
+}
+DEVICE_STATES = {
+    "denied": Text("bị chặn quyền truy cập", "access denied"),
+    "missing": Text("không tìm thấy", "not found"),
+    "failed": Text("không hoạt động", "not working"),
+    "poor": Text("kém", "poor"),
+}
+"""How a failed device check reads in the IT staff's alert."""
 
 
 class EventHandlers:
@@ -231,17 +247,21 @@ class EventHandlers:
         )
         if not payload.passed:
             failed = [
-                f"{device}: {state}"
+                (DEVICE_NAMES[device], DEVICE_STATES.get(state, Text(state, state)))
                 for device, state in result.items()
-                if device in ("camera", "microphone", "speaker", "network")
-                and state not in ("ok", "untested", "skipped")
+                if device in DEVICE_NAMES and state not in ("ok", "untested", "skipped")
             ]
+            found = Text(
+                ", ".join(f"{d.vi}: {s.vi}" for d, s in failed),
+                ", ".join(f"{d.en}: {s.en}" for d, s in failed),
+            )
+            fallback = payload.detail or "?"
             await self._edge.monitoring.alert(
                 session_id,
                 ParticipantId(actor.id),
                 AlertKind.DEVICE_CHECK_FAILED,
                 name=actor.name,
-                detail=", ".join(failed) or payload.detail or "?",
+                detail=found if failed else fallback,
             )
         return {}
 

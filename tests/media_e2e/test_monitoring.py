@@ -129,7 +129,8 @@ async def test_a_failed_device_check_alerts_staff_and_an_acknowledgement_is_kept
         {"passed": False, "camera": "denied", "microphone": "ok", "network": "ok"},
     )
     alert = await it.wait_for("alert", lambda a: a["kind"] == "device_check_failed")
-    assert "camera: denied" in alert["message"]["en"]
+    assert "camera: access denied" in alert["message"]["en"]
+    assert "camera: bị chặn quyền truy cập" in alert["message"]["vi"]  # in words, not codes
     assert alert["acknowledged_by"] is None
 
     reply = await it.call(

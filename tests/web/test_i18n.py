@@ -14,6 +14,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from rooms import dates
 from rooms.alerts import ALERT_TEXT, AlertKind
 from rooms.states import SESSION_STATE_LABELS, SessionState
+from rooms.text import Text
 from signaling.edge import GOODBYES
 from web.i18n import LOCALE_DIR, area_catalogues, language, make_environment, preferred_locale
 from web.pages import TEMPLATES
@@ -192,6 +193,12 @@ def test_the_domain_states_and_alerts_read_as_a_court_writes() -> None:
         "Đường truyền của Bị cáo kém: mất 0% gói tin, độ trễ 450 ms, độ dao động 12 ms."
     )
     assert "đã bị đóng" in GOODBYES["connection.replaced"].vi
+    # A fact that is itself bilingual fills each language with its own words.
+    failed = ALERT_TEXT[AlertKind.DEVICE_CHECK_FAILED].format(
+        name="Bị cáo", detail=Text("micro: không tìm thấy", "microphone: not found")
+    )
+    assert failed.vi == "Kiểm tra thiết bị của Bị cáo không đạt: micro: không tìm thấy."
+    assert failed.en == "Bị cáo's device check failed: microphone: not found."
 
 
 async def test_the_front_page_is_vietnamese_unless_english_is_chosen(
