@@ -27,7 +27,7 @@ from hearing_server.settings import Settings, load_settings
 from rooms.errors import DomainError
 from rooms.participants import Actor
 from rooms.roles import StaffRole
-from signaling.probe import run_probe
+from signaling.probe import ProbeResult, run_probe
 
 T = TypeVar("T")
 
@@ -243,7 +243,11 @@ def _audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _probe(_settings: Settings, args: argparse.Namespace) -> int:
-    result = asyncio.run(run_probe(args.join_url, args.seconds, publish=not args.no_media))
+    try:
+        result = asyncio.run(run_probe(args.join_url, args.seconds, publish=not args.no_media))
+    except Exception as exc:  # IT staff script the probe: a failure is a report, never a trace
+        logging.getLogger(__name__).debug("probe failed", exc_info=exc)
+        result = ProbeResult(joined=False, error=f"the probe failed: {exc!r}")
     print(result.as_json() if args.json else result.as_text())
     return 0 if result.ok else 1
 

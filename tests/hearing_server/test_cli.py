@@ -180,3 +180,21 @@ def test_a_second_server_on_a_busy_port_says_so_and_how_to_choose_another(
     assert f"port {port} on 127.0.0.1 is already in use" in second.stderr
     assert "--port" in second.stderr and "HEARING_PORT" in second.stderr
     assert "Traceback" not in second.stderr + second.stdout
+
+
+def test_a_probe_of_a_server_that_is_not_there_reports_json_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/join/eyJhbGciOiJIUzI1NiJ9.e30.c2ln"
+    probe = subprocess.run(
+        [*CLI, "probe", url, "--seconds", "1", "--json"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 1
+    report = json.loads(probe.stdout)
+    assert report["ok"] is False and report["joined"] is False
+    assert report["problems"] == [report["error"]] and "cannot reach" in report["error"]
+    assert "Traceback" not in probe.stderr
