@@ -219,9 +219,12 @@ export class MediaSession extends EventTarget {
       await this.#limitBitrates();
       return;
     }
+    // Only a link the server already answered can cross offers with it; a refused first
+    // offer is a failure (the page retries), or the connection would wait in "new" forever.
+    const negotiated = Boolean(connection.remoteDescription);
     if (connection.signalingState === "have-local-offer") await connection.setLocalDescription({ type: "rollback" });
     const error = answer.error || {};
-    if (error.code === "media_error" && error.rule !== "media.disabled") {
+    if (negotiated && error.code === "media_error" && error.rule !== "media.disabled") {
       this.#offerAgain = true; // the server had an offer of its own in flight: answer it first
     } else {
       this.#fire("failed", error);
