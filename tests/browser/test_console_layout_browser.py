@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import ARTIFACTS, LiveServer, NewPage
+from tests.browser.conftest import ARTIFACTS, STAFF_PASSWORD, LiveServer, NewPage
 from tests.browser.test_hearing_browser import (
     headless_participants,
     join,
@@ -251,3 +251,27 @@ async def test_the_chair_keeps_the_pictures_in_view_on_a_wide_screen_and_a_phone
         await point.set_viewport_size(WIDE)
         await videos_stay_in_view(chair, "chair-phone-speaker")
         await videos_stay_in_view(point, "point-wide")
+
+
+WIDER_THAN_SCREEN = """
+() => [...document.querySelectorAll("body *")]
+  .filter((node) => node.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .map((node) => `${node.tagName}#${node.id}.${node.className}: ${node.getBoundingClientRect().right}`)
+"""
+
+
+async def test_the_staff_session_list_fits_a_phone(
+    live_server: LiveServer, new_page: NewPage
+) -> None:
+    await schedule_hearing(live_server)  # a hearing today, with a long case title
+    await schedule_meeting(live_server)
+    await live_server.create_staff(display_name="Quản trị viên")
+    page = await new_page("staff", viewport=PHONE)
+    await page.goto("/staff/login?next=/staff/")
+    await page.fill("#login-username", "admin")
+    await page.fill("#login-password", STAFF_PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await expect(page.locator("table.rows tbody tr")).to_have_count(2)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], await page.evaluate(WIDER_THAN_SCREEN)
+    await view(page, "staff-sessions-phone")

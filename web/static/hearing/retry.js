@@ -5,7 +5,7 @@
 
 export const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
 /** From this attempt on the person is asked to check their network or reload the page. */
-export const ADVISE_AFTER_ATTEMPTS = 4;
+export const ADVISE_AFTER_ATTEMPTS = 3;
 
 export class Backoff {
   #delays;
