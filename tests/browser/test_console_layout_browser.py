@@ -10,10 +10,14 @@ person sees it (the viewport, not the whole page).
 
 from __future__ import annotations
 
-from playwright.async_api import Page, expect
+from datetime import UTC, datetime, timedelta
 
+from playwright.async_api import Page, ViewportSize, expect
+
+from rooms.cases import Case, CaseType, Instance
 from tests.browser.conftest import ARTIFACTS, STAFF_PASSWORD, LiveServer, NewPage
 from tests.browser.test_hearing_browser import (
+    CLI,
     headless_participants,
     join,
     open_link,
@@ -23,8 +27,8 @@ from tests.browser.test_hearing_browser import (
 )
 from tests.browser.test_meeting_browser import schedule_meeting
 
-WIDE = {"width": 1366, "height": 768}
-PHONE = {"width": 375, "height": 740}
+WIDE: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 
 VIDEOS_OUT_OF_VIEW = """
 () => {
@@ -242,9 +246,7 @@ async def test_the_chair_keeps_the_pictures_in_view_on_a_wide_screen_and_a_phone
         hands = chair.locator("#hands")
         await hands.locator(f'li[data-id="{ids["point0"]}"] [data-command="give_floor"]').click()
         await expect(chair.locator("#stage")).to_be_visible()
-        await chair.wait_for_function(
-            "() => document.querySelector('#stage-video').videoWidth > 0"
-        )
+        await chair.wait_for_function("() => document.querySelector('#stage-video').videoWidth > 0")
         await videos_stay_in_view(chair, "chair-wide-speaker")
 
         await chair.set_viewport_size(PHONE)
@@ -256,22 +258,45 @@ async def test_the_chair_keeps_the_pictures_in_view_on_a_wide_screen_and_a_phone
 WIDER_THAN_SCREEN = """
 () => [...document.querySelectorAll("body *")]
   .filter((node) => node.getBoundingClientRect().right > window.innerWidth + 0.5)
-  .map((node) => `${node.tagName}#${node.id}.${node.className}: ${node.getBoundingClientRect().right}`)
+  .map((node) => `${node.tagName}.${node.className}: ${node.getBoundingClientRect().right}`)
 """
+
+
+async def fits_the_phone(page: Page, url: str) -> None:
+    await page.goto(url)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], (url, await page.evaluate(WIDER_THAN_SCREEN))
 
 
 async def test_the_staff_session_list_fits_a_phone(
     live_server: LiveServer, new_page: NewPage
 ) -> None:
-    await schedule_hearing(live_server)  # a hearing today, with a long case title
+    """Live, today's and coming sessions, a long case number and title, both languages."""
+    hearing = await schedule_hearing(live_server)
     await schedule_meeting(live_server)
+    court = (await live_server.service.courts(CLI))[0]
+    start = datetime.now(UTC) + timedelta(days=1)
+    long_case = Case(
+        court.id,
+        "12345/2026/KDTM-PT",
+        CaseType.CIVIL,
+        Instance.APPEAL,
+        "Tranh chấp hợp đồng tín dụng giữa Ngân hàng thương mại cổ phần và Công ty TNHH",
+    )
+    await live_server.service.schedule_hearing(CLI, long_case, start)
     await live_server.create_staff(display_name="Quản trị viên")
     page = await new_page("staff", viewport=PHONE)
     await page.goto("/staff/login?next=/staff/")
     await page.fill("#login-username", "admin")
     await page.fill("#login-password", STAFF_PASSWORD)
     await page.get_by_role("button", name="Đăng nhập").click()
-    await expect(page.locator("table.rows tbody tr")).to_have_count(2)
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], await page.evaluate(WIDER_THAN_SCREEN)
-    await view(page, "staff-sessions-phone")
+    async with headless_participants(hearing.links["judge"]) as (judge,):
+        await judge.call("start")
+        await page.goto("/staff/")
+        await expect(page.locator("table.rows tbody tr")).to_have_count(3)
+        await expect(page.locator("#live-title")).to_contain_text("(1)")
+        await fits_the_phone(page, "/staff/?lang=en")
+        await fits_the_phone(page, "/staff/?lang=vi")
+        await page.screenshot(
+            path=str(ARTIFACTS / "console-layout-staff-sessions-phone.png"), full_page=True
+        )

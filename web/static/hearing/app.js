@@ -18,7 +18,7 @@ const LOBBY_STATES = new Set(["invited", "in_lobby", "disconnected"]);
 const SERVER_QUALITY_FRESH_MS = 5000;
 const MEDIA_DISCONNECTED_GRACE_MS = 6000;
 /** A link not connected this long after it started (stuck in "new" or "connecting") failed. */
-const MEDIA_CONNECT_DEADLINE_MS = 20000;
+const MEDIA_CONNECT_DEADLINE_MS = 30000;
 const TOAST_MS = 7000;
 const REJOINABLE = new Set(["participant.left", "connection.replaced", "protocol.abuse"]);
 
