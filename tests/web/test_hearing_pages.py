@@ -181,3 +181,26 @@ async def test_the_scripts_and_styles_of_the_pages_are_served(client: Client) ->
             assert len(await response.read()) > 500, name
     async with client.get("/static/hearing/app.js") as response:
         assert "javascript" in response.content_type
+
+
+async def test_the_room_page_keeps_pictures_apart_and_says_what_a_failed_link_needs(
+    client: Client,
+) -> None:
+    """The pictures come before the controls (they stick there, hearing.css); the page
+    carries the media retry message, and the judge's screening and consultation forms
+    start with nobody chosen."""
+    hearing = await schedule_hearing(client)
+    _, judge, _ = await page(client, hearing.tokens["judge"])
+    _, party, _ = await page(client, hearing.tokens["defendant"])
+
+    for html in (judge, party):
+        videos = html.index('id="videos"')
+        assert videos < html.index('id="tiles"') < html.index('class="hearing-main"')
+        assert videos < html.index('id="self-tile"') < html.index('id="stage"')
+        assert 'id="media-banner"' in html and "hãy tải lại trang" in html
+        assert '<button type="button" class="media-reload">Tải lại trang</button>' in html
+    assert '<form id="screening-form" class="inline-form" novalidate>' in judge
+    assert 'id="screening-error" class="error" role="alert" hidden' in judge
+    moves = re.findall(r'<button [^>]*aria-describedby="consultation-hint"[^>]*>', judge)
+    assert len(moves) == 2 and all(" disabled" in button for button in moves), moves
+    assert 'id="screening-form"' not in party

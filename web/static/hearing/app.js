@@ -9,6 +9,7 @@ import { Console } from "./console.js";
 import { DeviceCheck } from "./devicecheck.js";
 import { localized, t } from "./i18n.js";
 import { MediaSession } from "./media.js";
+import { ADVISE_AFTER_ATTEMPTS, Backoff } from "./retry.js";
 import { displayName, RoomView } from "./room.js";
 import { Signal } from "./signal.js";
 
@@ -16,7 +17,8 @@ const TAKING_PART = new Set(["in_session", "in_consultation"]);
 const LOBBY_STATES = new Set(["invited", "in_lobby", "disconnected"]);
 const SERVER_QUALITY_FRESH_MS = 5000;
 const MEDIA_DISCONNECTED_GRACE_MS = 6000;
-const MEDIA_RESTART_SPACING_MS = 10000;
+/** A link not connected this long after it started (stuck in "new" or "connecting") failed. */
+const MEDIA_CONNECT_DEADLINE_MS = 30000;
 const TOAST_MS = 7000;
 const REJOINABLE = new Set(["participant.left", "connection.replaced", "protocol.abuse"]);
 
@@ -51,7 +53,9 @@ const state = {
   screen: null,
   suspendReason: "",
   serverQualityAt: 0,
-  mediaRestartedAt: 0,
+  mediaBackoff: new Backoff(),
+  mediaRetryTimer: null,
+  mediaDeadlineTimer: null,
   mediaLostTimer: null,
   toastTimer: null,
 };
@@ -151,6 +155,7 @@ function phase(name) {
   if (root.dataset.phase === name) return;
   root.dataset.phase = name;
   for (const section of ["join", "lobby", "room", "ended"]) find(`#${section}`).hidden = section !== name;
+  find("#videos").hidden = name !== "room";
   find("#side").hidden = !(name === "lobby" || name === "room");
   const heading = find(`#${name} h2`);
   if (heading) {
@@ -181,6 +186,7 @@ function end(reason, message) {
   find("#ended-message").textContent = message;
   find("#rejoin").hidden = !REJOINABLE.has(reason);
   banner("");
+  mediaBanner(0);
   phase("ended");
   announce(title);
 }
@@ -208,35 +214,69 @@ function startMedia() {
     if (performance.now() - state.serverQualityAt > SERVER_QUALITY_FRESH_MS) showQuality(localQuality(detail));
   });
   media.addEventListener("connection", ({ detail }) => mediaConnection(media, detail.state));
-  media.addEventListener("failed", ({ detail }) => console.warn("media negotiation:", JSON.stringify(detail)));
+  media.addEventListener("failed", ({ detail }) => mediaFailed(media, `negotiation: ${JSON.stringify(detail)}`));
   state.media = media;
+  state.mediaDeadlineTimer = setTimeout(() => mediaFailed(media, "not connected in time"), MEDIA_CONNECT_DEADLINE_MS);
   media.start();
 }
 
 function stopMedia() {
   clearTimeout(state.mediaLostTimer);
+  clearTimeout(state.mediaDeadlineTimer);
+  clearTimeout(state.mediaRetryTimer);
+  state.mediaRetryTimer = null;
   if (state.media) state.media.close();
   state.media = null;
   room.clear();
   panels.setTracks(room.tracks);
 }
 
-/** A media link that fails is rebuilt through a fresh connection that replaces this one. */
 function mediaConnection(media, connectionState) {
   if (media !== state.media) return;
   clearTimeout(state.mediaLostTimer);
-  if (connectionState === "failed") restartMedia();
-  else if (connectionState === "disconnected") state.mediaLostTimer = setTimeout(restartMedia, MEDIA_DISCONNECTED_GRACE_MS);
+  if (connectionState === "connected") mediaConnected();
+  else if (connectionState === "failed") mediaFailed(media, "connection failed");
+  else if (connectionState === "disconnected") {
+    state.mediaLostTimer = setTimeout(() => mediaFailed(media, "connection lost"), MEDIA_DISCONNECTED_GRACE_MS);
+  }
 }
 
-function restartMedia() {
-  if (state.ended || !signal.connected) return; // a socket reconnection rebuilds media anyway
-  const now = performance.now();
-  if (now - state.mediaRestartedAt < MEDIA_RESTART_SPACING_MS) return;
-  state.mediaRestartedAt = now;
-  state.reconnecting = true;
-  banner(t("Restoring audio and video…"));
-  signal.restart();
+function mediaConnected() {
+  clearTimeout(state.mediaDeadlineTimer);
+  const recovered = state.mediaBackoff.attempts > 0;
+  state.mediaBackoff.succeed();
+  mediaBanner(0);
+  if (recovered) announce(t("Audio and video are connected again."));
+}
+
+/**
+ * Every way a media link fails (an offer refused or unanswered, a connection that fails,
+ * stays lost or never connects) ends here: the link is rebuilt after a growing pause,
+ * through a fresh connection that replaces this one on the server, and the person is told.
+ */
+function mediaFailed(media, why) {
+  if (media !== state.media || state.ended || state.mediaRetryTimer) return;
+  clearTimeout(state.mediaDeadlineTimer);
+  clearTimeout(state.mediaLostTimer);
+  const delay = state.mediaBackoff.fail();
+  console.warn(`media link failed (${why}); attempt ${state.mediaBackoff.attempts} in ${delay} ms`);
+  mediaBanner(state.mediaBackoff.attempts);
+  state.mediaRetryTimer = setTimeout(() => {
+    state.mediaRetryTimer = null;
+    // Without the socket, its own reconnection rebuilds media when the server welcomes it.
+    if (state.ended || !signal.connected) return;
+    stopMedia(); // the old link's last events must not count as another failure
+    signal.restart();
+  }, delay);
+}
+
+/** Tell the person which attempt is coming and, after several, what they can do. */
+function mediaBanner(attempt) {
+  const element = find("#media-banner");
+  element.hidden = attempt === 0;
+  if (!attempt) return;
+  element.querySelector(".media-attempt").textContent = t("Reconnecting audio and video… (attempt %(attempt)s)", { attempt });
+  element.querySelector(".media-advice").hidden = attempt < ADVISE_AFTER_ATTEMPTS;
 }
 
 function localQuality({ loss, roundTrip, state: connectionState }) {
@@ -259,6 +299,8 @@ find("#mic-button").addEventListener("click", async () => {
     await signal.request("mute", {});
   }
 });
+
+find("#media-banner .media-reload").addEventListener("click", () => window.location.reload());
 
 find("#camera-button").addEventListener("click", () => setCamera(!state.cameraOn));
 

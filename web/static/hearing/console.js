@@ -87,6 +87,7 @@ export class Console {
       if (!box) return;
       if (box.checked) this.#selected.add(box.dataset.select);
       else this.#selected.delete(box.dataset.select);
+      this.#renderConsultationButtons();
     });
     this.#on("#mute-all", "click", () => {
       const lock = this.#find("#mute-all-lock");
@@ -102,6 +103,7 @@ export class Console {
       event.preventDefault();
       this.#applyScreening();
     });
+    this.#on("#screening-form", "change", () => this.#screeningError(""));
   }
 
   /** Tracks by publisher, for the camera of people waiting in the lobby. */
@@ -153,6 +155,15 @@ export class Console {
     syncList(list, shown.map((person) => ({ id: person.id, person, signature: this.#signature(person) })), ({ person }) =>
       this.#personEntry(person),
     );
+    this.#renderConsultationButtons();
+  }
+
+  /** The consultation buttons act on the ticked people: with nobody ticked they are off,
+   * and the hint above them (their description) says what to do. */
+  #renderConsultationButtons() {
+    const form = this.#find("#consultation-form");
+    if (!form) return;
+    for (const button of form.querySelectorAll("button")) button.disabled = this.#selected.size === 0;
   }
 
   #personEntry(person) {
@@ -299,14 +310,19 @@ export class Console {
     const present = people.filter((person) => !["removed", "denied", "left"].includes(person.state));
     for (const select of [protectedSelect, this.#find("#screening-hidden")]) {
       const chosen = select.value;
+      // Nobody is chosen until the judge chooses: a default would screen the first person
+      // listed (the judge) by a slip of the hand.
+      const prompt = element("option", "", t("Choose a person"));
+      prompt.value = "";
       select.replaceChildren(
+        prompt,
         ...present.map((person) => {
           const option = element("option", "", `${displayName(person)} — ${roleLabel(this.#config, person)}`);
           option.value = person.id;
           return option;
         }),
       );
-      if (present.some((person) => person.id === chosen)) select.value = chosen;
+      select.value = present.some((person) => person.id === chosen) ? chosen : "";
     }
   }
 
@@ -340,14 +356,42 @@ export class Console {
     return { protected: this.#nameOf(screening.protected), hidden: this.#nameOf(screening.hidden_from) };
   }
 
-  #applyScreening() {
+  async #applyScreening() {
     const audio = this.#find("#screening-audio");
-    this.#signal.request("set_screening", {
-      protected: this.#find("#screening-protected").value,
-      hidden_from: this.#find("#screening-hidden").value,
+    const protectedSelect = this.#find("#screening-protected");
+    const hiddenSelect = this.#find("#screening-hidden");
+    if (!protectedSelect.value || !hiddenSelect.value) {
+      this.#screeningError(t("Choose the person to protect and the person who must not see them."));
+      (protectedSelect.value ? hiddenSelect : protectedSelect).focus();
+      return;
+    }
+    if (protectedSelect.value === hiddenSelect.value) {
+      this.#screeningError(t("Choose two different people: nobody can be hidden from themselves."));
+      hiddenSelect.focus();
+      return;
+    }
+    const reply = await this.#signal.request("set_screening", {
+      protected: protectedSelect.value,
+      hidden_from: hiddenSelect.value,
       active: true,
       audio: Boolean(audio && audio.checked),
     });
+    if (reply.ok) {
+      protectedSelect.value = "";
+      hiddenSelect.value = "";
+    }
+  }
+
+  /** Say under the screening form what is wrong with the choice ("" clears it). */
+  #screeningError(text) {
+    const note = this.#find("#screening-error");
+    if (!note) return;
+    note.textContent = text;
+    note.hidden = !text;
+    for (const select of [this.#find("#screening-protected"), this.#find("#screening-hidden")]) {
+      if (text) select.setAttribute("aria-invalid", "true");
+      else select.removeAttribute("aria-invalid");
+    }
   }
 
   async #consultation(command) {
@@ -366,6 +410,7 @@ export class Console {
     if (reply.ok) {
       this.#selected.clear();
       for (const box of this.#root.querySelectorAll("input[data-select]")) box.checked = false;
+      this.#renderConsultationButtons();
     }
   }
 

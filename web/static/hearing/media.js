@@ -209,19 +209,25 @@ export class MediaSession extends EventTarget {
     for (const [source, transceiver] of Object.entries(this.#transceivers)) {
       if (transceiver.mid !== null && transceiver.direction === "sendonly") sources[transceiver.mid] = source;
     }
-    const reply = this.#signal.request("offer", { sdp: connection.localDescription.sdp, sources });
-    this.#offerSent = true;
-    for (const body of this.#waitingCandidates.splice(0)) this.#sendCandidate(body);
-    const answer = await reply;
+    // A refused or unanswered offer is the page's to retry and explain (app.js), not a toast.
+    const answer = await this.#signal.request("offer", { sdp: connection.localDescription.sdp, sources }, { quiet: true });
     if (this.closed) return;
     if (answer.ok) {
+      // Candidates wait for the first answer: the server could not use them earlier (it
+      // takes a connection's messages in order), and after a refused offer each would be
+      // one more refusal counted against the person's link.
+      this.#offerSent = true;
+      for (const body of this.#waitingCandidates.splice(0)) this.#sendCandidate(body);
       await connection.setRemoteDescription(answer.answer);
       await this.#limitBitrates();
       return;
     }
+    // Only a link the server already answered can cross offers with it; a refused first
+    // offer is a failure (the page retries), or the connection would wait in "new" forever.
+    const negotiated = Boolean(connection.remoteDescription);
     if (connection.signalingState === "have-local-offer") await connection.setLocalDescription({ type: "rollback" });
     const error = answer.error || {};
-    if (error.code === "media_error" && error.rule !== "media.disabled") {
+    if (negotiated && error.code === "media_error" && error.rule !== "media.disabled") {
       this.#offerAgain = true; // the server had an offer of its own in flight: answer it first
     } else {
       this.#fire("failed", error);

@@ -175,6 +175,8 @@ export class RoomView {
       attach(tile.querySelector("video"), visible ? camera : null);
       tile.dataset.video = visible && camera ? "on" : "off";
     });
+    // How many tiles this page shows: the wide layout picks its columns from it (hearing.css).
+    grid.dataset.count = String(Math.max(0, Math.min(size, people.length - this.#page * size)));
     this.#element("#tiles-empty").hidden = people.length > 0;
     this.#element("#pager").hidden = pages <= 1;
     this.#element("#page-info").textContent = t("Page %(page)s of %(pages)s", { page: this.#page + 1, pages });
