@@ -22,6 +22,7 @@ from hearing_server.app import OPENAPI_PATH, build_service, create_app
 from hearing_server.bus import LocalEventBus
 from hearing_server.demo import create_demo
 from hearing_server.persistence.database import Database
+from hearing_server.recordings_cli import add_recordings_commands
 from hearing_server.services import HearingService, utc_now
 from hearing_server.settings import Settings, load_settings
 from rooms.errors import DomainError
@@ -121,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True, metavar="ACTION"
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=_audit_verify)
+    add_recordings_commands(sub)
     return parser
 
 

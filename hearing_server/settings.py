@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     """Unset: embedded mode (in-process bus). Set: cluster mode through Redis."""
     secret_key: SecretStr | None = None
     recordings_dir: Path | None = None
+    recording_court_pkcs12: Path | None = None
+    """The court's own certificate and key (PKCS#12 from its CA): recordings' manifests are
+    then also signed with it (CMS), beside the server's Ed25519 key."""
+    recording_court_pkcs12_password: SecretStr | None = None
     staff_token_hours: float = Field(default=12, gt=0, le=24 * 30)
     join_link_grace_hours: float = Field(default=12, ge=0, le=24 * 30)
     """A join link works until the session's planned end plus this margin."""

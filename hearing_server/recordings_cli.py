@@ -1,0 +1,141 @@
+"""``hearing-server recordings …``: list, seal and verify recordings on this server's disk.
+
+Verification needs nothing but the files and the server's public key, so a court can run it
+on a copy of a recording far from the server (``--public-key``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hearing_server.settings import Settings
+from recorder.integrity import seal_recording, verify_recording
+from recorder.layout import RecordingPaths
+from recorder.signing import CourtCertificate, ServerKey
+
+__all__ = ["add_recordings_commands", "court_certificate", "find_recording"]
+
+
+def add_recordings_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    recordings = sub.add_parser("recordings", help="hearing recordings").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    listing = recordings.add_parser("list", help="recordings on this server's disk")
+    listing.add_argument("--json", action="store_true", help="print as JSON")
+    listing.set_defaults(func=_list)
+
+    verify = recordings.add_parser(
+        "verify", help="check every hash, the chain and the signatures of a recording"
+    )
+    verify.add_argument("recording", help="a recording's directory or its id")
+    verify.add_argument(
+        "--public-key", type=Path, help="the server's public key (PEM), for a copied recording"
+    )
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.set_defaults(func=_verify)
+
+    seal = recordings.add_parser(
+        "seal", help="rebuild a recording's manifest from its files and sign it again"
+    )
+    seal.add_argument("recording", help="a recording's directory or its id")
+    seal.set_defaults(func=_seal)
+
+
+def find_recording(settings: Settings, name: str) -> RecordingPaths | None:
+    """A recording by its directory, or by its id among this server's recordings."""
+    path = Path(name)
+    if path.is_dir() and (path / "journal.jsonl").exists():
+        return RecordingPaths(path.resolve())
+    for recording in RecordingPaths.all_in(settings.effective_recordings_dir):
+        if recording.recording_id == name:
+            return recording
+    return None
+
+
+def court_certificate(settings: Settings) -> CourtCertificate | None:
+    if settings.recording_court_pkcs12 is None:
+        return None
+    password = settings.recording_court_pkcs12_password
+    return CourtCertificate.from_pkcs12(
+        settings.recording_court_pkcs12,
+        None if password is None else password.get_secret_value(),
+    )
+
+
+def _list(settings: Settings, args: argparse.Namespace) -> int:
+    rows = []
+    for recording in RecordingPaths.all_in(settings.effective_recordings_dir):
+        manifest = _read_manifest(recording)
+        metadata = manifest.get("metadata") if manifest else None
+        if not isinstance(metadata, dict):
+            metadata = {}
+        rows.append(
+            {
+                "id": recording.recording_id,
+                "session_id": recording.session_id,
+                "case_number": metadata.get("case_number", ""),
+                "sealed": manifest is not None,
+                "path": str(recording.root),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            sealed = "sealed" if row["sealed"] else "not sealed"
+            print(f"{row['id']}  {row['case_number'] or '-'}  {sealed}  {row['path']}")
+    return 0
+
+
+def _read_manifest(recording: RecordingPaths) -> dict[str, object] | None:
+    try:
+        loaded = json.loads(recording.manifest.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    recording = find_recording(settings, args.recording)
+    if recording is None:
+        print(f"error: no recording {args.recording!r}", file=sys.stderr)
+        return 2
+    if args.public_key is not None:
+        public_key = args.public_key.read_text()
+    else:
+        public_key = ServerKey.load_or_create(settings.data_dir).public_key_pem
+    result = verify_recording(recording, public_key)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    elif result.ok:
+        court = f"; court signature by {result.signed_by_court}" if result.signed_by_court else ""
+        print(
+            f"recording {recording.recording_id} intact: {result.checked_files} files, "
+            f"chain and server signature verified{court}"
+        )
+    else:
+        print(
+            f"recording {recording.recording_id} does NOT verify: "
+            f"{len(result.problems)} problem(s)",
+            file=sys.stderr,
+        )
+        for problem in result.problems:
+            print(f"  {problem}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _seal(settings: Settings, args: argparse.Namespace) -> int:
+    recording = find_recording(settings, args.recording)
+    if recording is None:
+        print(f"error: no recording {args.recording!r}", file=sys.stderr)
+        return 2
+    manifest = seal_recording(
+        recording, ServerKey.load_or_create(settings.data_dir), court_certificate(settings)
+    )
+    print(
+        f"recording {recording.recording_id} sealed: {len(manifest['segments'])} segments, "
+        f"chain head {manifest['chain_head'][:16]}…"
+    )
+    return 0
