@@ -9,6 +9,7 @@ from hearing_server import __version__
 from hearing_server.persistence.repositories import SessionFilter
 from hearing_server.services import JoinLink
 from hearing_server.turn import ice_servers_for
+from recorder.signing import ServerKey
 from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
@@ -69,6 +70,14 @@ async def update_user(call: Call) -> s.UserOut:
         call.staff, UserId(call.path("user_id")), body.active
     )
     return s.UserOut.of(user)
+
+
+# ---------------------------------------------------------------------- recordings
+
+
+async def recording_public_key(call: Call) -> s.RecordingKeyOut:
+    key = ServerKey.load_or_create(call.request.app[SETTINGS].data_dir)
+    return s.RecordingKeyOut(public_key_pem=key.public_key_pem, fingerprint=key.fingerprint)
 
 
 # ---------------------------------------------------------------------- courts
@@ -529,6 +538,15 @@ ENDPOINTS: list[Endpoint] = [
         Auth.JOIN,
         response=s.JoinViewOut,
         errors=(403, 404),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/recordings/public-key",
+        recording_public_key,
+        "The public key that signs recordings' manifests",
+        "recordings",
+        Auth.PUBLIC,
+        response=s.RecordingKeyOut,
     ),
     Endpoint(
         "GET",

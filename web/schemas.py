@@ -467,3 +467,12 @@ class HealthOut(BaseModel):
     mode: str
     checks: dict[str, str]
     loop_lag: LoopLagOut
+
+
+class RecordingKeyOut(BaseModel):
+    """The key that signs every recording's manifest, so anyone can check one."""
+
+    algorithm: str = "Ed25519"
+    public_key_pem: str
+    fingerprint: str
+    "SHA-256 of the raw public key; a manifest's ``signing_key`` names it."
