@@ -20,12 +20,20 @@ from aiohttp import web
 from hearing_server import __version__
 from hearing_server.app import OPENAPI_PATH, build_service, create_app
 from hearing_server.bus import LocalEventBus
+from hearing_server.case_import import (
+    ImportFileError,
+    ImportFormat,
+    RowOutcome,
+    import_cases,
+    parse_case_file,
+)
 from hearing_server.demo import create_demo
 from hearing_server.persistence.database import Database
 from hearing_server.recordings_cli import add_recordings_commands
 from hearing_server.services import HearingService, utc_now
 from hearing_server.settings import Settings, load_settings
 from rooms.errors import DomainError
+from rooms.ids import CourtId
 from rooms.participants import Actor
 from rooms.roles import StaffRole
 from signaling.probe import ProbeResult, run_probe
@@ -123,6 +131,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=_audit_verify)
     add_recordings_commands(sub)
+
+    cases = sub.add_parser("cases", help="the case registry").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    imports = cases.add_parser(
+        "import",
+        help="schedule hearings from a registry file (CSV or JSON); a dry run unless --apply",
+    )
+    imports.add_argument("file", type=Path, help="a .csv or .json file, UTF-8")
+    imports.add_argument("--apply", action="store_true", help="schedule what passes")
+    imports.add_argument("--court", help="the court's id (default: this server's court)")
+    imports.set_defaults(func=_cases_import)
     return parser
 
 
@@ -239,6 +259,38 @@ def _audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
         return 1
     print(f"audit log intact: {count} entries, hash chain verified")
     return 0
+
+
+def _cases_import(settings: Settings, args: argparse.Namespace) -> int:
+    file: Path = args.file
+    file_format: ImportFormat = "json" if file.suffix.lower() == ".json" else "csv"
+    try:
+        rows = parse_case_file(file.read_text(encoding="utf-8"), file_format)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {file}: {exc}", file=sys.stderr)
+        return 2
+    except ImportFileError as exc:
+        print(f"error: {exc.message.en}", file=sys.stderr)
+        return 2
+
+    async def run(service: HearingService) -> list[RowOutcome]:
+        court_id = CourtId(args.court) if args.court else service.default_court_id(CLI_ACTOR)
+        return await import_cases(service, CLI_ACTOR, court_id, rows, dry_run=not args.apply)
+
+    outcomes = _with_service(settings, run)
+    for outcome in outcomes:
+        reasons = "; ".join(r.en for r in outcome.reasons)
+        print(
+            f"line {outcome.line}: {outcome.case_number or '-'}: {outcome.status}"
+            + (f": {reasons}" if reasons else "")
+        )
+    refused = sum(o.status == "refused" for o in outcomes)
+    verb = "scheduled" if args.apply else "would be scheduled"
+    print(
+        f"{len(outcomes) - refused} {verb}, {refused} refused"
+        + ("" if args.apply else " (dry run: nothing changed; --apply to schedule)")
+    )
+    return 1 if refused else 0
 
 
 # ---------------------------------------------------------------------- helpers

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hearing_server import __version__
+from hearing_server.case_import import ImportFileError, import_cases, parse_case_file
 from hearing_server.persistence.repositories import SessionFilter
 from hearing_server.services import JoinLink
 from hearing_server.turn import ice_servers_for
@@ -70,6 +71,40 @@ async def update_user(call: Call) -> s.UserOut:
         call.staff, UserId(call.path("user_id")), body.active
     )
     return s.UserOut.of(user)
+
+
+# ---------------------------------------------------------------------- case registry
+
+
+async def import_case_file(call: Call) -> s.CaseImportOut:
+    body: s.CaseImportIn = call.body
+    try:
+        rows = parse_case_file(body.content, body.format)
+    except ImportFileError as error:
+        raise InvalidInput("case_import.file", error.message) from error
+    outcomes = await import_cases(
+        call.request.app[SERVICE],
+        call.staff,
+        _court_id(call, body.court_id),
+        rows,
+        dry_run=body.dry_run,
+    )
+    return s.CaseImportOut(
+        dry_run=body.dry_run,
+        accepted=sum(o.status == "accepted" for o in outcomes),
+        scheduled=sum(o.status == "scheduled" for o in outcomes),
+        refused=sum(o.status == "refused" for o in outcomes),
+        rows=[
+            s.CaseImportRowOut(
+                line=o.line,
+                case_number=o.case_number,
+                status=o.status,
+                reasons=[r.as_dict() for r in o.reasons],
+                session_id=o.session_id,
+            )
+            for o in outcomes
+        ],
+    )
 
 
 # ---------------------------------------------------------------------- recordings
@@ -538,6 +573,16 @@ ENDPOINTS: list[Endpoint] = [
         Auth.JOIN,
         response=s.JoinViewOut,
         errors=(403, 404),
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/case-imports",
+        import_case_file,
+        "Schedule hearings from a case registry file (CSV or JSON); dry run by default",
+        "sessions",
+        body=s.CaseImportIn,
+        response=s.CaseImportOut,
+        errors=(403, 404, 422),
     ),
     Endpoint(
         "GET",

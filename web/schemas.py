@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -476,3 +476,31 @@ class RecordingKeyOut(BaseModel):
     public_key_pem: str
     fingerprint: str
     "SHA-256 of the raw public key; a manifest's ``signing_key`` names it."
+
+
+class CaseImportIn(Strict):
+    """A case registry export, one case per row (see hearing_server/case_import.py)."""
+
+    court_id: Identifier | None = Field(default=None, description="Default: the caller's court.")
+    format: Literal["csv", "json"]
+    content: str = Field(max_length=2 * 1024 * 1024, description="The file's text (UTF-8).")
+    dry_run: bool = Field(default=True, description="Report what would happen; store nothing.")
+
+
+class CaseImportRowOut(BaseModel):
+    line: int
+    case_number: str
+    status: Literal["accepted", "scheduled", "refused"]
+    "accepted: would be scheduled (dry run); scheduled: it was; refused: see reasons."
+    reasons: list[dict[str, str]]
+    "Why it is refused, each in Vietnamese and English."
+    session_id: str | None
+
+
+class CaseImportOut(BaseModel):
+    dry_run: bool
+    accepted: int
+    scheduled: int
+    refused: int
+    rows: list[CaseImportRowOut]
+

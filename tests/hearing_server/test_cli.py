@@ -198,3 +198,28 @@ def test_a_probe_of_a_server_that_is_not_there_reports_json_not_a_traceback(
     assert report["ok"] is False and report["joined"] is False
     assert report["problems"] == [report["error"]] and "cannot reach" in report["error"]
     assert "Traceback" not in probe.stderr
+
+
+def test_cases_import_is_a_dry_run_unless_applied(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    registry = tmp_path / "registry.csv"
+    registry.write_text(
+        "case_number,case_type,scheduled_start,courtroom_name\n"
+        "7/2031/DS-ST,civil,2031-05-06 08:00,Phòng xử án số 1\n"
+        "8/2031/DS-ST,divorce,2031-05-06 09:00,Phòng xử án số 1\n",
+        encoding="utf-8",
+    )
+    command = [*CLI, "cases", "import", str(registry)]
+    dry = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 1, dry.stderr  # one row refused
+    assert "line 2: 7/2031/DS-ST: accepted" in dry.stdout
+    assert "line 3: 8/2031/DS-ST: refused: Case type is not valid" in dry.stdout
+    assert "dry run: nothing changed" in dry.stdout
+    applied = subprocess.run(
+        [*command, "--apply"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "line 2: 7/2031/DS-ST: scheduled" in applied.stdout, applied.stderr
+    again = subprocess.run(
+        [*command, "--apply"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "already has a hearing at this very time" in again.stdout
