@@ -503,4 +503,3 @@ class CaseImportOut(BaseModel):
     scheduled: int
     refused: int
     rows: list[CaseImportRowOut]
-
