@@ -17,6 +17,7 @@ from hearing_server.presence import ConnectionPresence, LocalPresence, RedisPres
 from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
+from hearing_server.webhooks import NotifyingBus, WebhookDispatcher, WebhookOutbox, WebhookRegistry
 from signaling.forwarding import ForwardingGateway
 from signaling.gateway import MediaGateway, MediaGatewayFactory, NoMediaGateway, ServerOfferSender
 from signaling.server import SIGNALING, SignalingServer
@@ -25,7 +26,16 @@ from web.endpoint import MAX_BODY_BYTES, add_routes
 from web.errors import error_middleware
 from web.health import healthz, loop_lag_metrics, metrics, request_metrics
 from web.hearing import add_hearing_routes
-from web.keys import HEALTH_CHECKS, LOOP_LAG, METRICS, PRESENCE, SERVICE, SETTINGS
+from web.keys import (
+    HEALTH_CHECKS,
+    LOOP_LAG,
+    METRICS,
+    PRESENCE,
+    SERVICE,
+    SETTINGS,
+    WEBHOOK_DISPATCHER,
+    WEBHOOKS,
+)
 from web.pages import add_page_routes
 from web.proxy import forwarded_middleware, trusted_networks
 from web.staff.pages import add_staff_routes
@@ -137,14 +147,22 @@ def _services(clock: Clock) -> Any:
                 redis = Redis.from_url(settings.redis_url)
                 bus = RedisEventBus(redis)
             await bus.start()
+            bus = NotifyingBus(bus, WebhookOutbox(database, clock))
             service = build_service(settings, database, bus, clock)
             court = settings.court
             await service.ensure_court(court.code, court.name, court.time_zone)
             app[SERVICE] = service
+            app[WEBHOOKS] = WebhookRegistry(service)
+            dispatcher = app[WEBHOOK_DISPATCHER] = WebhookDispatcher(
+                database, clock, poll_seconds=settings.webhook_poll_seconds
+            )
+            await dispatcher.start()
             app[PRESENCE] = build_presence(settings, redis, clock)
             app[HEALTH_CHECKS] = {"database": database.ping, "redis": _redis_check(redis)}
             yield
         finally:
+            if WEBHOOK_DISPATCHER in app:
+                await app[WEBHOOK_DISPATCHER].stop()
             await bus.stop()
             if redis is not None:
                 await redis.aclose()

@@ -4,7 +4,7 @@ and publishes, in one transaction. Web and signalling handlers call only this.""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -820,6 +820,28 @@ class HearingService:
         session = await self._staff_command(actor, action, None, detail, create, store)
         await self.bus.publish(session.collect_events(), session.version)
         return session
+
+    async def staff_work(
+        self,
+        actor: Actor,
+        action: str,
+        check: Callable[[], object],
+        work: Callable[[UnitOfWork], Awaitable[T]],
+        detail: dict[str, Any] | None = None,
+        *,
+        audit_accepted: bool = True,
+    ) -> T:
+        """Staff work outside any one session, kept to the rules every command keeps: the
+        permission check first (a refusal audited), the work, its audit entry, one commit.
+        For edges with tables of their own (webhooks) that have no domain aggregate."""
+        detail = detail or {}
+        async with self.database.unit_of_work() as uow:
+            await self._permit(uow, actor, action, None, check, detail)
+            result = await work(uow)
+            if audit_accepted:
+                await self._audit(uow, actor, action, None, "accepted", detail)
+            await uow.commit()
+            return result
 
     async def _staff_command(
         self,

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     court: CourtDefaults = Field(default_factory=CourtDefaults)
     policy: dict[str, Any] = Field(default_factory=dict)
     """Overrides of the Vietnamese jurisdiction defaults, see ``rooms.policy``."""
+    webhook_poll_seconds: float = Field(default=2, gt=0, le=600)
+    """How often due webhook notifications are looked for and sent."""
     log_level: str = "INFO"
     """The server's own events (joins, admissions, drops, suspensions, alerts, refusals)."""
     library_log_level: str = "WARNING"

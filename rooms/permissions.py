@@ -104,6 +104,7 @@ class StaffAction(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_COURTS = "manage_courts"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
@@ -122,6 +123,9 @@ STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.VIEW_AUDIT: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
     StaffAction.MANAGE_USERS: frozenset({StaffRole.ADMIN}),
     StaffAction.MANAGE_COURTS: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
+    # Notifications leave the server for a system outside it (the case registry): only
+    # an administrator points them somewhere.
+    StaffAction.MANAGE_WEBHOOKS: frozenset({StaffRole.ADMIN}),
 }
 
 OFFICIAL_LINK_ROLES = OFFICIAL_ROLES | {Role.CHAIR}

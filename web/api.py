@@ -19,7 +19,7 @@ from rooms.session import ensure_schedulable
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
-from web.keys import SERVICE, SETTINGS
+from web.keys import SERVICE, SETTINGS, WEBHOOKS
 from web.openapi import build_openapi
 
 PREFIX = "/api/v1"
@@ -105,6 +105,28 @@ async def import_case_file(call: Call) -> s.CaseImportOut:
             for o in outcomes
         ],
     )
+
+
+# ---------------------------------------------------------------------- webhooks
+
+
+async def register_webhook(call: Call) -> s.WebhookOut:
+    body: s.WebhookIn = call.body
+    hook = await call.request.app[WEBHOOKS].register(call.staff, body.url, body.events)
+    return s.WebhookOut.of(hook)
+
+
+async def list_webhooks(call: Call) -> list[s.WebhookOut]:
+    return [s.WebhookOut.of(h) for h in await call.request.app[WEBHOOKS].all(call.staff)]
+
+
+async def remove_webhook(call: Call) -> None:
+    await call.request.app[WEBHOOKS].remove(call.staff, call.path("webhook_id"))
+
+
+async def webhook_deliveries(call: Call) -> list[s.WebhookDeliveryOut]:
+    deliveries = await call.request.app[WEBHOOKS].deliveries(call.staff, call.path("webhook_id"))
+    return [s.WebhookDeliveryOut.model_validate(d, from_attributes=True) for d in deliveries]
 
 
 # ---------------------------------------------------------------------- recordings
@@ -583,6 +605,44 @@ ENDPOINTS: list[Endpoint] = [
         body=s.CaseImportIn,
         response=s.CaseImportOut,
         errors=(403, 404, 422),
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/webhooks",
+        register_webhook,
+        "Register a receiver of signed lifecycle notifications",
+        "webhooks",
+        body=s.WebhookIn,
+        response=s.WebhookOut,
+        status=201,
+        errors=(403, 422),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/webhooks",
+        list_webhooks,
+        "Registered notification receivers",
+        "webhooks",
+        response=list[s.WebhookOut],
+        errors=(403,),
+    ),
+    Endpoint(
+        "DELETE",
+        PREFIX + "/webhooks/{webhook_id}",
+        remove_webhook,
+        "Stop notifying a receiver (its deliveries are kept)",
+        "webhooks",
+        status=204,
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/webhooks/{webhook_id}/deliveries",
+        webhook_deliveries,
+        "Every delivery to a receiver: attempts, answers, errors",
+        "webhooks",
+        response=list[s.WebhookDeliveryOut],
+        errors=(403, 404),
     ),
     Endpoint(
         "GET",

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from hearing_server.presence import ConnectionPresence
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
+from hearing_server.webhooks import WebhookDispatcher, WebhookRegistry
 from signaling.loop_lag import LoopLagMonitor
 
 SERVICE = web.AppKey("service", HearingService)
@@ -21,3 +22,6 @@ HEALTH_CHECKS = web.AppKey("health_checks", dict[str, Any])
 """name -> async callable returning True when healthy (database, redis...)."""
 LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
 """How late this process's event loop runs (shown by ``/healthz`` and ``/metrics``)."""
+WEBHOOKS = web.AppKey("webhooks", WebhookRegistry)
+WEBHOOK_DISPATCHER = web.AppKey("webhook_dispatcher", WebhookDispatcher)
+"""Sends the notifications the outbox holds; tests drive it with their own clock."""

@@ -503,3 +503,50 @@ class CaseImportOut(BaseModel):
     scheduled: int
     refused: int
     rows: list[CaseImportRowOut]
+
+
+class WebhookIn(Strict):
+    url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=PRINTABLE)]
+    events: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Notification types to send; empty: all of them.",
+    )
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+    secret: str | None = Field(
+        default=None,
+        description="Only in the reply to registration: the HMAC key that signs every "
+        "notification (X-Hearing-Signature: sha256=HMAC(secret, timestamp + '.' + body)).",
+    )
+
+    @classmethod
+    def of(cls, hook: Any) -> WebhookOut:
+        return cls(
+            id=hook.id,
+            url=hook.url,
+            events=list(hook.events),
+            active=hook.active,
+            created_at=hook.created_at,
+            secret=hook.secret,
+        )
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: str
+    notification_id: str
+    kind: str
+    session_id: str | None
+    status: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime

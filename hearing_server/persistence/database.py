@@ -93,6 +93,12 @@ class UnitOfWork:
         self.login_failures = LoginFailureRepository(conn)
         return self
 
+    @property
+    def connection(self) -> AsyncConnection:
+        """The transaction's connection, for an edge's own tables (webhooks)."""
+        assert self._conn is not None, "outside the unit of work"
+        return self._conn
+
     async def commit(self) -> None:
         """Seal the audit entries last, so the chain's global lock is held only for their
         append and the commit itself."""

@@ -248,3 +248,36 @@ login_failures = Table(
 )
 """Failed logins counted per account and per client address, in the database so that every
 server process of a cluster applies the same back-off."""
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("webhook_id", ID, ForeignKey("webhooks.id"), nullable=False, index=True),
+    Column("notification_id", String(100), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("session_id", ID, nullable=True),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("webhook_id", "notification_id"),
+)
