@@ -59,11 +59,13 @@ class BuiltRecording:
     paused: float
 
 
-def _video(path: Path, colour: tuple[int, int, int], seconds: float, size: tuple[int, int]) -> int:
+def _video(
+    path: Path, colour: tuple[int, int, int], seconds: float, size: tuple[int, int], fps: int
+) -> int:
     width, height = size
-    frames = round(seconds * 10)
+    frames = round(seconds * fps)
     with av.open(str(path), "w", format="webm") as container:
-        stream = container.add_stream("libvpx", rate=10)
+        stream = container.add_stream("libvpx", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"deadline": "realtime", "cpu-used": "8"}
         picture = np.empty((height, width, 3), dtype=np.uint8)
@@ -71,7 +73,7 @@ def _video(path: Path, colour: tuple[int, int, int], seconds: float, size: tuple
         for index in range(frames):
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
             frame.pts = index
-            frame.time_base = Fraction(1, 10)
+            frame.time_base = Fraction(1, fps)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return frames
@@ -100,6 +102,7 @@ def build_recording(
     segment_seconds: float = 2.0,
     segments: int = 3,
     size: tuple[int, int] = (160, 120),
+    fps: int = 10,
 ) -> BuiltRecording:
     """Segments of ``segment_seconds`` for each party from its join; the recording pauses for
     one second after the second segment; the session goes into session at one second."""
@@ -154,8 +157,8 @@ def build_recording(
                 target = paths.track(track).segment(number, "webm")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if kind == "video":
-                    _video(target, party.colour, length, size)
-                    last = begin + length - 0.1
+                    _video(target, party.colour, length, size, fps)
+                    last = begin + length - 1 / fps
                 else:
                     _audio(target, party.tone, length)
                     last = begin + length - 0.02
