@@ -12,6 +12,7 @@ from pathlib import Path
 import av
 import pytest
 
+from hearing_server.cli import main
 from recorder.composition import read_progress
 from recorder.jobs import LocalJobs, RedisJobs, composition_worker, enqueue_composition
 from tests.recorder.recording_builder import build_recording
@@ -72,3 +73,17 @@ async def test_arq_queue_composes_on_a_worker(tmp_path: Path) -> None:
     assert worker.jobs_complete == 1 and worker.jobs_failed == 0
     assert built.paths.composed_video.is_file()
     assert (read_progress(built.paths) or {}).get("state") == "done"
+
+
+def test_the_cli_composes_by_id_and_shows_progress(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEARING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HEARING_RECORDINGS_DIR", str(tmp_path / "recordings"))
+    monkeypatch.delenv("HEARING_REDIS_URL", raising=False)
+    built = build_recording(tmp_path / "recordings", segments=2)
+    assert main(["recordings", "compose", "r-builder", "--wait"]) == 0
+    shown = capsys.readouterr().out
+    assert "done 100.0%" in shown
+    assert built.paths.composed_video.is_file()
+    assert main(["recordings", "compose", "no-such-recording"]) == 2
