@@ -338,13 +338,13 @@ def grid(count: int, width: int, height: int, screen: bool = False) -> list[_Rec
     if screen and count > 1:
         main = width * 3 // 4
         side = count - 1
-        tile_h = height // side
+        tile_h = height // side // 2 * 2
         return [_Rect(0, 0, main, height)] + [
             _Rect(main, i * tile_h, width - main, tile_h) for i in range(side)
         ]
     columns = math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    tile_w, tile_h = width // columns, height // rows
+    tile_w, tile_h = width // columns // 2 * 2, height // rows // 2 * 2
     return [
         _Rect((i % columns) * tile_w, (i // columns) * tile_h, tile_w, tile_h) for i in range(count)
     ]
@@ -388,14 +388,66 @@ class _Cursor:
         return self.current
 
 
+Planes = tuple[Pixels, Pixels, Pixels]
+"""A picture as its Y, U and V planes (4:2:0): composed in the encoder's own format, so no
+full-frame colour conversion is paid per output frame."""
+
+
+def _split(flat: NDArray[Any], width: int, height: int) -> Planes:
+    data = flat.reshape(-1).astype(np.uint8, copy=False)
+    luma = width * height
+    chroma = luma // 4
+    return (
+        data[:luma].reshape(height, width),
+        data[luma : luma + chroma].reshape(height // 2, width // 2),
+        data[luma + chroma : luma + 2 * chroma].reshape(height // 2, width // 2),
+    )
+
+
+def _to_planes(rgb: Pixels) -> Planes:
+    height, width = rgb.shape[:2]
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    return _split(frame.reformat(format="yuv420p").to_ndarray(), width, height)
+
+
+def _solid(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+    y, u, v = _to_planes(np.full((2, 2, 3), colour, dtype=np.uint8))
+    return int(y[0, 0]), int(u[0, 0]), int(v[0, 0])
+
+
+class _Canvas:
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.planes: Planes = (
+            np.empty((height, width), dtype=np.uint8),
+            np.empty((height // 2, width // 2), dtype=np.uint8),
+            np.empty((height // 2, width // 2), dtype=np.uint8),
+        )
+
+    def fill(self, yuv: tuple[int, int, int], x: int, y: int, w: int, h: int) -> None:
+        for index, (plane, value) in enumerate(zip(self.planes, yuv, strict=True)):
+            d = 1 if index == 0 else 2
+            plane[y // d : (y + h) // d, x // d : (x + w) // d] = value
+
+    def put(self, picture: Planes, x: int, y: int) -> None:
+        for index, (plane, part) in enumerate(zip(self.planes, picture, strict=True)):
+            d = 1 if index == 0 else 2
+            h, w = part.shape
+            plane[y // d : y // d + h, x // d : x // d + w] = part
+
+    def frame(self) -> av.VideoFrame:
+        flat = np.concatenate([p.reshape(-1) for p in self.planes])
+        return av.VideoFrame.from_ndarray(flat.reshape(-1, self.width), format="yuv420p")
+
+
 class _Labels:
     """Name and role bars, drawn once per track and width with Pillow."""
 
     def __init__(self) -> None:
-        self.__cache: dict[tuple[str, int], Pixels] = {}
+        self.__cache: dict[tuple[str, int], Planes] = {}
         self.__font = _font(18)
 
-    def bar(self, track: TrackInfo, width: int) -> Pixels:
+    def bar(self, track: TrackInfo, width: int) -> Planes:
         key = (track.track_id, width)
         if key not in self.__cache:
             image = Image.new("RGB", (width, _LABEL_HEIGHT), (0, 0, 0))
@@ -405,7 +457,7 @@ class _Labels:
             if track.source == "screen":
                 text += " · Chia sẻ màn hình"
             draw.text((8, 4), text, fill=(255, 255, 255), font=self.__font)
-            self.__cache[key] = np.asarray(image, dtype=np.uint8)
+            self.__cache[key] = _to_planes(np.asarray(image, dtype=np.uint8))
         return self.__cache[key]
 
 
@@ -416,22 +468,26 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def _paste(canvas: Pixels, frame: av.VideoFrame, rect: _Rect) -> None:
+def _paste(canvas: _Canvas, frame: av.VideoFrame, rect: _Rect) -> None:
     """The picture fitted into ``rect`` keeping its shape, centred."""
     scale = min(rect.w / frame.width, rect.h / frame.height)
     w = max(2, int(frame.width * scale) // 2 * 2)
     h = max(2, int(frame.height * scale) // 2 * 2)
-    picture = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
-    x = rect.x + (rect.w - w) // 2
-    y = rect.y + (rect.h - h) // 2
-    canvas[y : y + h, x : x + w] = picture
+    picture = frame.reformat(
+        width=w, height=h, format="yuv420p", interpolation="FAST_BILINEAR"
+    ).to_ndarray()
+    x = (rect.x + (rect.w - w) // 2) // 2 * 2
+    y = (rect.y + (rect.h - h) // 2) // 2 * 2
+    canvas.put(_split(picture, w, h), x, y)
 
 
-def _frame_border(canvas: Pixels, rect: _Rect, thickness: int = 4) -> None:
-    canvas[rect.y : rect.y + thickness, rect.x : rect.x + rect.w] = _EMPHASIS
-    canvas[rect.y + rect.h - thickness : rect.y + rect.h, rect.x : rect.x + rect.w] = _EMPHASIS
-    canvas[rect.y : rect.y + rect.h, rect.x : rect.x + thickness] = _EMPHASIS
-    canvas[rect.y : rect.y + rect.h, rect.x + rect.w - thickness : rect.x + rect.w] = _EMPHASIS
+def _frame_border(
+    canvas: _Canvas, rect: _Rect, colour: tuple[int, int, int], thickness: int = 4
+) -> None:
+    canvas.fill(colour, rect.x, rect.y, rect.w, thickness)
+    canvas.fill(colour, rect.x, rect.y + rect.h - thickness, rect.w, thickness)
+    canvas.fill(colour, rect.x, rect.y, thickness, rect.h)
+    canvas.fill(colour, rect.x + rect.w - thickness, rect.y, thickness, rect.h)
 
 
 def _write_video(
@@ -448,7 +504,8 @@ def _write_video(
     rate = settings.fps
     frames = max(1, round(timeline.duration * rate))
     slack = 2.0 / rate
-    canvas = np.empty((settings.height, settings.width, 3), dtype=np.uint8)
+    canvas = _Canvas(settings.width, settings.height)
+    background, emphasis = _solid(_BACKGROUND), _solid(_EMPHASIS)
     with av.open(str(audio_file)) as audio_in, _open_output(part, tags, timeline) as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = settings.width, settings.height, "yuv420p"
@@ -458,7 +515,7 @@ def _write_video(
         waiting = next(audio_packets, None)
         for index in range(frames):
             at = index / rate
-            canvas[:] = _BACKGROUND
+            canvas.fill(background, 0, 0, settings.width, settings.height)
             shown = [t for t in videos if cursors[t.track_id].visible(at, slack)]
             screen = [t for t in shown if t.source == "screen"]
             ordered = screen[:1] + [t for t in shown if t not in screen[:1]]
@@ -470,10 +527,10 @@ def _write_video(
                     _paste(canvas, picture, rect)
                 bar = labels.bar(track, rect.w)
                 top = rect.y + rect.h - _LABEL_HEIGHT
-                canvas[top : top + _LABEL_HEIGHT, rect.x : rect.x + rect.w] = bar
+                canvas.put(bar, rect.x, top)
                 if speaker is not None and track.participant_id == speaker and not screen:
-                    _frame_border(canvas, rect)
-            frame = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+                    _frame_border(canvas, rect, emphasis)
+            frame = canvas.frame()
             frame.pts = index
             frame.time_base = Fraction(1, rate)
             container.mux(stream.encode(frame))
