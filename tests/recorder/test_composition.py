@@ -112,3 +112,13 @@ def test_chapters_and_case_tags(composed: BuiltRecording) -> None:
         assert any("Tạm dừng ghi hình" in t for t in titles)
     progress = read_progress(composed.paths)
     assert progress is not None and progress["state"] == "done" and progress["percent"] == 100
+
+
+def test_the_active_speaker_is_framed(composed: BuiltRecording) -> None:
+    before = _frame_at(composed.paths.composed_video, 0.2)
+    after = _frame_at(composed.paths.composed_video, 3.0)
+    assert not _has_colour(before, (255, 196, 0))
+    # p2 (the speaker) has the second tile of the 2x2 grid: top right.
+    assert _has_colour(after[:180, 320:], (255, 196, 0))
+    assert not _has_colour(after[:180, :320], (255, 196, 0))
+    assert not _has_colour(after[180:], (255, 196, 0))
