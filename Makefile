@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest services browser bench bench-fanout messages clean
+.PHONY: run test lint typecheck pytest services browser bench bench-fanout bench-composition messages clean
 
 run: $(STAMP)
 	$(BIN)/hearing-server serve
@@ -44,6 +44,9 @@ bench: $(STAMP)
 # 1 publisher to M receive-only participants: the largest M one core forwards without loss.
 bench-fanout: $(STAMP)
 	$(BIN)/python -m benchmarks.sfu --fanout
+
+bench-composition: $(STAMP)
+	$(BIN)/python -m benchmarks.composition
 
 # After changing page text: re-extract strings into web/locale/vi/LC_MESSAGES/*.po, then translate.
 messages: $(STAMP)

@@ -6,12 +6,17 @@ on a copy of a recording far from the server (``--public-key``)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hearing_server.settings import Settings
+from recorder.composition import read_progress, write_progress
 from recorder.integrity import seal_recording, verify_recording
+from recorder.jobs import LocalJobs, RedisJobs, composition_worker
 from recorder.layout import RecordingPaths
 from recorder.signing import CourtCertificate, ServerKey
 
@@ -41,6 +46,17 @@ def add_recordings_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     )
     seal.add_argument("recording", help="a recording's directory or its id")
     seal.set_defaults(func=_seal)
+
+    compose = recordings.add_parser(
+        "compose", help="compose a recording into one MP4 (on the Redis queue when configured)"
+    )
+    compose.add_argument("recording", help="a recording's directory or its id")
+    compose.add_argument("--wait", action="store_true", help="wait and show percent, time left")
+    compose.set_defaults(func=_compose)
+
+    worker = recordings.add_parser("worker", help="run composition jobs from the Redis queue")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.set_defaults(func=_worker)
 
 
 def find_recording(settings: Settings, name: str) -> RecordingPaths | None:
@@ -138,4 +154,52 @@ def _seal(settings: Settings, args: argparse.Namespace) -> int:
         f"recording {recording.recording_id} sealed: {len(manifest['segments'])} segments, "
         f"chain head {manifest['chain_head'][:16]}…"
     )
+    return 0
+
+
+def _compose(settings: Settings, args: argparse.Namespace) -> int:
+    recording = find_recording(settings, args.recording)
+    if recording is None:
+        print(f"error: no recording {args.recording!r}", file=sys.stderr)
+        return 2
+    if settings.redis_url:
+        asyncio.run(RedisJobs(settings.redis_url).enqueue(recording))
+        print(f"recording {recording.recording_id}: composition queued")
+        if not args.wait:
+            return 0
+        return _show_progress(recording, lambda: False)
+    jobs = LocalJobs()
+    if not args.wait:
+        print("no Redis configured: composing here; --wait shows progress", file=sys.stderr)
+        return 0 if jobs.run(recording) else 1
+    write_progress(recording, "queued", 0.0)
+    child = jobs.start(recording)
+    status = _show_progress(recording, lambda: not child.is_alive())
+    child.join()
+    if child.exitcode != 0 and status != 1:
+        return 0 if jobs.run(recording) else 1
+    return status
+
+
+def _show_progress(recording: RecordingPaths, ended: Callable[[], bool]) -> int:
+    """Percent and time left on one line until the job is done or failed."""
+    while True:
+        progress = read_progress(recording) or {}
+        state = progress.get("state", "queued")
+        eta = progress.get("eta_seconds")
+        left = f", còn {eta:.0f} s / {eta:.0f} s left" if isinstance(eta, int | float) else ""
+        print(f"\r{state} {progress.get('percent', 0):5.1f}%{left}    ", end="", flush=True)
+        if state in ("done", "failed") or ended():
+            print()
+            if state == "failed":
+                print(f"error: {progress.get('error')}", file=sys.stderr)
+            return 0 if state == "done" else 1
+        time.sleep(0.5)
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.redis_url:
+        print("error: the composition worker needs redis_url", file=sys.stderr)
+        return 2
+    composition_worker(settings.redis_url, burst=args.burst).run()
     return 0

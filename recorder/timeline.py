@@ -1,0 +1,232 @@
+"""One timeline of a recording, read from its journal: where each segment sits, what is cut.
+
+Times here are seconds of the *composed* file (``out``): the journal's wall-clock axis from
+the first ``run_started``, with every recording pause cut out. Each server run's monotonic
+clock is put on the wall clock by that run's ``run_started`` anchor, so segments written
+before and after a restart line up. Pure functions over journal entries; no media I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from recorder.journal import JournalEntry
+
+_Seconds = Callable[[JournalEntry], float]
+"""Puts a journal entry on the recording's seconds."""
+
+__all__ = [
+    "Chapter",
+    "Pause",
+    "PlacedSegment",
+    "Timeline",
+    "TrackInfo",
+    "build_timeline",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    track_id: str
+    participant_id: str
+    name: str
+    role: str
+    source: str
+    "camera, microphone or screen."
+    kind: str
+    "audio or video."
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedSegment:
+    track_id: str
+    path: Path
+    start: float
+    "Recording seconds (before pauses are cut) of the segment's first packet."
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    start: float
+    "Recording seconds (before cutting) where the pause began."
+    end: float
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    start: float
+    "Seconds of the composed file."
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    origin: datetime
+    "The wall-clock instant of recording second 0."
+    tracks: dict[str, TrackInfo]
+    segments: tuple[PlacedSegment, ...]
+    pauses: tuple[Pause, ...]
+    chapters: tuple[Chapter, ...]
+    speakers: tuple[tuple[float, str | None], ...]
+    "(composed seconds, participant id) from which that participant is the active speaker."
+    duration: float
+    "Seconds of the composed file."
+    end: datetime
+    "Wall-clock instant the recording ended."
+
+    def cut(self, at: float) -> float | None:
+        """Composed seconds of recording second ``at``; None inside a pause."""
+        removed = 0.0
+        for pause in self.pauses:
+            if at >= pause.end:
+                removed += pause.length
+            elif at >= pause.start:
+                return None
+        return at - removed
+
+    def clamped(self, at: float) -> float:
+        """Composed seconds of ``at``; an instant inside a pause goes to where the pause is."""
+        removed = 0.0
+        for pause in self.pauses:
+            if at >= pause.end:
+                removed += pause.length
+            elif at >= pause.start:
+                return pause.start - removed
+        return at - removed
+
+    def segments_of(self, track_id: str) -> list[PlacedSegment]:
+        return [s for s in self.segments if s.track_id == track_id]
+
+    def speaker_at(self, out: float) -> str | None:
+        current: str | None = None
+        for start, participant in self.speakers:
+            if start > out:
+                break
+            current = participant
+        return current
+
+
+def build_timeline(root: Path, entries: Iterable[JournalEntry]) -> Timeline:
+    """The timeline of the recording at ``root`` (segment files are relative to it)."""
+    ordered = list(entries)
+    anchors = {e.run: e for e in ordered if e.type == "run_started"}
+    if not anchors:
+        raise ValueError("the journal has no run_started entry")
+    origin = min(a.at for a in anchors.values())
+
+    def seconds(entry: JournalEntry) -> float:
+        return (entry.at - origin).total_seconds()
+
+    def seconds_of_mono(run: int, mono: float) -> float:
+        anchor = anchors.get(run) or anchors[min(anchors)]
+        return (anchor.wall_time_of(mono) - origin).total_seconds()
+
+    tracks: dict[str, TrackInfo] = {}
+    segments: list[PlacedSegment] = []
+    pauses: list[Pause] = []
+    paused_at: float | None = None
+    last = 0.0
+    for entry in ordered:
+        data = entry.data
+        last = max(last, seconds(entry))
+        if entry.type == "track_started":
+            track = str(data["track"])
+            tracks[track] = TrackInfo(
+                track,
+                str(data.get("participant_id", "")),
+                str(data.get("name", "")),
+                str(data.get("role", "")),
+                str(data.get("source", "camera")),
+                str(data.get("kind", "video")),
+            )
+        elif entry.type == "segment_closed":
+            den = int(data.get("time_base_den") or 1)
+            start = seconds_of_mono(entry.run, int(data["first_pts"]) / den)
+            end = seconds_of_mono(entry.run, int(data["last_pts"]) / den)
+            segments.append(PlacedSegment(str(data["track"]), root / str(data["file"]), start, end))
+            last = max(last, end)
+        elif entry.type == "recording_paused" and paused_at is None:
+            paused_at = seconds(entry)
+        elif entry.type == "recording_resumed" and paused_at is not None:
+            pauses.append(Pause(paused_at, seconds(entry)))
+            paused_at = None
+    if paused_at is not None:
+        pauses.append(Pause(paused_at, max(last, paused_at)))
+    partial = Timeline(origin, tracks, (), tuple(pauses), (), (), 0.0, origin)
+    duration = _cut_or_pause_start(partial, last)
+    chapters = _chapters(partial, ordered, seconds)
+    speakers = _speakers(partial, ordered, seconds)
+    segments.sort(key=lambda s: (s.track_id, s.start))
+    return Timeline(
+        origin,
+        tracks,
+        tuple(segments),
+        tuple(pauses),
+        chapters,
+        speakers,
+        duration,
+        max((e.at for e in ordered), default=origin),
+    )
+
+
+def _cut_or_pause_start(timeline: Timeline, at: float) -> float:
+    """Composed seconds of ``at``, or of the start of the pause it falls in."""
+    return timeline.clamped(at)
+
+
+_STATE_NAMES = {
+    "in_session": "Đang xét xử / In session",
+    "suspended": "Tạm dừng phiên / Suspended",
+    "deliberation": "Nghị án / Deliberation",
+    "closed": "Kết thúc / Closed",
+}
+
+
+def _chapters(
+    timeline: Timeline, entries: Sequence[JournalEntry], seconds: _Seconds
+) -> tuple[Chapter, ...]:
+    """A chapter at the start, after each pause (saying how long it was) and at each
+    change of the session's state."""
+    chapters = [Chapter(0.0, "Bắt đầu ghi hình / Recording started")]
+    for pause in timeline.pauses:
+        minutes, rest = divmod(round(pause.length), 60)
+        chapters.append(
+            Chapter(
+                _cut_or_pause_start(timeline, pause.start),
+                f"Tạm dừng ghi hình {minutes} phút {rest} giây / "
+                f"Recording paused {minutes} min {rest} s",
+            )
+        )
+    for entry in entries:
+        if entry.type == "session_event" and entry.data.get("event") == "SessionStateChanged":
+            details = entry.data.get("details") or {}
+            state = str(details.get("current", ""))
+            title = _STATE_NAMES.get(state, state)
+            chapters.append(Chapter(_cut_or_pause_start(timeline, seconds(entry)), title))
+    chapters.sort(key=lambda c: c.start)
+    return tuple(chapters)
+
+
+def _speakers(
+    timeline: Timeline, entries: Sequence[JournalEntry], seconds: _Seconds
+) -> tuple[tuple[float, str | None], ...]:
+    changes: list[tuple[float, str | None]] = []
+    for entry in entries:
+        if entry.type == "session_event" and entry.data.get("event") == "active_speaker":
+            participant = entry.data.get("participant")
+            changes.append(
+                (
+                    _cut_or_pause_start(timeline, seconds(entry)),
+                    None if participant is None else str(participant),
+                )
+            )
+    changes.sort(key=lambda c: c[0])
+    return tuple(changes)
