@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import NewType, Protocol
+from typing import NewType, Protocol, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -321,7 +321,9 @@ class RedisPresence:
         key = holders_key(session_id)
         claim = f"{self.node_id}{SWEEPING}"
         if value is None:
-            claimed = bool(await self._redis.hsetnx(key, participant_id, claim))
+            # redis-py 5's async client is typed as maybe-sync; it always awaits here.
+            reply = self._redis.hsetnx(key, participant_id, claim)
+            claimed = bool(await cast("Awaitable[int]", reply))
         else:
             claimed = bool(
                 await self._compare_and_set(keys=[key], args=[participant_id, value, claim])

@@ -106,6 +106,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         public_base_url="http://hearings.test",
         turn_urls=["turn:turn.hearings.test:3478"],
         turn_secret="turn-shared-secret",  # type: ignore[arg-type]
+        # Webhook deliveries are sent when a test drives the dispatcher with its own clock.
+        webhook_poll_seconds=600,
     )
 
 

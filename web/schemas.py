@@ -45,7 +45,10 @@ Line = Annotated[str, StringConstraints(pattern=PRINTABLE)]
 """Every text field of a request: one line of printable text. Passwords are not ``Line``: they
 are only hashed, never stored or shown, so any character may be part of one."""
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+ID_CHARACTERS = r"^[^\s\x00-\x1f\x7f-\x9f]+$"
+"""No spaces either: an id is never padded, and a padded one would be stripped to empty."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_CHARACTERS)]
 """An id in a body, a query or a path."""
 
 MAX_INT32 = 2**31 - 1
