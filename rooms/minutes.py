@@ -14,15 +14,15 @@ from enum import StrEnum
 from rooms import events as ev
 from rooms.audit import GENESIS_HASH, AuditEntry, SealedEntry, chain_hash
 from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, CaseType, Instance
-from rooms.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from rooms.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from rooms.participants import Participant
-from rooms.permissions import MinutesAction, ensure_may_minutes
+from rooms.permissions import MINUTES_PERMISSIONS, MinutesAction, ensure_may_minutes
 from rooms.roles import Role
 from rooms.session import COURTROOM_LOST, PANEL_MEMBER_LOST, CourtSession
 from rooms.text import Text
 
 
-class MinutesConflict(DomainError):
+class MinutesConflict(InvalidTransition):
     """An edit based on a version someone else has already replaced: shown, never merged."""
 
     code = "conflict"
@@ -463,6 +463,22 @@ class Minutes:
         self.history_length += 1
         self.pending.append(SealedEntry(self.history_length, entry, self.head_hash, sealed_hash))
         self.head_hash = sealed_hash
+
+
+def ensure_may_read(role: Role, minutes: Minutes, closed_hearing: bool) -> None:
+    """The clerk and the presiding judge read the draft; the others who took part read the
+    signed minutes, unless the hearing was closed (xử kín)."""
+    if role in MINUTES_PERMISSIONS[MinutesAction.EDIT]:
+        return
+    ensure_may_minutes(role, MinutesAction.READ_SIGNED)
+    if not minutes.signed or closed_hearing:
+        raise PermissionDenied(
+            "minutes.not_readable",
+            Text(
+                "Biên bản chỉ được xem khi đã ký, và không xem được với phiên tòa xử kín.",
+                "The minutes can be read once signed, and not for a closed hearing.",
+            ),
+        )
 
 
 def _speaker(person: Participant) -> Speaker:
