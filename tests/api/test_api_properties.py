@@ -60,6 +60,7 @@ class KnownIds:
             "participant_id": self.participant_id,
             "invitation_id": self.invitation_id,
             "user_id": self.user_id,
+            "seq": "1",
         }
         return {p.name: known[p.name] for p in operation.path_parameters}
 
