@@ -4,11 +4,15 @@ minutes."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+import docx
 
 from rooms import Actor
 from rooms.ids import ParticipantId, SessionId
 from tests.api.conftest import API, Api
+from web.minutes_docx import minutes_docx
 
 SYSTEM = Actor.system()
 
@@ -83,3 +87,29 @@ async def test_draft_edit_conflict_sign_and_read(api: Api) -> None:
     locked.error(409, "invalid_state", "minutes.signed")
     read = await api.get(url, token=tokens["defendant"])
     assert read.status == 200 and read.body["entries"][floor["seq"] - 1]["body"] == "Tôi xin khai"
+
+
+async def test_the_docx_reads_back_with_the_entries_and_signatures(api: Api) -> None:
+    sid, people = await _hearing(api)
+    tokens = people["tokens"]
+    url = f"{API}/sessions/{sid}/minutes"
+    seq = (await api.get(url, token=tokens["clerk"])).body["entries"][-1]["seq"]
+    body = {"body": "Tôi xin khai", "based_on": 1}
+    assert (
+        await api.request("PUT", f"{url}/entries/{seq}", body, token=tokens["clerk"])
+    ).status == 200
+    for role in ("clerk", "presiding_judge"):
+        assert (await api.post(f"{url}/signatures", token=tokens[role])).status == 200
+    minutes = await api.service.minutes(SessionId(sid))
+    read = docx.Document(io.BytesIO(minutes_docx(minutes, "Asia/Ho_Chi_Minh")))
+    text = "\n".join(p.text for p in read.paragraphs)
+    cells = "\n".join(c.text for t in read.tables for row in t.rows for c in row.cells)
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in cells and "Độc lập - Tự do - Hạnh phúc" in cells
+    assert "BIÊN BẢN PHIÊN TÒA" in text and "Mẫu số 22-HS" in text
+    assert "III. Phần thủ tục bắt đầu phiên tòa" in text
+    lines = [e.line.vi for e in minutes.entries]
+    positions = [text.index(line) for line in lines]
+    assert positions == sorted(positions)
+    assert "Bị cáo Trần Văn Cáo được phát biểu. Tôi xin khai" in text
+    assert "Lê Thị Thư" in cells and "Nguyễn Văn Chủ" in cells and "(chưa ký)" not in cells
+    assert minutes.document_hash() in text
