@@ -9,6 +9,7 @@ import { Console } from "./console.js";
 import { DeviceCheck } from "./devicecheck.js";
 import { localized, t } from "./i18n.js";
 import { MediaSession } from "./media.js";
+import { MinutesPanel } from "./minutes.js";
 import { displayName, RoomView } from "./room.js";
 import { Signal } from "./signal.js";
 
@@ -31,6 +32,7 @@ const check = new DeviceCheck(find("#join"), signal);
 const room = new RoomView(config, root);
 const panels = new Console(config, signal, root);
 const chat = new Chat(config, signal, root);
+const minutes = config.minutes_editor ? new MinutesPanel(config, root) : null;
 const followed = new FollowedView(
   () => signal.request("view", {}, { quiet: true }),
   () => {
@@ -327,6 +329,10 @@ function render() {
   room.update(view);
   panels.update(view);
   chat.update(view);
+  if (minutes) {
+    minutes.speakers(view);
+    minutes.refresh();
+  }
   renderOwnControls();
 }
 
