@@ -364,6 +364,53 @@ async def sign_minutes(call: Call) -> s.MinutesOut:
     return await _change(call, "minutes.sign", lambda m: m.sign(me.role, me, now))
 
 
+def _amendment_number(call: Call) -> int:
+    raw = call.path("number")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput("minutes.amendment", Text("Số không hợp lệ.", "Not a number."))
+    return int(raw)
+
+
+async def request_amendment(call: Call) -> s.MinutesOut:
+    """Someone who took part asks for a correction of the signed minutes; appended."""
+    body: s.AmendmentIn = call.body
+    join = _own_session(call)
+    me = join.participant
+    closed = join.session.is_closed_hearing
+    now = call.request.app[SERVICE].clock()
+
+    def ask(m: Minutes) -> object:
+        ensure_may_read(me.role, m, closed)
+        return m.request_amendment(Speaker(me.id, me.name, me.role), now, body.text)
+
+    return await _change(call, "minutes.amendment", ask)
+
+
+async def decide_amendment(call: Call) -> s.MinutesOut:
+    body: s.AmendmentDecisionIn = call.body
+    me = _own_session(call).participant
+    number = _amendment_number(call)
+    now = call.request.app[SERVICE].clock()
+    return await _change(
+        call,
+        "minutes.amendment_decision",
+        lambda m: m.decide_amendment(me.role, me.id, number, body.accept, body.reason, now),
+        amendment=number,
+    )
+
+
+async def sign_amendment(call: Call) -> s.MinutesOut:
+    me = _own_session(call).participant
+    number = _amendment_number(call)
+    now = call.request.app[SERVICE].clock()
+    return await _change(
+        call,
+        "minutes.amendment_sign",
+        lambda m: m.sign_amendment(me.role, me, number, now),
+        amendment=number,
+    )
+
+
 # ---------------------------------------------------------------------- audit
 
 
@@ -645,6 +692,39 @@ ENDPOINTS: list[Endpoint] = [
         Auth.JOIN,
         response=s.MinutesOut,
         errors=(403, 404, 409),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/amendments",
+        request_amendment,
+        "Ask for an amendment of the signed minutes (appended, never written over)",
+        "minutes",
+        Auth.JOIN,
+        body=s.AmendmentIn,
+        response=s.MinutesOut,
+        status=201,
+        errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/amendments/{number}/decision",
+        decide_amendment,
+        "Accept an amendment, or refuse it with the reason (presiding judge)",
+        "minutes",
+        Auth.JOIN,
+        body=s.AmendmentDecisionIn,
+        response=s.MinutesOut,
+        errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/amendments/{number}/signatures",
+        sign_amendment,
+        "Sign a decided amendment (presiding judge, clerk)",
+        "minutes",
+        Auth.JOIN,
+        response=s.MinutesOut,
+        errors=(403, 404, 409, 422),
     ),
     Endpoint(
         "GET",

@@ -509,6 +509,7 @@ class MinutesOut(BaseModel):
     signatures: list[SignatureOut]
     signed: bool
     document_hash: str
+    amendments: list[dict[str, Any]]
 
     @classmethod
     def of(cls, m: Minutes) -> MinutesOut:
@@ -543,6 +544,17 @@ class MinutesOut(BaseModel):
             ],
             signed=m.signed,
             document_hash=m.document_hash(),
+            amendments=[
+                {
+                    "seq": a.seq,
+                    "requested_by": a.requested_by.name,
+                    "text": a.text,
+                    "decision": a.decision.value,
+                    "reason": a.reason,
+                    "signed_by": [sig.role.value for sig in a.signatures],
+                }
+                for a in m.amendments
+            ],
         )
 
 
@@ -559,3 +571,14 @@ class MinutesInsertIn(BaseModel):
     kind: Annotated[str, Field(pattern="^(question|answer|statement)$")]
     speaker_id: Annotated[str, Field(min_length=1, max_length=32)]
     body: Annotated[str, Field(max_length=20000)] = ""
+
+
+class AmendmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class AmendmentDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool
+    reason: Annotated[str, Field(max_length=2000)] = ""

@@ -88,6 +88,26 @@ async def test_draft_edit_conflict_sign_and_read(api: Api) -> None:
     read = await api.get(url, token=tokens["defendant"])
     assert read.status == 200 and read.body["entries"][floor["seq"] - 1]["body"] == "Tôi xin khai"
 
+    asked = await api.post(
+        f"{url}/amendments", {"text": "Tôi khai là không biết"}, token=tokens["defendant"]
+    )
+    assert asked.status == 201, asked.body
+    decision = f"{url}/amendments/1/decision"
+    no_reason = await api.post(decision, {"accept": False}, token=tokens["presiding_judge"])
+    no_reason.error(422, "invalid_input", "minutes.refusal_reason")
+    assert (await api.post(decision, {"accept": True}, token=tokens["clerk"])).status == 403
+    refused = {"accept": False, "reason": "Không đúng lời khai tại phiên tòa"}
+    assert (await api.post(decision, refused, token=tokens["presiding_judge"])).status == 200
+    for role in ("presiding_judge", "clerk"):
+        reply = await api.post(f"{url}/amendments/1/signatures", token=tokens[role])
+        assert reply.status == 200, reply.body
+    amendment = reply.body["amendments"][0]
+    assert amendment["decision"] == "refused" and amendment["signed_by"] == [
+        "presiding_judge",
+        "clerk",
+    ]
+    assert reply.body["document_hash"] == signed.body["document_hash"]
+
 
 async def test_the_docx_reads_back_with_the_entries_and_signatures(api: Api) -> None:
     sid, people = await _hearing(api)
