@@ -26,6 +26,7 @@ from rooms.courts import Court
 from rooms.errors import DomainError, InvalidInput, NotFound
 from rooms.events import Event
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId, new_id
+from rooms.minutes import Minutes, header_of
 from rooms.participants import Actor, Participant
 from rooms.permissions import (
     StaffAction,
@@ -584,6 +585,11 @@ class HearingService:
                 except ConcurrentUpdate:
                     log.info("retrying %s on %s (attempt %d)", action, session_id, attempt + 1)
                     continue
+                try:
+                    await self._record_minutes(uow, session, events)
+                except ConcurrentUpdate:
+                    log.info("retrying %s on %s: minutes written meanwhile", action, session_id)
+                    continue
                 if after is not None:
                     await after(uow, session, result)
                 names = [e.name for e in events]
@@ -594,6 +600,66 @@ class HearingService:
             log_events(session, events)
             return result, events, session.version
         raise ConcurrentUpdate(session_id)
+
+    # ------------------------------------------------------------------ minutes
+
+    async def _record_minutes(
+        self, uow: UnitOfWork, session: CourtSession, events: list[Event]
+    ) -> None:
+        """The one place the minutes hear of the hearing: in the transaction that keeps the
+        events, so an entry exists exactly when its event does."""
+        if session.case is None or not events:
+            return
+        minutes = await uow.minutes.get(session.id, for_update=True)
+        loaded = None if minutes is None else minutes.version
+        court = await uow.courts.get(session.court_id)
+        header = header_of(session, court.name)
+        if minutes is None:
+            minutes = Minutes(session.id, header)
+        else:
+            minutes.refresh_header(header)
+        minutes.record(events, session, self.clock())
+        await uow.minutes.save(minutes, loaded, self.clock())
+
+    async def minutes(self, session_id: SessionId) -> Minutes:
+        """A hearing's minutes as they stand (an empty draft before the first event)."""
+        async with self.database.unit_of_work() as uow:
+            found = await uow.minutes.get(session_id)
+            if found is not None:
+                return found
+            session = await uow.sessions.get(session_id)
+            court = await uow.courts.get(session.court_id)
+            return Minutes(session_id, header_of(session, court.name))
+
+    async def change_minutes(
+        self,
+        participant: Participant,
+        session_id: SessionId,
+        action: str,
+        change: Callable[[Minutes], T],
+        detail: dict[str, Any],
+    ) -> T:
+        """One change by a participant (edit, insert, sign…): decided by the domain, written
+        over the version it read; a refusal (a stale edit among them) is audited and raised."""
+        actor = Actor.participant(participant.id, participant.name)
+        async with self.database.unit_of_work() as uow:
+            try:
+                minutes = await uow.minutes.get(session_id, for_update=True)
+                loaded = None if minutes is None else minutes.version
+                if minutes is None:
+                    session = await uow.sessions.get(session_id)
+                    court = await uow.courts.get(session.court_id)
+                    minutes = Minutes(session_id, header_of(session, court.name))
+                result = change(minutes)
+                await uow.minutes.save(minutes, loaded, self.clock())
+            except DomainError as error:
+                await self._refuse(uow, actor, action, session_id, error, detail)
+                raise
+            if action == "minutes.sign":
+                detail = {**detail, "document_hash": minutes.document_hash()}
+            await self._audit(uow, actor, action, session_id, "accepted", detail)
+            await uow.commit()
+        return result
 
     # ------------------------------------------------------------------ alerts
 

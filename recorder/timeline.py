@@ -184,7 +184,7 @@ def _cut_or_pause_start(timeline: Timeline, at: float) -> float:
 
 _STATE_NAMES = {
     "in_session": "Đang xét xử / In session",
-    "suspended": "Tạm dừng phiên / Suspended",
+    "suspended": "Tạm ngừng phiên tòa / Suspended",
     "deliberation": "Nghị án / Deliberation",
     "closed": "Kết thúc / Closed",
 }
@@ -201,7 +201,7 @@ def _chapters(
         chapters.append(
             Chapter(
                 _cut_or_pause_start(timeline, pause.start),
-                f"Tạm dừng ghi hình {minutes} phút {rest} giây / "
+                f"Tạm ngừng ghi hình {minutes} phút {rest} giây / "
                 f"Recording paused {minutes} min {rest} s",
             )
         )

@@ -214,3 +214,33 @@ def court_scope(actor: Actor) -> CourtId | None:
     if actor.is_system or actor.is_system_wide_admin:
         return None
     return actor.court_id
+
+
+class MinutesAction(StrEnum):
+    """What may be done to a hearing's minutes."""
+
+    EDIT = "minutes_edit"
+    SIGN = "minutes_sign"
+    DECIDE_AMENDMENT = "minutes_decide_amendment"
+    READ_SIGNED = "minutes_read_signed"
+
+
+MINUTES_PERMISSIONS: dict[MinutesAction, frozenset[Role]] = {
+    # The clerk keeps the minutes; the presiding judge checks them; both sign (CPC art. 258,
+    # CivPC art. 236). Amendments are the presiding judge's to decide.
+    MinutesAction.EDIT: frozenset({Role.PRESIDING_JUDGE, Role.CLERK}),
+    MinutesAction.SIGN: frozenset({Role.PRESIDING_JUDGE, Role.CLERK}),
+    MinutesAction.DECIDE_AMENDMENT: frozenset({Role.PRESIDING_JUDGE}),
+    MinutesAction.READ_SIGNED: _EVERYONE - {Role.OBSERVER},
+}
+
+
+def ensure_may_minutes(role: Role, action: MinutesAction) -> None:
+    if role not in MINUTES_PERMISSIONS[action]:
+        raise PermissionDenied(
+            f"permission.{action.value}",
+            Text(
+                f"Vai trò «{role.label.vi}» không được phép thực hiện «{action.value}».",
+                f"The role '{role.label.en}' may not perform '{action.value}'.",
+            ),
+        )

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hearing_server import __version__
 from hearing_server.case_import import ImportFileError, import_cases, parse_case_file
 from hearing_server.persistence.repositories import SessionFilter
-from hearing_server.services import JoinLink
+from hearing_server.services import JoinContext, JoinLink
 from hearing_server.turn import ice_servers_for
 from recorder.signing import ServerKey
 from rooms.cases import Case, MeetingInfo
-from rooms.errors import InvalidInput, PermissionDenied
+from rooms.errors import InvalidInput, NotFound, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
+from rooms.minutes import EntryKind, Minutes, Speaker, ensure_may_read
 from rooms.roles import SessionKind
 from rooms.session import ensure_schedulable
 from rooms.text import Text
@@ -357,6 +359,124 @@ async def my_session(call: Call) -> s.JoinViewOut:
     )
 
 
+# ---------------------------------------------------------------------- minutes
+
+
+def _own_session(call: Call) -> JoinContext:
+    assert call.join is not None
+    if call.join.session.id != call.path("session_id"):
+        raise PermissionDenied(
+            "join.wrong_session",
+            Text("Đường dẫn này thuộc phiên khác.", "This join link belongs to another session."),
+        )
+    return call.join
+
+
+async def read_minutes(call: Call) -> s.MinutesOut:
+    """The draft for the clerk and the presiding judge; the signed text for the others."""
+    join = _own_session(call)
+    minutes = await call.request.app[SERVICE].minutes(join.session.id)
+    ensure_may_read(join.participant.role, minutes, join.session.is_closed_hearing)
+    return s.MinutesOut.of(minutes)
+
+
+async def _change(
+    call: Call, action: str, change: Callable[[Minutes], object], **detail: object
+) -> s.MinutesOut:
+    join = _own_session(call)
+    service = call.request.app[SERVICE]
+    await service.change_minutes(join.participant, join.session.id, action, change, detail)
+    return s.MinutesOut.of(await service.minutes(join.session.id))
+
+
+async def edit_minutes_entry(call: Call) -> s.MinutesOut:
+    """One save of a speaking turn's text; a stale ``based_on`` answers 409 with no change."""
+    body: s.MinutesEditIn = call.body
+    me = _own_session(call).participant
+    raw = call.path("seq")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput("minutes.seq", Text("Số mục không hợp lệ.", "Not an entry number."))
+    seq = int(raw)
+    now = call.request.app[SERVICE].clock()
+    return await _change(
+        call,
+        "minutes.edit",
+        lambda m: m.edit(me.role, me.id, seq, body.body, body.based_on, now),
+        seq=seq,
+    )
+
+
+async def insert_minutes_entry(call: Call) -> s.MinutesOut:
+    """A question, answer or statement by a participant picked from the list."""
+    body: s.MinutesInsertIn = call.body
+    join = _own_session(call)
+    me, session = join.participant, join.session
+    person = session.participants.get(ParticipantId(body.speaker_id))
+    if person is None:
+        raise NotFound("participant.not_found", Text("Không có người này.", "No such participant."))
+    speaker = Speaker(person.id, person.name, person.role)
+    now = call.request.app[SERVICE].clock()
+    return await _change(
+        call,
+        "minutes.insert",
+        lambda m: m.insert(me.role, me.id, now, EntryKind(body.kind), speaker, body.body),
+        kind=body.kind,
+    )
+
+
+async def sign_minutes(call: Call) -> s.MinutesOut:
+    me = _own_session(call).participant
+    now = call.request.app[SERVICE].clock()
+    return await _change(call, "minutes.sign", lambda m: m.sign(me.role, me, now))
+
+
+def _amendment_number(call: Call) -> int:
+    raw = call.path("number")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput("minutes.amendment", Text("Số không hợp lệ.", "Not a number."))
+    return int(raw)
+
+
+async def request_amendment(call: Call) -> s.MinutesOut:
+    """Someone who took part asks for a correction of the signed minutes; appended."""
+    body: s.AmendmentIn = call.body
+    join = _own_session(call)
+    me = join.participant
+    closed = join.session.is_closed_hearing
+    now = call.request.app[SERVICE].clock()
+
+    def ask(m: Minutes) -> object:
+        ensure_may_read(me.role, m, closed)
+        return m.request_amendment(Speaker(me.id, me.name, me.role), now, body.text)
+
+    return await _change(call, "minutes.amendment", ask)
+
+
+async def decide_amendment(call: Call) -> s.MinutesOut:
+    body: s.AmendmentDecisionIn = call.body
+    me = _own_session(call).participant
+    number = _amendment_number(call)
+    now = call.request.app[SERVICE].clock()
+    return await _change(
+        call,
+        "minutes.amendment_decision",
+        lambda m: m.decide_amendment(me.role, me.id, number, body.accept, body.reason, now),
+        amendment=number,
+    )
+
+
+async def sign_amendment(call: Call) -> s.MinutesOut:
+    me = _own_session(call).participant
+    number = _amendment_number(call)
+    now = call.request.app[SERVICE].clock()
+    return await _change(
+        call,
+        "minutes.amendment_sign",
+        lambda m: m.sign_amendment(me.role, me, number, now),
+        amendment=number,
+    )
+
+
 # ---------------------------------------------------------------------- audit
 
 
@@ -652,6 +772,82 @@ ENDPOINTS: list[Endpoint] = [
         "recordings",
         Auth.PUBLIC,
         response=s.RecordingKeyOut,
+    ),
+    Endpoint(
+        "GET",
+        SESSION + "/minutes",
+        read_minutes,
+        "The hearing's minutes (draft for clerk and presiding judge, signed text for others)",
+        "minutes",
+        Auth.JOIN,
+        response=s.MinutesOut,
+        errors=(403, 404, 422),
+    ),
+    Endpoint(
+        "PUT",
+        SESSION + "/minutes/entries/{seq}",
+        edit_minutes_entry,
+        "Save the text of one speaking turn over the version it was typed on",
+        "minutes",
+        Auth.JOIN,
+        body=s.MinutesEditIn,
+        response=s.MinutesOut,
+        errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/entries",
+        insert_minutes_entry,
+        "Insert a question, answer or statement",
+        "minutes",
+        Auth.JOIN,
+        body=s.MinutesInsertIn,
+        response=s.MinutesOut,
+        status=201,
+        errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/signatures",
+        sign_minutes,
+        "Sign the minutes (presiding judge, clerk): the text is locked",
+        "minutes",
+        Auth.JOIN,
+        response=s.MinutesOut,
+        errors=(403, 404, 409),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/amendments",
+        request_amendment,
+        "Ask for an amendment of the signed minutes (appended, never written over)",
+        "minutes",
+        Auth.JOIN,
+        body=s.AmendmentIn,
+        response=s.MinutesOut,
+        status=201,
+        errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/amendments/{number}/decision",
+        decide_amendment,
+        "Accept an amendment, or refuse it with the reason (presiding judge)",
+        "minutes",
+        Auth.JOIN,
+        body=s.AmendmentDecisionIn,
+        response=s.MinutesOut,
+        errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/minutes/amendments/{number}/signatures",
+        sign_amendment,
+        "Sign a decided amendment (presiding judge, clerk)",
+        "minutes",
+        Auth.JOIN,
+        response=s.MinutesOut,
+        errors=(403, 404, 409, 422),
     ),
     Endpoint(
         "GET",

@@ -24,6 +24,7 @@ from rooms.accounts import Invitation, StaffUser
 from rooms.cases import CASE_TYPE_LABELS, INSTANCE_LABELS, CaseType, Instance
 from rooms.courts import Court
 from rooms.media import RecordingState
+from rooms.minutes import SECTION_HEADINGS, Minutes
 from rooms.participants import Participant
 from rooms.points import POINT_KIND_LABELS, ConnectionPoint, PointKind
 from rooms.roles import Role, SessionKind, StaffRole
@@ -553,3 +554,117 @@ class WebhookDeliveryOut(BaseModel):
     last_attempt_at: datetime | None
     delivered_at: datetime | None
     next_attempt_at: datetime
+
+
+# ---------------------------------------------------------------------- minutes
+
+
+class SpeakerOut(BaseModel):
+    participant_id: str
+    name: str
+    role: Role
+
+
+class MinutesEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    section: str
+    kind: str
+    line: Label
+    speaker: SpeakerOut | None
+    body: str
+    version: int
+
+
+class SignatureOut(BaseModel):
+    role: str
+    name: str
+    at: datetime
+    document_hash: str
+
+
+class MinutesOut(BaseModel):
+    """A hearing's minutes: the form, its sections, the entries in order, the signatures."""
+
+    form: str
+    sections: dict[str, str]
+    current_section: str
+    case_number: str
+    court_name: str
+    entries: list[MinutesEntryOut]
+    signatures: list[SignatureOut]
+    signed: bool
+    document_hash: str
+    amendments: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, m: Minutes) -> MinutesOut:
+        return cls(
+            form=m.header.form.value,
+            sections={k.value: v for k, v in SECTION_HEADINGS[m.header.form].items()},
+            current_section=m.current_section.value,
+            case_number=m.header.case_number,
+            court_name=m.header.court_name,
+            entries=[
+                MinutesEntryOut(
+                    seq=e.seq,
+                    at=e.at,
+                    section=e.section.value,
+                    kind=e.kind.value,
+                    line=Label(**e.line.as_dict()),
+                    speaker=None
+                    if e.speaker is None
+                    else SpeakerOut(
+                        participant_id=e.speaker.participant_id,
+                        name=e.speaker.name,
+                        role=e.speaker.role,
+                    ),
+                    body=e.body,
+                    version=e.version,
+                )
+                for e in m.entries
+            ],
+            signatures=[
+                SignatureOut(role=s.role.value, name=s.name, at=s.at, document_hash=s.document_hash)
+                for s in m.signatures.values()
+            ],
+            signed=m.signed,
+            document_hash=m.document_hash(),
+            amendments=[
+                {
+                    "seq": a.seq,
+                    "requested_by": a.requested_by.name,
+                    "text": a.text,
+                    "decision": a.decision.value,
+                    "reason": a.reason,
+                    "signed_by": [sig.role.value for sig in a.signatures],
+                }
+                for a in m.amendments
+            ],
+        )
+
+
+class MinutesEditIn(BaseModel):
+    """The clerk's text for one entry, with the entry version it was typed over."""
+
+    model_config = ConfigDict(extra="forbid")
+    body: Annotated[str, Field(max_length=20000)]
+    based_on: Annotated[int, Field(ge=1)]
+
+
+class MinutesInsertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Annotated[str, Field(pattern="^(question|answer|statement)$")]
+    speaker_id: Annotated[str, Field(min_length=1, max_length=32)]
+    body: Annotated[str, Field(max_length=20000)] = ""
+
+
+class AmendmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class AmendmentDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool
+    reason: Annotated[str, Field(max_length=2000)] = ""

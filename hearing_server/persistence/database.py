@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hearing_server.persistence.credentials import LoginFailureRepository, RevokedTokenRepository
+from hearing_server.persistence.minutes import MinutesRepository
 from hearing_server.persistence.repositories import (
     AlertRepository,
     AuditRepository,
@@ -71,6 +72,7 @@ class UnitOfWork:
     audit: AuditRepository
     revoked_tokens: RevokedTokenRepository
     login_failures: LoginFailureRepository
+    minutes: MinutesRepository
 
     def __init__(self, database: Database) -> None:
         self._engine = database.engine
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.audit = AuditRepository(conn)
         self.revoked_tokens = RevokedTokenRepository(conn)
         self.login_failures = LoginFailureRepository(conn)
+        self.minutes = MinutesRepository(conn)
         return self
 
     @property

@@ -281,3 +281,26 @@ webhook_deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("webhook_id", "notification_id"),
 )
+minutes = Table(
+    "minutes",
+    metadata,
+    Column("session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""A hearing's minutes as they stand (JSON); ``version`` guards every write."""
+
+minutes_history = Table(
+    "minutes_history",
+    metadata,
+    Column("session_id", ID, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""Every change to a hearing's minutes, appended only, each sealing the one before."""

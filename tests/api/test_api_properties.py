@@ -63,6 +63,8 @@ class KnownIds:
             "invitation_id": self.invitation_id,
             "user_id": self.user_id,
             "webhook_id": self.webhook_id,
+            "seq": "1",
+            "number": "1",
         }
         return {p.name: known[p.name] for p in operation.path_parameters}
 

@@ -36,7 +36,7 @@ def test_timeline_places_segments_and_cuts_the_pause(tmp_path: Path) -> None:
     titles = [(round(c.start, 3), c.title) for c in timeline.chapters]
     assert titles[0][0] == 0.0
     assert (1.0, "Đang xét xử / In session") in titles
-    assert any(start == 4.0 and "Tạm dừng ghi hình" in title for start, title in titles)
+    assert any(start == 4.0 and "Tạm ngừng ghi hình" in title for start, title in titles)
     assert timeline.speaker_at(0.2) is None
     assert timeline.speaker_at(3.0) == "p2"
 
@@ -109,7 +109,7 @@ def test_chapters_and_case_tags(composed: BuiltRecording) -> None:
         assert tags["start"].startswith("2030-03-04T01:30")
         assert tags["end"].startswith("2030-03-04T01:30:07")
         assert "Đang xét xử / In session" in titles
-        assert any("Tạm dừng ghi hình" in t for t in titles)
+        assert any("Tạm ngừng ghi hình" in t for t in titles)
     progress = read_progress(composed.paths)
     assert progress is not None and progress["state"] == "done" and progress["percent"] == 100
 

@@ -3,12 +3,14 @@ scheduling through forms, join links, the sessions list, the monitor page and th
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 
+import docx
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
@@ -685,3 +687,19 @@ async def _open(service: HearingService, session_id: str) -> None:
     )
     person_state = (await service.session(CLI, sid)).participants[ParticipantId(person.id)].state
     assert person_state == "in_lobby"
+
+
+async def test_the_minutes_download_as_docx_from_the_session_page(admin: Browser) -> None:
+    session_id = await admin.schedule_hearing()
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert f"/staff/sessions/{session_id}/minutes.docx" in page.text
+    async with admin.client.get(f"/staff/sessions/{session_id}/minutes.docx") as response:
+        assert response.status == 200
+        assert response.headers["Content-Disposition"].endswith('bien-ban-88-2026-HS-ST.docx"')
+        document = docx.Document(io.BytesIO(await response.read()))
+    assert "BIÊN BẢN PHIÊN TÒA" in [p.text for p in document.paragraphs]
+    admin.client.session.cookie_jar.clear()
+    async with admin.client.get(
+        f"/staff/sessions/{session_id}/minutes.docx", allow_redirects=False
+    ) as response:
+        assert response.status in (302, 303)

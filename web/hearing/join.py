@@ -14,7 +14,7 @@ from aiohttp import web
 from hearing_server.services import AuthenticationFailed
 from rooms.courts import Court
 from rooms.participants import Actor, Participant
-from rooms.permissions import Action, may
+from rooms.permissions import MINUTES_PERMISSIONS, Action, MinutesAction, may
 from rooms.roles import ROLES_BY_KIND, SessionKind
 from rooms.session import CALLED_ROLES, CourtSession
 from rooms.states import (
@@ -153,6 +153,8 @@ def page_config(
             for command in SESSION_COMMANDS
         },
         "called_roles": sorted(role.value for role in CALLED_ROLES),
+        "minutes_editor": session.case is not None
+        and person.role in MINUTES_PERMISSIONS[MinutesAction.EDIT],
         "identity_check_roles": sorted(
             role.value
             for role in ROLES_BY_KIND[session.kind]

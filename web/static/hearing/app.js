@@ -10,6 +10,7 @@ import { DeviceCheck } from "./devicecheck.js";
 import { localized, t } from "./i18n.js";
 import { MediaSession } from "./media.js";
 import { ADVISE_AFTER_ATTEMPTS, Backoff } from "./retry.js";
+import { MinutesPanel } from "./minutes.js";
 import { displayName, RoomView } from "./room.js";
 import { Signal } from "./signal.js";
 
@@ -33,6 +34,7 @@ const check = new DeviceCheck(find("#join"), signal);
 const room = new RoomView(config, root);
 const panels = new Console(config, signal, root);
 const chat = new Chat(config, signal, root);
+const minutes = config.minutes_editor ? new MinutesPanel(config, root) : null;
 const followed = new FollowedView(
   () => signal.request("view", {}, { quiet: true }),
   () => {
@@ -369,6 +371,10 @@ function render() {
   room.update(view);
   panels.update(view);
   chat.update(view);
+  if (minutes) {
+    minutes.speakers(view);
+    minutes.refresh();
+  }
   renderOwnControls();
 }
 
