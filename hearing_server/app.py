@@ -147,8 +147,10 @@ def _services(clock: Clock) -> Any:
                 redis = Redis.from_url(settings.redis_url)
                 bus = RedisEventBus(redis)
             await bus.start()
-            bus = NotifyingBus(bus, WebhookOutbox(database, clock))
+            outbox = WebhookOutbox(database, clock)
+            bus = NotifyingBus(bus, outbox)
             service = build_service(settings, database, bus, clock)
+            service.notify = outbox.notify_fact
             court = settings.court
             await service.ensure_court(court.code, court.name, court.time_zone)
             app[SERVICE] = service

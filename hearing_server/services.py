@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
+FactNotifier = Callable[[str, SessionId, dict[str, Any]], Awaitable[None]]
+"""kind, session, facts: a lifecycle fact for the systems outside (webhooks)."""
 SAVE_ATTEMPTS = 5
 
 
@@ -109,6 +111,8 @@ class HearingService:
         self.staff_token_ttl = staff_token_ttl
         self.join_link_grace = join_link_grace
         self.clock = clock
+        self.notify: FactNotifier | None = None
+        "Told of facts outside the session's events (minutes signed, recording ready)."
         self._session_turns = KeyedLocks()
         self._unwritten_alerts: list[Alert] = []
         "Alerts raised while nothing could be written; written once writing works again."
@@ -659,6 +663,10 @@ class HearingService:
                 detail = {**detail, "document_hash": minutes.document_hash()}
             await self._audit(uow, actor, action, session_id, "accepted", detail)
             await uow.commit()
+        if action == "minutes.sign" and minutes.signed and self.notify is not None:
+            await self.notify(
+                "minutes.signed", session_id, {"document_hash": minutes.document_hash()}
+            )
         return result
 
     # ------------------------------------------------------------------ alerts

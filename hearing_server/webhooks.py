@@ -185,6 +185,17 @@ class WebhookOutbox:
                         continue
         return written
 
+    async def notify_fact(self, kind: str, session_id: str, data: dict[str, Any]) -> None:
+        """A fact that is not a session event; it happens once per session (and recording)."""
+        subject = str(data.get("recording_id", ""))
+        notification = Notification(
+            f"{session_id}:{kind}:{subject}", kind, session_id, self.clock(), data
+        )
+        try:
+            await self.record([notification])
+        except Exception:
+            log.exception("webhook notification %s for %s not recorded", kind, session_id)
+
 
 class NotifyingBus:
     """The event bus, with webhook notifications recorded for what is published here."""

@@ -17,7 +17,7 @@ from web.minutes_docx import minutes_docx
 SYSTEM = Actor.system()
 
 
-async def _hearing(api: Api) -> tuple[str, dict[str, Any]]:
+async def hearing_with_signers(api: Api) -> tuple[str, dict[str, Any]]:
     hearing = await api.schedule_hearing()
     sid = hearing["id"]
     courtroom = hearing["points"][0]["id"]
@@ -47,7 +47,7 @@ async def _hearing(api: Api) -> tuple[str, dict[str, Any]]:
 
 
 async def test_draft_edit_conflict_sign_and_read(api: Api) -> None:
-    sid, people = await _hearing(api)
+    sid, people = await hearing_with_signers(api)
     tokens = people["tokens"]
     url = f"{API}/sessions/{sid}/minutes"
     draft = await api.get(url, token=tokens["clerk"])
@@ -110,7 +110,7 @@ async def test_draft_edit_conflict_sign_and_read(api: Api) -> None:
 
 
 async def test_the_docx_reads_back_with_the_entries_and_signatures(api: Api) -> None:
-    sid, people = await _hearing(api)
+    sid, people = await hearing_with_signers(api)
     tokens = people["tokens"]
     url = f"{API}/sessions/{sid}/minutes"
     seq = (await api.get(url, token=tokens["clerk"])).body["entries"][-1]["seq"]

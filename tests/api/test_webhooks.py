@@ -21,6 +21,7 @@ from hearing_server.webhooks import WebhookDispatcher, notifications_of
 from rooms import events as ev
 from rooms.ids import SessionId
 from tests.api.conftest import API, Api, hearing_body
+from tests.api.test_minutes import hearing_with_signers
 from web.keys import WEBHOOK_DISPATCHER
 
 
@@ -169,3 +170,19 @@ def test_lifecycle_events_become_the_notifications_receivers_know() -> None:
         "session.closed",
     ]
     assert len({n.id for n in notifications_of(events, 7, now)}) == 5
+
+
+async def test_signed_minutes_are_notified_once(api: Api, receiver: tuple[Receiver, str]) -> None:
+    box, url = receiver
+    hook = (await api.post(f"{API}/webhooks", {"url": url, "events": ["minutes.signed"]})).body
+    sid, people = await hearing_with_signers(api)
+    for role in ("clerk", "presiding_judge"):
+        signed = await api.post(
+            f"{API}/sessions/{sid}/minutes/signatures", token=people["tokens"][role]
+        )
+        assert signed.status == 200, signed.body
+    await _send_until(api, box, 1)
+    notice = json.loads(box.requests[0][1])
+    assert (notice["type"], notice["session_id"]) == ("minutes.signed", sid)
+    assert notice["data"]["document_hash"] == signed.body["document_hash"]
+    assert [d["kind"] for d in await _deliveries(api, hook["id"])] == ["minutes.signed"]
