@@ -22,6 +22,7 @@ from hearing_server.persistence.repositories import (
     AuditRepository,
     CourtRepository,
     InvitationRepository,
+    RecordingRepository,
     SessionRepository,
     UserRepository,
 )
@@ -71,6 +72,7 @@ class UnitOfWork:
     audit: AuditRepository
     revoked_tokens: RevokedTokenRepository
     login_failures: LoginFailureRepository
+    recordings: RecordingRepository
 
     def __init__(self, database: Database) -> None:
         self._engine = database.engine
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.audit = AuditRepository(conn)
         self.revoked_tokens = RevokedTokenRepository(conn)
         self.login_failures = LoginFailureRepository(conn)
+        self.recordings = RecordingRepository(conn)
         return self
 
     @property

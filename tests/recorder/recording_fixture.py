@@ -57,10 +57,15 @@ def make_recording(
     segments: int = 2,
     *,
     pause: bool = True,
+    session_id: str = "s-fixture",
+    recording_id: str = "r-fixture",
+    metadata: dict[str, str] | None = None,
+    stopped: bool = False,
 ) -> RecordingPaths:
     """A recording of each track in ``segments`` one-second segments, with its journal; a
-    pause between the segments when ``pause``."""
-    paths = RecordingPaths.of(recordings_dir, "s-fixture", "r-fixture")
+    pause between the segments when ``pause``; ended by ``recording_stopped`` when
+    ``stopped``."""
+    paths = RecordingPaths.of(recordings_dir, session_id, recording_id)
     journal = Journal(paths.journal, sync=False)
     journal.append(
         JournalEntry(
@@ -68,7 +73,11 @@ def make_recording(
             START,
             100.0,
             1,
-            {"recording_id": "r-fixture", "session_id": "s-fixture", "metadata": METADATA},
+            {
+                "recording_id": recording_id,
+                "session_id": session_id,
+                "metadata": METADATA if metadata is None else metadata,
+            },
         )
     )
     for track in tracks:
@@ -100,5 +109,10 @@ def make_recording(
             segment = paths.track(track.track_id).segment(number, "webm")
             segment.parent.mkdir(parents=True, exist_ok=True)
             write_video_segment(segment, track.colour)
+    if stopped:
+        end = START + timedelta(seconds=segments + 1)
+        journal.append(
+            JournalEntry("recording_stopped", end, 100.0 + segments + 1, 1, {"reason": "closed"})
+        )
     journal.close()
     return paths
