@@ -38,7 +38,15 @@ from rooms.permissions import (
 from rooms.recordings import Recording, RecordingStatus, RetentionDecision, retention_decision
 from rooms.text import Text
 
-__all__ = ["DownloadLinks", "RecordingCatalog", "recording_from_disk"]
+__all__ = [
+    "DownloadLink",
+    "DownloadLinks",
+    "RecordingCatalog",
+    "RecordingFile",
+    "files_of",
+    "media_type_of",
+    "recording_from_disk",
+]
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +392,49 @@ class RecordingCatalog:
             {"recording": recording_id, "case_number": recording.case_number, **(detail or {})},
         )
         return recording
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFile:
+    file: str
+    "Relative to the recording's directory."
+    kind: str
+    "segment, composed, journal or manifest."
+    size: int
+
+
+def files_of(paths: RecordingPaths) -> list[RecordingFile]:
+    """Every closed file a staff member may download, composed files first."""
+    found: list[tuple[str, Path]] = [
+        ("composed", p) for p in (paths.composed_video, paths.composed_audio) if p.is_file()
+    ]
+    found += [("segment", p) for track in paths.tracks() for p in track.closed_segments()]
+    found += [("journal", p) for p in (paths.journal,) if p.is_file()]
+    found += [
+        ("manifest", p)
+        for p in (paths.manifest, paths.manifest_signature, paths.manifest_cms)
+        if p.is_file()
+    ]
+    return [
+        RecordingFile(p.relative_to(paths.root).as_posix(), kind, p.stat().st_size)
+        for kind, p in found
+    ]
+
+
+_MEDIA_TYPES = {
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+    ".mp4": "video/mp4",
+    ".m4a": "audio/mp4",
+    ".json": "application/json",
+    ".jsonl": "application/x-ndjson",
+    ".sig": "text/plain",
+    ".p7s": "application/pkcs7-signature",
+}
+
+
+def media_type_of(path: Path) -> str:
+    return _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
 
 
 def _existing_file(paths: RecordingPaths, file: str) -> Path:
