@@ -116,3 +116,30 @@ def make_recording(
         )
     journal.close()
     return paths
+
+
+def write_composed_mp4(path: Path, seconds: int = 4) -> None:
+    """A small H.264 + AAC MP4 with its index first (``faststart``), as the composition
+    writes: what a browser plays on the recording page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=48000)
+        audio.layout = "mono"
+        for index in range(seconds * 10):
+            frame = av.VideoFrame(64, 48, "rgb24")
+            frame.planes[0].update(bytes((index * 6) % 256 for _ in range(64 * 48 * 3)))
+            frame.pts = index
+            frame.time_base = Fraction(1, 10)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        samples = 1024
+        for index in range(seconds * 48000 // samples):
+            sound = av.AudioFrame(format="fltp", layout="mono", samples=samples)
+            sound.planes[0].update(bytes(samples * 4))
+            sound.sample_rate = 48000
+            sound.pts = index * samples
+            sound.time_base = Fraction(1, 48000)
+            container.mux(audio.encode(sound))
+        container.mux(audio.encode(None))
