@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from hearing_server.bus import EventBus, LocalEventBus, RedisEventBus
 from hearing_server.persistence.database import Database
 from hearing_server.presence import ConnectionPresence, LocalPresence, RedisPresence
+from hearing_server.recordings import DownloadLinks, RecordingCatalog
 from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
@@ -31,6 +32,7 @@ from web.keys import (
     LOOP_LAG,
     METRICS,
     PRESENCE,
+    RECORDINGS,
     SERVICE,
     SETTINGS,
     WEBHOOK_DISPATCHER,
@@ -155,6 +157,13 @@ def _services(clock: Clock) -> Any:
             await service.ensure_court(court.code, court.name, court.time_zone)
             app[SERVICE] = service
             app[WEBHOOKS] = WebhookRegistry(service)
+            catalog = app[RECORDINGS] = RecordingCatalog(
+                service,
+                settings.effective_recordings_dir,
+                DownloadLinks(settings.signing_key()),
+                settings.recording_retention_days,
+            )
+            await catalog.reconcile()
             dispatcher = app[WEBHOOK_DISPATCHER] = WebhookDispatcher(
                 database, clock, poll_seconds=settings.webhook_poll_seconds
             )

@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True, metavar="ACTION"
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=_audit_verify)
-    add_recordings_commands(sub)
+    add_recordings_commands(sub, _with_service)
 
     cases = sub.add_parser("cases", help="the case registry").add_subparsers(
         required=True, metavar="ACTION"

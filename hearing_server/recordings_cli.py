@@ -10,20 +10,36 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+from hearing_server.recordings import DownloadLinks, RecordingCatalog, files_of
+from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from recorder.composition import read_progress, write_progress
 from recorder.integrity import seal_recording, verify_recording
 from recorder.jobs import LocalJobs, RedisJobs, composition_worker
 from recorder.layout import RecordingPaths
+from recorder.manifest import build_manifest
 from recorder.signing import CourtCertificate, ServerKey
+from rooms.errors import DomainError
+from rooms.participants import Actor
+from rooms.recordings import Recording, RetentionDecision
+
+CLI_ACTOR = Actor(id="cli", is_system=True)
+"""Whoever runs the CLI on the server already holds its data: the system acts."""
 
 __all__ = ["add_recordings_commands", "court_certificate", "find_recording"]
 
 
-def add_recordings_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+WithService = Callable[[Settings, Callable[[HearingService], Awaitable[Any]]], Any]
+"""Runs one piece of work against the database (``hearing_server.cli``'s ``_with_service``)."""
+
+
+def add_recordings_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], with_service: WithService
+) -> None:
     recordings = sub.add_parser("recordings", help="hearing recordings").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -40,6 +56,25 @@ def add_recordings_commands(sub: argparse._SubParsersAction[argparse.ArgumentPar
     )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
     verify.set_defaults(func=_verify)
+
+    show = recordings.add_parser(
+        "show", help="a recording's case, participants, files, gaps and verification"
+    )
+    show.add_argument("recording", help="a recording's directory or its id")
+    show.add_argument("--json", action="store_true", help="print as JSON")
+    show.set_defaults(func=_show)
+
+    hold = recordings.add_parser("hold", help="place (or --lift) a legal hold on a recording")
+    hold.add_argument("recording", help="the recording's id")
+    hold.add_argument("--lift", action="store_true", help="lift the hold instead")
+    hold.set_defaults(func=_hold, with_service=with_service)
+
+    retention = recordings.add_parser(
+        "retention",
+        help="what the retention rules would delete and why; --apply deletes it (audited)",
+    )
+    retention.add_argument("--apply", action="store_true", help="delete what is due")
+    retention.set_defaults(func=_retention, with_service=with_service)
 
     seal = recordings.add_parser(
         "seal", help="rebuild a recording's manifest from its files and sign it again"
@@ -140,6 +175,85 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
         for problem in result.problems:
             print(f"  {problem}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _show(settings: Settings, args: argparse.Namespace) -> int:
+    recording = find_recording(settings, args.recording)
+    if recording is None:
+        print(f"error: no recording {args.recording!r}", file=sys.stderr)
+        return 2
+    manifest: dict[str, Any] = dict(_read_manifest(recording) or build_manifest(recording))
+    result = verify_recording(recording, ServerKey.load_or_create(settings.data_dir).public_key_pem)
+    files = [f.file for f in files_of(recording)]
+    summary: dict[str, Any] = {
+        "id": recording.recording_id,
+        "session_id": recording.session_id,
+        "path": str(recording.root),
+        "metadata": manifest.get("metadata", {}),
+        "participants": manifest.get("participants", []),
+        "files": files,
+        "gaps": manifest.get("gaps", []),
+        "unfinished": manifest.get("unfinished", []),
+        "verification": result.as_dict(),
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    metadata = summary["metadata"] if isinstance(summary["metadata"], dict) else {}
+    print(f"recording {recording.recording_id}  case {metadata.get('case_number', '-')}")
+    for key, value in sorted(metadata.items()):
+        print(f"  {key}: {value}")
+    for person in manifest.get("participants", []) or []:
+        print(f"  participant {person['name']} ({person['role']}): {', '.join(person['tracks'])}")
+    for gap in manifest.get("gaps", []) or []:
+        print(f"  gap {gap['kind']} {gap['from']} → {gap['to']} {gap.get('reason', '')}")
+    print(f"  {len(files)} files; verified: {'yes' if result.ok else 'NO'}")
+    for problem in result.problems:
+        print(f"    {problem}")
+    return 0
+
+
+def _catalog(settings: Settings, service: HearingService) -> RecordingCatalog:
+    return RecordingCatalog(
+        service,
+        settings.effective_recordings_dir,
+        DownloadLinks(settings.signing_key()),
+        settings.recording_retention_days,
+    )
+
+
+def _hold(settings: Settings, args: argparse.Namespace) -> int:
+    async def hold(service: HearingService) -> Recording:
+        catalog = _catalog(settings, service)
+        await catalog.reconcile()
+        return await catalog.set_legal_hold(CLI_ACTOR, args.recording, not args.lift)
+
+    try:
+        recording = args.with_service(settings, hold)
+    except DomainError as error:
+        print(f"error: {error.message.en}", file=sys.stderr)
+        return 2
+    state = "under legal hold" if recording.legal_hold else "no longer held"
+    print(f"recording {recording.id} ({recording.case_number}) {state}")
+    return 0
+
+
+def _retention(settings: Settings, args: argparse.Namespace) -> int:
+    async def run(service: HearingService) -> list[RetentionDecision]:
+        catalog = _catalog(settings, service)
+        await catalog.reconcile()
+        if args.apply:
+            return await catalog.apply_retention(CLI_ACTOR)
+        return await catalog.retention_report(CLI_ACTOR)
+
+    decisions = args.with_service(settings, run)
+    verb = "deleted" if args.apply else "would delete"
+    for decision in decisions:
+        mark = verb if decision.delete else "keeps"
+        print(f"{decision.recording_id}  {mark}: {decision.reason.en} / {decision.reason.vi}")
+    if not decisions:
+        print("nothing deleted" if args.apply else "no recordings")
+    return 0
 
 
 def _seal(settings: Settings, args: argparse.Namespace) -> int:

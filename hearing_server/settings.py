@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     """The court's own certificate and key (PKCS#12 from its CA): recordings' manifests are
     then also signed with it (CMS), beside the server's Ed25519 key."""
     recording_court_pkcs12_password: SecretStr | None = None
+    recording_retention_days: dict[str, int] = Field(default_factory=dict)
+    """Days a recording is kept after it ends, per case type (``criminal``, ``civil``, …);
+    a case type left out is kept for ever. Deletion runs only when asked (CLI or API)."""
     staff_token_hours: float = Field(default=12, gt=0, le=24 * 30)
     join_link_grace_hours: float = Field(default=12, ge=0, le=24 * 30)
     """A join link works until the session's planned end plus this margin."""

@@ -105,6 +105,9 @@ class StaffAction(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_COURTS = "manage_courts"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    VIEW_RECORDINGS = "view_recordings"
+    HOLD_RECORDINGS = "hold_recordings"
+    DELETE_RECORDINGS = "delete_recordings"
 
 
 STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
@@ -126,6 +129,15 @@ STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
     # Notifications leave the server for a system outside it (the case registry): only
     # an administrator points them somewhere.
     StaffAction.MANAGE_WEBHOOKS: frozenset({StaffRole.ADMIN}),
+    # A hearing's recording is part of the case file: every staff member of the hearing's
+    # court may watch it (the court boundary applies); a participant never does through a
+    # join link, whatever their role in the hearing, since a join link is not a staff account.
+    StaffAction.VIEW_RECORDINGS: frozenset(StaffRole),
+    # A legal hold keeps evidence from retention: a judge orders it, IT staff or an
+    # administrator apply it.
+    StaffAction.HOLD_RECORDINGS: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF, StaffRole.JUDGE}),
+    # Deleting evidence past its retention period is an administrator's act alone.
+    StaffAction.DELETE_RECORDINGS: frozenset({StaffRole.ADMIN}),
 }
 
 OFFICIAL_LINK_ROLES = OFFICIAL_ROLES | {Role.CHAIR}

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
+
+from aiohttp import web
 
 from hearing_server import __version__
 from hearing_server.case_import import ImportFileError, import_cases, parse_case_file
-from hearing_server.persistence.repositories import SessionFilter
+from hearing_server.persistence.repositories import RecordingFilter, SessionFilter
+from hearing_server.recordings import files_of, media_type_of
 from hearing_server.services import JoinContext, JoinLink
 from hearing_server.turn import ice_servers_for
+from recorder.integrity import verify_recording
 from recorder.signing import ServerKey
 from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, NotFound, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
 from rooms.minutes import EntryKind, Minutes, Speaker, ensure_may_read
+from rooms.recordings import RetentionDecision
 from rooms.roles import SessionKind
 from rooms.session import ensure_schedulable
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
-from web.keys import SERVICE, SETTINGS, WEBHOOKS
+from web.keys import RECORDINGS, SERVICE, SETTINGS, WEBHOOKS
 from web.openapi import build_openapi
 
 PREFIX = "/api/v1"
@@ -137,6 +145,94 @@ async def webhook_deliveries(call: Call) -> list[s.WebhookDeliveryOut]:
 async def recording_public_key(call: Call) -> s.RecordingKeyOut:
     key = ServerKey.load_or_create(call.request.app[SETTINGS].data_dir)
     return s.RecordingKeyOut(public_key_pem=key.public_key_pem, fingerprint=key.fingerprint)
+
+
+async def list_recordings(call: Call) -> list[s.RecordingOut]:
+    q: s.RecordingQuery = call.query
+    query = RecordingFilter(
+        court_id=CourtId(q.court_id) if q.court_id else None,
+        case_number=q.case_number,
+        session_id=SessionId(q.session_id) if q.session_id else None,
+        started_from=q.started_from,
+        started_before=q.started_before,
+        limit=q.limit,
+    )
+    found = await call.request.app[RECORDINGS].search(call.staff, query)
+    return [s.RecordingOut.of(r) for r in found]
+
+
+async def get_recording(call: Call) -> s.RecordingDetailOut:
+    """The recording with its files, its sealed manifest and a fresh verification of both."""
+    catalog = call.request.app[RECORDINGS]
+    recording = await catalog.get(call.staff, call.path("recording_id"))
+    paths = catalog.paths_of(recording)
+    public_key = ServerKey.load_or_create(call.request.app[SETTINGS].data_dir).public_key_pem
+    verification = await asyncio.to_thread(verify_recording, paths, public_key)
+    try:
+        manifest = json.loads(paths.manifest.read_bytes())
+    except (FileNotFoundError, ValueError):
+        manifest = None
+    return s.RecordingDetailOut(
+        recording=s.RecordingOut.of(recording),
+        files=[s.RecordingFileOut(file=f.file, kind=f.kind, size=f.size) for f in files_of(paths)],
+        manifest=manifest if isinstance(manifest, dict) else None,
+        verification=s.VerificationOut.model_validate(verification.as_dict()),
+    )
+
+
+async def create_download_link(call: Call) -> s.DownloadLinkOut:
+    body: s.DownloadLinkIn = call.body
+    link = await call.request.app[RECORDINGS].download_link(
+        call.staff, call.path("recording_id"), body.file
+    )
+    return s.DownloadLinkOut(
+        url=f"{PREFIX}/recordings/files?{urlencode({'token': link.token})}",
+        expires_at=link.expires_at,
+    )
+
+
+async def download_recording_file(call: Call) -> web.FileResponse:
+    """The file a download link names; Range requests get 206, so a player can seek."""
+    q: s.DownloadQuery = call.query
+    _recording, path = await call.request.app[RECORDINGS].open_link(
+        q.token, client_address(call.request)
+    )
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": media_type_of(path),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+async def set_legal_hold(call: Call) -> s.RecordingOut:
+    body: s.LegalHoldIn = call.body
+    recording = await call.request.app[RECORDINGS].set_legal_hold(
+        call.staff, call.path("recording_id"), body.hold
+    )
+    return s.RecordingOut.of(recording)
+
+
+async def retention_report(call: Call) -> list[s.RetentionOut]:
+    """A dry run: what retention would delete now, and why everything else is kept."""
+    decisions = await call.request.app[RECORDINGS].retention_report(call.staff)
+    return [_retention_out(d) for d in decisions]
+
+
+async def apply_retention(call: Call) -> list[s.RetentionOut]:
+    """Deletes what is past its retention period and not held; answers what was deleted."""
+    decisions = await call.request.app[RECORDINGS].apply_retention(call.staff)
+    return [_retention_out(d) for d in decisions]
+
+
+def _retention_out(decision: RetentionDecision) -> s.RetentionOut:
+    return s.RetentionOut(
+        recording_id=decision.recording_id,
+        delete=decision.delete,
+        reason=s.Label(**decision.reason.as_dict()),
+    )
 
 
 # ---------------------------------------------------------------------- courts
@@ -848,6 +944,75 @@ ENDPOINTS: list[Endpoint] = [
         Auth.JOIN,
         response=s.MinutesOut,
         errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/recordings",
+        list_recordings,
+        "Search recordings by case number, court, date and hearing",
+        "recordings",
+        query=s.RecordingQuery,
+        response=list[s.RecordingOut],
+        errors=(403,),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/recordings/files",
+        download_recording_file,
+        "Download one file of a recording through a short-lived link (Range supported)",
+        "recordings",
+        Auth.PUBLIC,
+        query=s.DownloadQuery,
+        media="*/*",
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/recordings/retention",
+        retention_report,
+        "Dry run of retention: what would be deleted now and why",
+        "recordings",
+        response=list[s.RetentionOut],
+        errors=(403,),
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/recordings/retention",
+        apply_retention,
+        "Delete the recordings past their retention period that no legal hold keeps",
+        "recordings",
+        response=list[s.RetentionOut],
+        errors=(403,),
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/recordings/{recording_id}",
+        get_recording,
+        "A recording with its files, manifest, state and verification",
+        "recordings",
+        response=s.RecordingDetailOut,
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/recordings/{recording_id}/links",
+        create_download_link,
+        "A short-lived link to one file of a recording",
+        "recordings",
+        body=s.DownloadLinkIn,
+        response=s.DownloadLinkOut,
+        status=201,
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "PUT",
+        PREFIX + "/recordings/{recording_id}/legal-hold",
+        set_legal_hold,
+        "Place or lift a legal hold: a held recording is never deleted",
+        "recordings",
+        body=s.LegalHoldIn,
+        response=s.RecordingOut,
+        errors=(403, 404),
     ),
     Endpoint(
         "GET",

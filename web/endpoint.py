@@ -80,6 +80,8 @@ class Endpoint:
     response: Any = None
     """A pydantic model, ``list[Model]``, or None for 204."""
     status: int = 200
+    media: str | None = None
+    """The handler answers with a file of this type (HTTP Range honoured), not JSON."""
     errors: Sequence[int] = field(default_factory=tuple)
     """What the handler itself may refuse with; ``error_statuses`` adds what every endpoint
     of this shape may answer."""
@@ -124,6 +126,8 @@ class Endpoint:
             except BodyRefused as refusal:
                 return error_response(refusal.status, refusal.code, refusal.rule, refusal.message)
             result = await self.handler(Call(request, body, query, actor, user, join))
+            if isinstance(result, web.StreamResponse):
+                return result  # a file (see ``media``), served by the handler itself
             if response_adapter is None:
                 return web.Response(status=204)
             payload = response_adapter.dump_python(result, mode="json")

@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from hearing_server.presence import ConnectionPresence
+from hearing_server.recordings import RecordingCatalog
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from hearing_server.webhooks import WebhookDispatcher, WebhookRegistry
@@ -25,3 +26,5 @@ LOOP_LAG = web.AppKey("loop_lag", LoopLagMonitor)
 WEBHOOKS = web.AppKey("webhooks", WebhookRegistry)
 WEBHOOK_DISPATCHER = web.AppKey("webhook_dispatcher", WebhookDispatcher)
 """Sends the notifications the outbox holds; tests drive it with their own clock."""
+RECORDINGS = web.AppKey("recordings", RecordingCatalog)
+"""The recordings catalogue: search, access, download links, holds and retention."""

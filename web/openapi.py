@@ -113,7 +113,11 @@ def _operation(e: Endpoint) -> dict[str, Any]:
     if e.auth is not Auth.PUBLIC:
         op["security"] = [{e.auth.value: []}]
     responses: dict[str, Any] = {}
-    if e.response is None:
+    if e.media is not None:
+        binary = {e.media: {"schema": {"type": "string", "format": "binary"}}}
+        responses[str(e.status)] = {"description": "The file", "content": binary}
+        responses["206"] = {"description": "The part a Range header asked for", "content": binary}
+    elif e.response is None:
         responses[str(e.status)] = {"description": "Done"}
     else:
         schema = TypeAdapter(e.response).json_schema(ref_template="#/components/schemas/{model}")

@@ -27,6 +27,7 @@ from rooms.media import RecordingState
 from rooms.minutes import SECTION_HEADINGS, Minutes
 from rooms.participants import Participant
 from rooms.points import POINT_KIND_LABELS, ConnectionPoint, PointKind
+from rooms.recordings import Recording, RecordingStatus
 from rooms.roles import Role, SessionKind, StaffRole
 from rooms.session import CourtSession
 from rooms.states import (
@@ -668,3 +669,99 @@ class AmendmentDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     accept: bool
     reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+# ---------------------------------------------------------------------- recordings
+
+
+class RecordingQuery(Strict):
+    case_number: Line | None = Field(
+        default=None, max_length=100, description="A part of the case number, any case."
+    )
+    court_id: Identifier | None = None
+    session_id: Identifier | None = Field(default=None, description="The hearing.")
+    started_from: Moment | None = None
+    started_before: Moment | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class RecordingOut(BaseModel):
+    id: str
+    session_id: str
+    court_id: str
+    case_number: str
+    case_type: str
+    started_at: datetime
+    ended_at: datetime | None
+    state: RecordingStatus
+    progress: float | None = Field(description="Composition's percent done while composing.")
+    legal_hold: bool
+    size_bytes: int
+    manifest_sha256: str | None
+
+    @classmethod
+    def of(cls, r: Recording) -> RecordingOut:
+        return cls(
+            id=r.id,
+            session_id=r.session_id,
+            court_id=r.court_id,
+            case_number=r.case_number,
+            case_type=r.case_type,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            state=r.status,
+            progress=r.progress,
+            legal_hold=r.legal_hold,
+            size_bytes=r.size_bytes,
+            manifest_sha256=r.manifest_sha256,
+        )
+
+
+class VerificationProblemOut(BaseModel):
+    kind: str = Field(description="changed, missing, extra, reordered, chain_broken, …")
+    file: str
+    detail: str
+
+
+class VerificationOut(BaseModel):
+    ok: bool
+    checked_files: int
+    signed_by_server: bool
+    signed_by_court: str | None
+    problems: list[VerificationProblemOut]
+
+
+class RecordingFileOut(BaseModel):
+    file: str = Field(description="Relative to the recording: tracks/…/00001.webm, composed/…")
+    kind: Literal["segment", "composed", "journal", "manifest"]
+    size: int
+
+
+class RecordingDetailOut(BaseModel):
+    recording: RecordingOut
+    files: list[RecordingFileOut]
+    manifest: dict[str, Any] | None = Field(description="manifest.json as sealed, if it is.")
+    verification: VerificationOut
+
+
+class DownloadLinkIn(Strict):
+    file: Line = Field(min_length=1, max_length=300)
+
+
+class DownloadLinkOut(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class DownloadQuery(Strict):
+    token: Line = Field(min_length=1, max_length=2000)
+
+
+class LegalHoldIn(Strict):
+    hold: bool
+
+
+class RetentionOut(BaseModel):
+    recording_id: str
+    delete: bool
+    reason: Label

@@ -23,6 +23,7 @@ from hearing_server.persistence.repositories import (
     AuditRepository,
     CourtRepository,
     InvitationRepository,
+    RecordingRepository,
     SessionRepository,
     UserRepository,
 )
@@ -73,6 +74,7 @@ class UnitOfWork:
     revoked_tokens: RevokedTokenRepository
     login_failures: LoginFailureRepository
     minutes: MinutesRepository
+    recordings: RecordingRepository
 
     def __init__(self, database: Database) -> None:
         self._engine = database.engine
@@ -94,6 +96,7 @@ class UnitOfWork:
         self.revoked_tokens = RevokedTokenRepository(conn)
         self.login_failures = LoginFailureRepository(conn)
         self.minutes = MinutesRepository(conn)
+        self.recordings = RecordingRepository(conn)
         return self
 
     @property

@@ -32,6 +32,7 @@ from rooms.media import RecordingState, Screening
 from rooms.participants import Participant
 from rooms.points import ConnectionPoint, PointKind
 from rooms.policy import JurisdictionPolicy
+from rooms.recordings import Recording, RecordingStatus
 from rooms.roles import Role, SessionKind, StaffRole
 from rooms.session import CourtSession
 from rooms.states import (
@@ -730,3 +731,111 @@ class AuditRepository:
             )
             for r in await self._conn.execute(stmt)
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFilter:
+    """A search of the recordings catalogue; every field left None matches everything."""
+
+    court_id: CourtId | None = None
+    case_number: str | None = None
+    "A part of the case number, case-insensitive: '123/2030' finds '123/2030/HS-ST'."
+    session_id: SessionId | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+    include_deleted: bool = False
+    limit: int = 200
+
+
+class RecordingRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def put(self, recording: Recording) -> None:
+        """Insert the recording, or bring its row up to what is on disk; a legal hold and a
+        deletion are the court's decisions and are never undone by the files."""
+        values = _recording_row(recording)
+        existing = await self.get(recording.id)
+        if existing is None:
+            await self._conn.execute(insert(t.recordings).values(**values))
+            return
+        for kept in ("legal_hold", "deleted_at"):
+            values.pop(kept)
+        await self._conn.execute(
+            update(t.recordings).where(t.recordings.c.id == recording.id).values(**values)
+        )
+
+    async def get(self, recording_id: str) -> Recording | None:
+        row = (
+            await self._conn.execute(select(t.recordings).where(t.recordings.c.id == recording_id))
+        ).first()
+        return None if row is None else _recording(row)
+
+    async def find(self, query: RecordingFilter) -> list[Recording]:
+        r = t.recordings.c
+        statement = select(t.recordings)
+        if query.court_id is not None:
+            statement = statement.where(r.court_id == query.court_id)
+        if query.case_number:
+            pattern = "%" + query.case_number.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+            statement = statement.where(func.lower(r.case_number).like(pattern, escape="\\"))
+        if query.session_id is not None:
+            statement = statement.where(r.session_id == query.session_id)
+        if query.started_from is not None:
+            statement = statement.where(r.started_at >= query.started_from)
+        if query.started_before is not None:
+            statement = statement.where(r.started_at < query.started_before)
+        if not query.include_deleted:
+            statement = statement.where(r.deleted_at.is_(None))
+        rows = await self._conn.execute(
+            statement.order_by(r.started_at.desc(), r.id).limit(query.limit)
+        )
+        return [_recording(row) for row in rows]
+
+    async def set_legal_hold(self, recording_id: str, hold: bool) -> None:
+        await self._conn.execute(
+            update(t.recordings).where(t.recordings.c.id == recording_id).values(legal_hold=hold)
+        )
+
+    async def mark_deleted(self, recording_id: str, at: datetime) -> None:
+        await self._conn.execute(
+            update(t.recordings).where(t.recordings.c.id == recording_id).values(deleted_at=at)
+        )
+
+
+def _recording_row(recording: Recording) -> dict[str, Any]:
+    return {
+        "id": recording.id,
+        "session_id": recording.session_id,
+        "court_id": recording.court_id,
+        "case_number": recording.case_number,
+        "case_type": recording.case_type,
+        "started_at": recording.started_at,
+        "ended_at": recording.ended_at,
+        "state": recording.status.value,
+        "progress": recording.progress,
+        "legal_hold": recording.legal_hold,
+        "deleted_at": recording.deleted_at,
+        "directory": recording.path,
+        "manifest_sha256": recording.manifest_sha256,
+        "size_bytes": recording.size_bytes,
+    }
+
+
+def _recording(row: Row[Any]) -> Recording:
+    return Recording(
+        id=row.id,
+        session_id=SessionId(row.session_id),
+        court_id=CourtId(row.court_id),
+        case_number=row.case_number,
+        case_type=row.case_type,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        status=RecordingStatus(row.state),
+        progress=row.progress,
+        legal_hold=row.legal_hold,
+        deleted_at=row.deleted_at,
+        path=row.directory,
+        manifest_sha256=row.manifest_sha256,
+        size_bytes=row.size_bytes,
+    )

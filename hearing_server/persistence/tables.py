@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -192,7 +193,17 @@ recordings = Table(
     Column("directory", String(1000), nullable=False),
     Column("manifest_sha256", String(64), nullable=True),
     Column("size_bytes", BigInteger, nullable=False, default=0),
+    Column("court_id", ID, nullable=True, index=True),
+    Column("case_number", String(100), nullable=False, default="", index=True),
+    Column("case_type", String(32), nullable=False, default=""),
+    Column("progress", Float, nullable=True),
+    Column("legal_hold", Boolean, nullable=False, default=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
 )
+"""The recordings catalogue: found by case number, court, date and hearing. The files on disk
+and their manifest are the evidence; this row is how a court finds them. ``state`` is a
+``rooms.recordings.RecordingStatus``; ``directory`` is relative to the recordings directory;
+``court_id`` is the hearing's court, copied so that a search need not join the sessions."""
 
 alerts = Table(
     "alerts",

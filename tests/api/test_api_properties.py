@@ -65,6 +65,7 @@ class KnownIds:
             "webhook_id": self.webhook_id,
             "seq": "1",
             "number": "1",
+            "recording_id": "no-such-recording",  # 404s: the catalogue is tested on its own
         }
         return {p.name: known[p.name] for p in operation.path_parameters}
 

@@ -57,10 +57,15 @@ def make_recording(
     segments: int = 2,
     *,
     pause: bool = True,
+    session_id: str = "s-fixture",
+    recording_id: str = "r-fixture",
+    metadata: dict[str, str] | None = None,
+    stopped: bool = False,
 ) -> RecordingPaths:
     """A recording of each track in ``segments`` one-second segments, with its journal; a
-    pause between the segments when ``pause``."""
-    paths = RecordingPaths.of(recordings_dir, "s-fixture", "r-fixture")
+    pause between the segments when ``pause``; ended by ``recording_stopped`` when
+    ``stopped``."""
+    paths = RecordingPaths.of(recordings_dir, session_id, recording_id)
     journal = Journal(paths.journal, sync=False)
     journal.append(
         JournalEntry(
@@ -68,7 +73,11 @@ def make_recording(
             START,
             100.0,
             1,
-            {"recording_id": "r-fixture", "session_id": "s-fixture", "metadata": METADATA},
+            {
+                "recording_id": recording_id,
+                "session_id": session_id,
+                "metadata": METADATA if metadata is None else metadata,
+            },
         )
     )
     for track in tracks:
@@ -100,5 +109,37 @@ def make_recording(
             segment = paths.track(track.track_id).segment(number, "webm")
             segment.parent.mkdir(parents=True, exist_ok=True)
             write_video_segment(segment, track.colour)
+    if stopped:
+        end = START + timedelta(seconds=segments + 1)
+        journal.append(
+            JournalEntry("recording_stopped", end, 100.0 + segments + 1, 1, {"reason": "closed"})
+        )
     journal.close()
     return paths
+
+
+def write_composed_mp4(path: Path, seconds: int = 4) -> None:
+    """A small H.264 + AAC MP4 with its index first (``faststart``), as the composition
+    writes: what a browser plays on the recording page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=48000)
+        audio.layout = "mono"
+        for index in range(seconds * 10):
+            frame = av.VideoFrame(64, 48, "rgb24")
+            frame.planes[0].update(bytes((index * 6) % 256 for _ in range(64 * 48 * 3)))
+            frame.pts = index
+            frame.time_base = Fraction(1, 10)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        samples = 1024
+        for index in range(seconds * 48000 // samples):
+            sound = av.AudioFrame(format="fltp", layout="mono", samples=samples)
+            sound.planes[0].update(bytes(samples * 4))
+            sound.sample_rate = 48000
+            sound.pts = index * samples
+            sound.time_base = Fraction(1, 48000)
+            container.mux(audio.encode(sound))
+        container.mux(audio.encode(None))

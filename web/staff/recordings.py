@@ -1,0 +1,156 @@
+"""The staff pages of recordings: the list searched by case number, and one recording played
+with its chapters beside it, its verification, its files and its composition progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from hearing_server.persistence.repositories import RecordingFilter
+from hearing_server.recordings import files_of
+from recorder.integrity import verify_recording
+from recorder.journal import JournalEntry
+from recorder.signing import ServerKey
+from rooms.recordings import RecordingStatus
+from rooms.text import Text
+from web.i18n import locale_of
+from web.keys import RECORDINGS, SETTINGS
+from web.staff.auth import staff_page
+from web.staff.layout import StaffLogin, in_language, see_other, staff_render
+
+COMPOSED = "composed/hearing.mp4"
+
+_EVENTS: dict[str, Text] = {
+    "run_started": Text("Bắt đầu ghi", "Recording started"),
+    "recording_paused": Text("Tạm ngừng ghi", "Recording paused"),
+    "recording_resumed": Text("Tiếp tục ghi", "Recording resumed"),
+    "track_started": Text("Bắt đầu hình/tiếng", "Track started"),
+    "track_stopped": Text("Dừng hình/tiếng", "Track stopped"),
+    "session_event": Text("Diễn biến phiên", "Session event"),
+    "capture_failed": Text("Lỗi ghi", "Capture failed"),
+    "capture_resumed": Text("Ghi lại được", "Capture resumed"),
+    "segment_lost": Text("Mất một đoạn", "Segment lost"),
+    "recording_stopped": Text("Kết thúc ghi", "Recording stopped"),
+}
+"""Timeline entries a person reads; segment closings and sender reports are for machines."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    at: datetime
+    offset: float
+    "Seconds into the composed video, where pauses are cut out."
+    label: str
+    detail: str
+
+
+def chapters(timeline: list[dict[str, Any]], lang: str) -> list[Chapter]:
+    """Each event a person reads, placed on the composed video's clock: time since the
+    recording started, less the pauses before it (the composition cuts them out)."""
+    entries = [JournalEntry.from_line(json.dumps(e)) for e in timeline]
+    if not entries:
+        return []
+    start = entries[0].at
+    paused_since: datetime | None = None
+    paused = 0.0
+    found = []
+    for entry in entries:
+        if entry.type == "recording_paused" and paused_since is None:
+            paused_since = entry.at
+        cut = paused + ((entry.at - paused_since).total_seconds() if paused_since else 0.0)
+        if entry.type == "recording_resumed" and paused_since is not None:
+            paused = cut
+            paused_since = None
+        text = _EVENTS.get(entry.type)
+        if text is None:
+            continue
+        offset = max(0.0, (entry.at - start).total_seconds() - cut)
+        label = text.vi if lang == "vi" else text.en
+        found.append(Chapter(entry.at, round(offset, 3), label, _detail(entry)))
+    return found
+
+
+def _detail(entry: JournalEntry) -> str:
+    data = entry.data
+    if entry.type == "track_started":
+        return f"{data.get('name', '')} · {data.get('role', '')} · {data.get('source', '')}"
+    if entry.type == "session_event":
+        return str(data.get("event", ""))
+    return str(data.get("reason") or data.get("error") or data.get("track") or "")
+
+
+@staff_page
+async def recordings_list(request: web.Request, login: StaffLogin) -> web.StreamResponse:
+    case_number = request.query.get("case_number", "").strip()[:100]
+    found = await request.app[RECORDINGS].search(
+        login.actor, RecordingFilter(case_number=case_number or None, limit=200)
+    )
+    return await staff_render(
+        request,
+        login,
+        "staff/recordings.html",
+        section="recordings",
+        case_number=case_number,
+        recordings=found,
+    )
+
+
+@staff_page
+async def recording_page(request: web.Request, login: StaffLogin) -> web.StreamResponse:
+    catalog = request.app[RECORDINGS]
+    recording = await catalog.get(login.actor, request.match_info["recording_id"])
+    paths = catalog.paths_of(recording)
+    video = None
+    if paths.composed_video.is_file():
+        link = await catalog.download_link(login.actor, recording.id, COMPOSED)
+        video = f"/api/v1/recordings/files?{urlencode({'token': link.token})}"
+    key = ServerKey.load_or_create(request.app[SETTINGS].data_dir)
+    verification = await asyncio.to_thread(verify_recording, paths, key.public_key_pem)
+    try:
+        manifest = json.loads(paths.manifest.read_bytes())
+    except (FileNotFoundError, ValueError):
+        manifest = {}
+    return await staff_render(
+        request,
+        login,
+        "staff/recording.html",
+        section="recordings",
+        recording=recording,
+        composing=recording.status is RecordingStatus.COMPOSING,
+        video=video,
+        chapters=chapters(list(manifest.get("timeline", [])), locale_of(request)),
+        metadata=manifest.get("metadata", {}),
+        participants=manifest.get("participants", []),
+        verification=verification,
+        files=files_of(paths),
+        state=in_language(request, _STATES[recording.status]),
+    )
+
+
+_STATES = {
+    RecordingStatus.RECORDING: Text("Đang ghi", "Recording"),
+    RecordingStatus.COMPOSING: Text("Đang dựng tệp", "Composing"),
+    RecordingStatus.READY: Text("Sẵn sàng", "Ready"),
+    RecordingStatus.FAILED: Text("Dựng tệp thất bại", "Composition failed"),
+}
+
+
+@staff_page
+async def download(request: web.Request, login: StaffLogin) -> web.StreamResponse:
+    """A click on a file: a fresh short-lived link, issued (and audited) for this click."""
+    link = await request.app[RECORDINGS].download_link(
+        login.actor, request.match_info["recording_id"], request.query.get("file", "")
+    )
+    return see_other(f"/api/v1/recordings/files?{urlencode({'token': link.token})}")
+
+
+def add_recording_routes(app: web.Application) -> None:
+    app.router.add_get("/staff/recordings", recordings_list, name="staff_recordings")
+    app.router.add_get("/staff/recordings/{recording_id}", recording_page, name="staff_recording")
+    app.router.add_get("/staff/recordings/{recording_id}/download", download)
