@@ -465,6 +465,12 @@ class CourtSession:
                     "The person presiding cannot be muted by others.",
                 ),
             )
+        if participant.state is ParticipantState.IN_CONSULTATION:
+            # A lock is kept for the hearing room; the private room's microphones are theirs.
+            if not lock:
+                _ensure_not_in_private_room(participant)
+            self._set_audio(actor, participant, muted=participant.muted, locked=True)
+            return
         self._set_audio(actor, participant, muted=True, locked=participant.media_locked or lock)
 
     def mute_all(self, actor: Actor, lock: bool = False) -> None:
@@ -475,7 +481,11 @@ class CourtSession:
         for participant in self.participants.values():
             if participant.id == actor.id or participant.role in self.policy.direct_entry_roles:
                 continue
-            if participant.state in PRESENT_STATES:
+            if participant.state is ParticipantState.IN_CONSULTATION:
+                # Nobody in a private room is muted from outside it; a lock waits for the return.
+                if lock:
+                    self._set_audio(actor, participant, muted=participant.muted, locked=True)
+            elif participant.state in PRESENT_STATES:
                 self._set_audio(
                     actor, participant, muted=True, locked=participant.media_locked or lock
                 )
@@ -484,7 +494,7 @@ class CourtSession:
         participant = self._participant(participant_id)
         if actor.id == participant.id:
             self._authorize(actor, Action.RAISE_HAND)  # any present participant may unmute self
-            if participant.media_locked:
+            if participant.lock_in_force:
                 raise PolicyViolation(
                     "participant.media_locked",
                     Text(
@@ -494,6 +504,7 @@ class CourtSession:
                 )
         else:
             self._authorize(actor, Action.UNMUTE_OTHERS)
+            _ensure_not_in_private_room(participant)
         self._set_audio(actor, participant, muted=False, locked=participant.media_locked)
 
     def unlock(self, actor: Actor, participant_id: ParticipantId) -> None:
@@ -848,6 +859,13 @@ class CourtSession:
             current=target.value,
             reason=reason,
         )
+        if (
+            target is ParticipantState.IN_SESSION
+            and participant.media_locked
+            and not participant.muted
+        ):
+            # Into the hearing room (back from a private one): the court's lock binds again.
+            self._set_audio(actor, participant, muted=True, locked=True)
 
     def _after_departure(self, actor: Actor, participant: Participant) -> None:
         """Someone out of the room holds no floor, no hand, no screen, no private room."""
@@ -1038,6 +1056,20 @@ def _not_found(what: str, ident: str) -> NotFound:
     return NotFound(
         f"{what}.not_found", Text(f"Không tìm thấy ({what}: {ident}).", f"No such {what}: {ident}.")
     )
+
+
+def _ensure_not_in_private_room(participant: Participant) -> None:
+    """The court does not switch microphones inside a private room it is not part of."""
+    if participant.state is ParticipantState.IN_CONSULTATION:
+        raise PolicyViolation(
+            "participant.in_private_room",
+            Text(
+                f"{participant.name} đang ở phòng riêng và tự bật, tắt micro của mình; "
+                "micro bị khóa sẽ khóa lại khi trở về phòng xử án.",
+                f"{participant.name} is in a private room and controls their own microphone; "
+                "a lock applies again on return to the hearing room.",
+            ),
+        )
 
 
 def _not_present(participant: Participant) -> InvalidTransition:

@@ -100,8 +100,10 @@ class EventHandlers:
         service = self._edge.service
         session = await service.session(Actor.system(), session_id)
         detail: dict[str, Any] = {"to": payload.to, "length": len(payload.text)}
+        if payload.room:
+            detail["room"] = True
         try:
-            to = recipients(session, actor.id, payload.to)
+            to = recipients(session, actor.id, payload.to, payload.room)
         except DomainError as error:
             await self._refusals.audit(actor, "chat.message", session_id, error, detail)
             raise Audited(error) from None
@@ -111,6 +113,7 @@ class EventHandlers:
             "session_id": session_id,
             "from": {"id": sender.id, "name": sender.name, "role": sender.role.value},
             "to": payload.to,
+            "room": sender.consultation_room if payload.room else None,
             "text": payload.text,
             "at": service.clock().isoformat(),
         }

@@ -307,6 +307,8 @@ class Chat(Payload):
     text: ChatText
     to: Id | None = None
     """Court staff address one participant; everyone else writes to the court (omit it)."""
+    room: bool = False
+    """To the people of the sender's private consultation room only (``to`` omitted)."""
 
 
 class Offer(Payload):

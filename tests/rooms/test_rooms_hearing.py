@@ -42,6 +42,7 @@ from rooms import (
     InvalidInput,
     InvalidTransition,
     JurisdictionPolicy,
+    MediaSource,
     NotFound,
     ParticipantId,
     ParticipantState,
@@ -986,3 +987,63 @@ def test_the_live_hearing_fixture() -> None:
     }
     assert hearing.session.state is SessionState.IN_SESSION
     assert all(hearing.session.participants[pid].identity_verified for pid in EVERYONE[2:])
+
+
+# ------------------------------------------------------------------- lock and private room
+
+
+def test_a_lock_binds_in_the_hearing_room_not_in_the_private_room() -> None:
+    """Issue 10: a defendant locked in the hearing room speaks freely with counsel in private;
+    back in the hearing room the lock binds again."""
+    session = live_hearing().session
+    session.mute(act(PJ), DEFENDANT, lock=True)
+    room = session.move_to_consultation(act(CLERK), [DEFENDANT, LAWYER], "Bào chữa")
+    session.collect_events()
+    defendant = session.participants[DEFENDANT]
+    assert defendant.media_locked and not defendant.lock_in_force
+    session.unmute(act(DEFENDANT), DEFENDANT)
+    plan = session.forwarding_plan()
+    assert plan.may_receive(LAWYER, DEFENDANT, MediaSource.MICROPHONE)
+    assert not plan.may_receive(PJ, DEFENDANT, MediaSource.MICROPHONE)
+    assert not plan.may_receive(OBSERVER, DEFENDANT, MediaSource.MICROPHONE)
+    session.mute(act(DEFENDANT), DEFENDANT)
+    session.unmute(act(DEFENDANT), DEFENDANT)
+    session.return_from_consultation(act(CLERK), [DEFENDANT, LAWYER])
+    assert defendant.muted and defendant.lock_in_force
+    assert not session.forwarding_plan().may_receive(LAWYER, DEFENDANT, MediaSource.MICROPHONE)
+    assert brief(session.collect_events()) == [
+        ("media_control_changed", DEFENDANT, False, True),
+        ("media_control_changed", DEFENDANT, True, True),
+        ("media_control_changed", DEFENDANT, False, True),
+        ("consultation_changed", DEFENDANT, None, ""),
+        ("participant_state_changed", DEFENDANT, "in_consultation", IN_SESSION, ""),
+        ("media_control_changed", DEFENDANT, True, True),
+        ("consultation_changed", LAWYER, None, ""),
+        ("participant_state_changed", LAWYER, "in_consultation", IN_SESSION, ""),
+    ]
+    assert room not in session.consultation_rooms
+    with pytest.raises(PolicyViolation) as refused:
+        session.unmute(act(DEFENDANT), DEFENDANT)
+    assert refused.value.rule == "participant.media_locked"
+
+
+def test_the_court_locks_for_the_return_but_does_not_switch_private_microphones() -> None:
+    session = live_hearing().session
+    session.move_to_consultation(act(CLERK), [DEFENDANT, LAWYER], "Bào chữa")
+    session.collect_events()
+    before = snapshot(session)
+    for command in (
+        lambda: session.mute(act(CLERK), DEFENDANT),
+        lambda: session.unmute(act(CLERK), DEFENDANT),
+    ):
+        with pytest.raises(PolicyViolation) as refused:
+            command()
+        assert refused.value.rule == "participant.in_private_room"
+    assert_unchanged(session, before)
+    session.mute_all(act(PJ), lock=True)
+    defendant, lawyer = session.participants[DEFENDANT], session.participants[LAWYER]
+    assert defendant.media_locked and not defendant.muted
+    assert lawyer.media_locked and not lawyer.muted
+    assert session.participants[OBSERVER].muted
+    session.return_from_consultation(act(CLERK), [DEFENDANT])
+    assert defendant.muted and defendant.lock_in_force
