@@ -438,3 +438,55 @@ def connection_of(server: LiveServer, participant: str) -> str | None:
         if connection.participant_id == participant and connection.ready:
             return connection.sid
     return None
+
+
+async def test_a_locked_defendant_speaks_and_writes_in_the_private_room(
+    live_server: LiveServer, new_page: NewPage, screenshot: Screenshot
+) -> None:
+    """Issue 10: the court's lock binds in the hearing room; in a private room the defendant
+    switches their own microphone and writes to the people of that room only."""
+    hearing = await schedule_hearing(live_server)
+    ids = hearing.ids
+    judge = await open_link(new_page, "judge", hearing.links["judge"])
+    await join(judge)
+    defendant = await open_link(new_page, "defendant", hearing.links["defendant"])
+    await join(defendant)
+    async with headless_participants(hearing.links["victim"]) as (companion,):
+        queue = judge.locator("#queue")
+        for party in ("defendant", "victim"):
+            entry = queue.locator(f'li[data-id="{ids[party]}"]')
+            await entry.locator('[data-command="verify_identity"]').click()
+            await entry.locator('[data-command="admit"]').click()
+        await judge.click('[data-session="start"]')
+        await judge.check("#mute-all-lock")
+        await judge.click("#mute-all")
+        mic = defendant.locator("#mic-button")
+        await expect(mic).to_be_disabled()
+
+        for party in ("defendant", "victim"):
+            await judge.check(f'#people input[data-select="{ids[party]}"]')
+        await judge.fill("#consultation-name", "Trao đổi riêng")
+        await judge.click("#consultation-form button[type=submit]")
+        await expect(defendant.locator("#room-state")).to_contain_text("Trao đổi riêng")
+        await expect(mic).to_be_enabled()
+        await expect(defendant.locator("#lock-note")).to_be_hidden()
+        await expect(defendant.locator("#private-lock-note")).to_be_visible()
+        await mic.click()
+        await expect(mic).to_have_attribute("aria-pressed", "false")
+
+        await defendant.check("#chat-room")
+        await defendant.fill("#chat-text", "Tôi nên trả lời thế nào?")
+        await defendant.click("#chat-form button[type=submit]")
+        said = await companion.wait_for("chat", lambda m: m["text"] == "Tôi nên trả lời thế nào?")
+        assert said["room"] is not None
+        await expect(defendant.locator("#chat-log")).to_contain_text("gửi phòng riêng")
+        await screenshot(defendant, "private-room-unlocked")
+        await expect(judge.locator("#chat-log li")).to_have_count(0)
+
+        for party in ("defendant", "victim"):
+            await judge.check(f'#people input[data-select="{ids[party]}"]')
+        await judge.click("#consultation-return")
+        await expect(mic).to_be_disabled()
+        await expect(mic).to_have_attribute("aria-pressed", "true")
+        await expect(defendant.locator("#lock-note")).to_be_visible()
+        await expect(defendant.locator("#chat-room-choice")).to_be_hidden()
