@@ -408,7 +408,7 @@ class CourtSession:
             raise PolicyViolation(
                 "witness.must_be_called",
                 Text(
-                    "Người làm chứng, người giám định chỉ vào phiên khi chủ tọa triệu tập.",
+                    "Người làm chứng, người giám định chỉ vào phòng xử án khi chủ tọa mời vào.",
                     "Witnesses and experts enter only when the presiding judge calls them.",
                 ),
             )
@@ -817,13 +817,28 @@ class CourtSession:
             and not participant.identity_verified
         ):
             raise PolicyViolation(
-                "policy.identity_unverified",
-                Text(
-                    "Thư ký phiên tòa phải xác nhận danh tính trước khi cho vào phiên.",
-                    "The clerk must verify this person's identity before admission.",
-                ),
+                "policy.identity_unverified", self._verify_first(actor, participant)
             )
         self._move(actor, participant, ParticipantTransition.ADMIT, reason)
+
+    def _verify_first(self, actor: Actor, participant: Participant) -> Text:
+        """Why an unverified person cannot come in, said to the one who asked: the step they
+        can take themselves, or who must take it; a witness is invited into the courtroom."""
+        called = participant.role in CALLED_ROLES
+        entry_vi = "mời vào phòng xử án" if called else "cho vào phiên tòa"
+        entry_en = "inviting them into the courtroom" if called else "admitting them"
+        asker = self.participants.get(ParticipantId(actor.id))
+        if actor.is_system or (asker is not None and may(asker.role, Action.VERIFY_IDENTITY)):
+            return Text(
+                f"Hãy xác nhận danh tính của {participant.name} trước khi {entry_vi}.",
+                f"Verify {participant.name}'s identity before {entry_en}.",
+            )
+        return Text(
+            f"Chủ tọa hoặc thư ký phiên tòa phải xác nhận danh tính của {participant.name} "
+            f"trước khi {entry_vi}.",
+            f"The presiding judge or the clerk must verify {participant.name}'s identity "
+            f"before {entry_en}.",
+        )
 
     def _called_person(self, participant_id: ParticipantId) -> Participant:
         participant = self._participant(participant_id)

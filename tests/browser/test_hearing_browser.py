@@ -490,3 +490,24 @@ async def test_a_locked_defendant_speaks_and_writes_in_the_private_room(
         await expect(mic).to_have_attribute("aria-pressed", "true")
         await expect(defendant.locator("#lock-note")).to_be_visible()
         await expect(defendant.locator("#chat-room-choice")).to_be_hidden()
+
+
+async def test_the_judge_verifies_and_invites_a_witness_in_one_click(
+    live_server: LiveServer, new_page: NewPage, screenshot: Screenshot
+) -> None:
+    """Issue 10: before the identity check the queue offers the step that is needed, not a
+    call that would be refused; the witness is invited, not summoned."""
+    hearing = await schedule_hearing(live_server)
+    ids = hearing.ids
+    judge = await open_link(new_page, "judge", hearing.links["judge"])
+    await join(judge)
+    async with headless_participants(hearing.links["witness"]) as (witness,):
+        entry = judge.locator(f'#queue li[data-id="{ids["witness"]}"]')
+        both = entry.locator('button[data-command="call_witness"][data-verify-first]')
+        await expect(both).to_have_text("Xác nhận danh tính và mời vào phòng xử án")
+        await expect(entry.locator('button[data-command="call_witness"]')).to_have_count(1)
+        await expect(entry).not_to_contain_text("Triệu tập")
+        await screenshot(judge, "queue-witness-unverified")
+        await both.click()
+        seen = await witness.wait_view(in_state("in_session"))
+        assert seen["you"]["verified"] is True

@@ -1047,3 +1047,32 @@ def test_the_court_locks_for_the_return_but_does_not_switch_private_microphones(
     assert session.participants[OBSERVER].muted
     session.return_from_consultation(act(CLERK), [DEFENDANT])
     assert defendant.muted and defendant.lock_in_force
+
+
+def test_an_unverified_entry_is_refused_in_words_for_the_actor_and_the_role() -> None:
+    """Issue 10: the presiding judge may verify, so is told to, not sent to the clerk; a
+    witness is invited into the courtroom, a party admitted to the hearing."""
+    session = scheduled_hearing().session
+    for pid in EVERYONE:
+        session.join(pid)
+    session.start(act(PJ))
+    with pytest.raises(PolicyViolation) as refused:
+        session.call_witness(act(PJ), WITNESS)
+    assert refused.value.rule == "policy.identity_unverified"
+    assert refused.value.message.vi == (
+        "Hãy xác nhận danh tính của Hoàng Văn Chứng trước khi mời vào phòng xử án."
+    )
+    assert "triệu tập" not in refused.value.message.vi
+    with pytest.raises(PolicyViolation) as refused:
+        session.admit(act(CLERK), DEFENDANT)
+    assert refused.value.message.vi == (
+        "Hãy xác nhận danh tính của Trần Văn Cáo trước khi cho vào phiên tòa."
+    )
+    with pytest.raises(PolicyViolation) as refused:
+        session.admit(act(CLERK), WITNESS)
+    assert refused.value.rule == "witness.must_be_called"
+    assert "mời vào" in refused.value.message.vi and "triệu tập" not in refused.value.message.vi
+    # Verified, the same call goes through.
+    session.verify_identity(act(PJ), WITNESS)
+    session.call_witness(act(PJ), WITNESS)
+    assert session.participants[WITNESS].state is ParticipantState.IN_SESSION
