@@ -104,6 +104,7 @@ class StaffAction(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
     MANAGE_COURTS = "manage_courts"
+    END_ABANDONED = "end_abandoned"
 
 
 STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
@@ -122,6 +123,10 @@ STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.VIEW_AUDIT: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
     StaffAction.MANAGE_USERS: frozenset({StaffRole.ADMIN}),
     StaffAction.MANAGE_COURTS: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF}),
+    # A suspended session that nobody will resume (the courtroom never came back) still has
+    # to end: a judge of the court decides it, an administrator may clear it up; a reason is
+    # always given and audited. Routine scheduling staff may not end a hearing.
+    StaffAction.END_ABANDONED: frozenset({StaffRole.ADMIN, StaffRole.JUDGE}),
 }
 
 OFFICIAL_LINK_ROLES = OFFICIAL_ROLES | {Role.CHAIR}

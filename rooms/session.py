@@ -316,6 +316,34 @@ class CourtSession:
         self._transition(actor, SessionTransition.POSTPONE, reason)
         self._end_live_state(actor)
 
+    def end_abandoned(self, actor: Actor, transition: SessionTransition, reason: str) -> None:
+        """Staff close or postpone a suspended session nobody will resume, with a reason.
+
+        Only a suspended session: one in session is the presiding judge's to end from the
+        console, and one not yet started is cancelled or postponed as scheduling."""
+        self.ensure_staff(actor, StaffAction.END_ABANDONED)
+        if transition not in (SessionTransition.CLOSE, SessionTransition.POSTPONE):
+            raise InvalidInput(
+                "session.end_outcome",
+                Text("Chỉ kết thúc hoặc hoãn được phiên.", "A session is closed or postponed."),
+            )
+        if self.state is not SessionState.SUSPENDED:
+            raise InvalidTransition(
+                "session_state.end_abandoned",
+                Text(
+                    "Chỉ kết thúc hoặc hoãn từ đây được phiên đang tạm ngừng.",
+                    f"Only a suspended session can be ended here; it is {self.state.value}.",
+                ),
+            )
+        reason = " ".join(reason.split())
+        if not reason:
+            raise InvalidInput(
+                "session.end_reason",
+                Text("Hãy ghi lý do.", "Give the reason."),
+            )
+        self._transition(actor, transition, reason)
+        self._end_live_state(actor)
+
     # ----------------------------------------------------------------- arriving and leaving
 
     def join(self, participant_id: ParticipantId) -> ParticipantState:

@@ -14,6 +14,7 @@ from rooms.errors import InvalidInput, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
 from rooms.roles import SessionKind
 from rooms.session import ensure_schedulable
+from rooms.states import ENDINGS
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
@@ -223,6 +224,22 @@ async def cancel_session(call: Call) -> s.SessionOut:
     session_id = SessionId(call.path("session_id"))
     actor = call.staff
     await service.execute(actor, session_id, "session.cancel", lambda x: x.cancel(actor))
+    return s.SessionOut.of(await service.session(actor, session_id))
+
+
+async def end_abandoned_session(call: Call) -> s.SessionOut:
+    body: s.SessionEndIn = call.body
+    service = call.request.app[SERVICE]
+    session_id = SessionId(call.path("session_id"))
+    actor = call.staff
+    transition = ENDINGS[body.outcome]
+    await service.execute(
+        actor,
+        session_id,
+        "session.end_abandoned",
+        lambda x: x.end_abandoned(actor, transition, body.reason),
+        {"outcome": body.outcome, "reason": body.reason},
+    )
     return s.SessionOut.of(await service.session(actor, session_id))
 
 
@@ -467,6 +484,16 @@ ENDPOINTS: list[Endpoint] = [
         cancel_session,
         "Cancel a session",
         "sessions",
+        response=s.SessionOut,
+        errors=(403, 404, 409),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/end",
+        end_abandoned_session,
+        "Close or postpone a suspended session nobody will resume (a reason is required)",
+        "sessions",
+        body=s.SessionEndIn,
         response=s.SessionOut,
         errors=(403, 404, 409),
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -174,6 +174,13 @@ class SessionUpdateIn(Strict):
     chair: Line | None = Field(default=None, max_length=200)
     scheduled_start: Moment | None = None
     scheduled_end: Moment | None = None
+
+
+class SessionEndIn(Strict):
+    """Ending a suspended session nobody will resume: closed, or postponed (hoãn)."""
+
+    outcome: Literal["closed", "postponed"]
+    reason: Line = Field(min_length=1, max_length=1000)
 
 
 class PointIn(Strict):

@@ -56,6 +56,8 @@ from rooms import (
     StaffRole,
 )
 from rooms import events as ev
+from rooms.ids import CourtId
+from rooms.states import SessionTransition
 
 IN_SESSION = "in_session"
 IN_LOBBY = "in_lobby"
@@ -1076,3 +1078,58 @@ def test_an_unverified_entry_is_refused_in_words_for_the_actor_and_the_role() ->
     session.verify_identity(act(PJ), WITNESS)
     session.call_witness(act(PJ), WITNESS)
     assert session.participants[WITNESS].state is ParticipantState.IN_SESSION
+
+
+# ----------------------------------------------------------------------------- abandoned sessions
+
+JUDGE_STAFF = Actor.staff("u-judge", StaffRole.JUDGE, "Nguyễn Văn Chủ", COURT)
+
+
+@pytest.mark.parametrize(
+    ("transition", "ended"),
+    [
+        (SessionTransition.CLOSE, SessionState.CLOSED),
+        (SessionTransition.POSTPONE, SessionState.POSTPONED),
+    ],
+)
+def test_staff_end_a_suspended_session_nobody_resumes(
+    transition: SessionTransition, ended: SessionState
+) -> None:
+    session = live_hearing().session
+    session.suspend(act(PJ), "mất kết nối")
+    session.collect_events()
+    session.end_abandoned(JUDGE_STAFF, transition, "  Phòng xử án không   kết nối lại ")
+    assert session.state is ended
+    [event] = session.collect_events()
+    assert isinstance(event, ev.SessionStateChanged)
+    assert (event.actor, event.previous, event.reason) == (
+        JUDGE_STAFF.id,
+        "suspended",
+        "Phòng xử án không kết nối lại",
+    )
+
+
+def test_ending_an_abandoned_session_has_its_rules() -> None:
+    session = live_hearing().session
+    with pytest.raises(InvalidTransition) as wrong_state:
+        session.end_abandoned(JUDGE_STAFF, SessionTransition.CLOSE, "lý do")
+    assert wrong_state.value.rule == "session_state.end_abandoned"
+    session.suspend(act(PJ), "")
+    before = snapshot(session)
+    refusals = [
+        (JUDGE_STAFF, SessionTransition.CLOSE, " ", "session.end_reason"),
+        (JUDGE_STAFF, SessionTransition.RESUME, "lý do", "session.end_outcome"),
+        (CLERK_STAFF, SessionTransition.CLOSE, "lý do", "staff_permission.end_abandoned"),
+        (
+            Actor.staff("u-x", StaffRole.JUDGE, "Khác", CourtId("tand-khac")),
+            SessionTransition.CLOSE,
+            "lý do",
+            "staff_permission.other_court",
+        ),
+        (act(PJ), SessionTransition.CLOSE, "lý do", "staff_permission.end_abandoned"),
+    ]
+    for actor, transition, reason, rule in refusals:
+        with pytest.raises((PermissionDenied, InvalidInput)) as refused:
+            session.end_abandoned(actor, transition, reason)
+        assert refused.value.rule == rule
+    assert_unchanged(session, before)
