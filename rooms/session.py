@@ -36,6 +36,7 @@ from rooms.policy import JurisdictionPolicy
 from rooms.roles import PANEL_ROLES, ROLES_BY_KIND, Role, SessionKind
 from rooms.states import (
     ENDED_SESSION_STATES,
+    ENDINGS,
     JOINABLE_SESSION_STATES,
     LIVE_SESSION_STATES,
     PRESENT_STATES,
@@ -316,13 +317,14 @@ class CourtSession:
         self._transition(actor, SessionTransition.POSTPONE, reason)
         self._end_live_state(actor)
 
-    def end_abandoned(self, actor: Actor, transition: SessionTransition, reason: str) -> None:
-        """Staff close or postpone a suspended session nobody will resume, with a reason.
+    def end_abandoned(self, actor: Actor, outcome: str, reason: str) -> None:
+        """Staff close or postpone (``ENDINGS``) a suspended session nobody will resume.
 
         Only a suspended session: one in session is the presiding judge's to end from the
         console, and one not yet started is cancelled or postponed as scheduling."""
         self.ensure_staff(actor, StaffAction.END_ABANDONED)
-        if transition not in (SessionTransition.CLOSE, SessionTransition.POSTPONE):
+        transition = ENDINGS.get(outcome)
+        if transition is None:
             raise InvalidInput(
                 "session.end_outcome",
                 Text("Chỉ kết thúc hoặc hoãn được phiên.", "A session is closed or postponed."),

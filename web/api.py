@@ -14,7 +14,6 @@ from rooms.errors import InvalidInput, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
 from rooms.roles import SessionKind
 from rooms.session import ensure_schedulable
-from rooms.states import ENDINGS
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
@@ -232,12 +231,11 @@ async def end_abandoned_session(call: Call) -> s.SessionOut:
     service = call.request.app[SERVICE]
     session_id = SessionId(call.path("session_id"))
     actor = call.staff
-    transition = ENDINGS[body.outcome]
     await service.execute(
         actor,
         session_id,
         "session.end_abandoned",
-        lambda x: x.end_abandoned(actor, transition, body.reason),
+        lambda x: x.end_abandoned(actor, body.outcome, body.reason),
         {"outcome": body.outcome, "reason": body.reason},
     )
     return s.SessionOut.of(await service.session(actor, session_id))

@@ -57,7 +57,6 @@ from rooms import (
 )
 from rooms import events as ev
 from rooms.ids import CourtId
-from rooms.states import SessionTransition
 
 IN_SESSION = "in_session"
 IN_LOBBY = "in_lobby"
@@ -1088,13 +1087,11 @@ JUDGE_STAFF = Actor.staff("u-judge", StaffRole.JUDGE, "Nguyễn Văn Chủ", COU
 @pytest.mark.parametrize(
     ("transition", "ended"),
     [
-        (SessionTransition.CLOSE, SessionState.CLOSED),
-        (SessionTransition.POSTPONE, SessionState.POSTPONED),
+        ("closed", SessionState.CLOSED),
+        ("postponed", SessionState.POSTPONED),
     ],
 )
-def test_staff_end_a_suspended_session_nobody_resumes(
-    transition: SessionTransition, ended: SessionState
-) -> None:
+def test_staff_end_a_suspended_session_nobody_resumes(transition: str, ended: SessionState) -> None:
     session = live_hearing().session
     session.suspend(act(PJ), "mất kết nối")
     session.collect_events()
@@ -1112,21 +1109,21 @@ def test_staff_end_a_suspended_session_nobody_resumes(
 def test_ending_an_abandoned_session_has_its_rules() -> None:
     session = live_hearing().session
     with pytest.raises(InvalidTransition) as wrong_state:
-        session.end_abandoned(JUDGE_STAFF, SessionTransition.CLOSE, "lý do")
+        session.end_abandoned(JUDGE_STAFF, "closed", "lý do")
     assert wrong_state.value.rule == "session_state.end_abandoned"
     session.suspend(act(PJ), "")
     before = snapshot(session)
     refusals = [
-        (JUDGE_STAFF, SessionTransition.CLOSE, " ", "session.end_reason"),
-        (JUDGE_STAFF, SessionTransition.RESUME, "lý do", "session.end_outcome"),
-        (CLERK_STAFF, SessionTransition.CLOSE, "lý do", "staff_permission.end_abandoned"),
+        (JUDGE_STAFF, "closed", " ", "session.end_reason"),
+        (JUDGE_STAFF, "resumed", "lý do", "session.end_outcome"),
+        (CLERK_STAFF, "closed", "lý do", "staff_permission.end_abandoned"),
         (
             Actor.staff("u-x", StaffRole.JUDGE, "Khác", CourtId("tand-khac")),
-            SessionTransition.CLOSE,
+            "closed",
             "lý do",
             "staff_permission.other_court",
         ),
-        (act(PJ), SessionTransition.CLOSE, "lý do", "staff_permission.end_abandoned"),
+        (act(PJ), "closed", "lý do", "staff_permission.end_abandoned"),
     ]
     for actor, transition, reason, rule in refusals:
         with pytest.raises((PermissionDenied, InvalidInput)) as refused:
