@@ -215,8 +215,14 @@ class EventHandlers:
             raise p.left()
         if payload.session_id not in connection.watching:
             raise p.not_watching()
+        monitoring = self._edge.monitoring
         try:
-            alert = await self._edge.monitoring.acknowledge(
+            if payload.alert_id is None:
+                alerts = await monitoring.acknowledge_all(
+                    connection.actor, SessionId(payload.session_id)
+                )
+                return {"alerts": alerts}
+            alert = await monitoring.acknowledge(
                 connection.actor, payload.session_id, payload.alert_id
             )
         except DomainError as error:

@@ -342,7 +342,8 @@ class ViewRequest(Payload):
 
 class AcknowledgeAlert(Payload):
     session_id: Id
-    alert_id: Id
+    alert_id: Id | None = None
+    """One alert; omitted, every open alert of the session at once."""
 
 
 DeviceResult = Literal["ok", "denied", "missing", "failed", "skipped"]
