@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, expect
 
+from rooms.alerts import AlertKind
 from rooms.cases import Case, CaseType, Instance
 from rooms.participants import Actor
 from rooms.roles import Role
@@ -274,3 +275,40 @@ async def test_staff_close_a_suspended_session_nobody_resumes(
     await expect(page.locator("#end-session")).to_have_count(0)
     ended = await service.session(SYSTEM, session.id)
     assert ended.state.value == "closed"
+
+
+async def test_the_monitor_groups_alerts_by_session_and_acknowledges_them_together(
+    live_server: LiveServer, new_page: NewPage, screenshot: Screenshot
+) -> None:
+    """Issue 10: dozens of alerts of an abandoned session are one group, taken in one click."""
+    await live_server.create_staff()
+    service = live_server.service
+    court = (await service.courts(Actor.system()))[0]
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    case = Case(court.id, "40/2026/HS-ST", CaseType.CRIMINAL, Instance.FIRST_INSTANCE, "Nhiều")
+    session = await service.schedule_hearing(SYSTEM, case, start)
+    judge_person, link = await service.add_participant(
+        SYSTEM, session.id, "Lê Văn Thẩm Phán", Role.PRESIDING_JUDGE, session.central_point.id
+    )
+    for _ in range(3):
+        await service.raise_alert(
+            session.id, judge_person.id, AlertKind.DISCONNECTED, name=judge_person.name
+        )
+    judge = Peer("judge")
+    await judge.connect(live_server.base_url, {"token": link.token})
+    try:
+        page = await new_page("staff")
+        await page.goto("/staff/login?next=/staff/monitor")
+        await _log_in(page)
+        group = page.locator(f"#alerts-of-{session.id}")
+        await expect(group.locator(".alert")).to_have_count(3)
+        await expect(group.locator("h3")).to_contain_text("3 chưa xác nhận")
+        await screenshot(page, "alerts-grouped")
+        await group.get_by_role(
+            "button", name="Xác nhận đã biết mọi cảnh báo của phiên này"
+        ).click()
+        await expect(group.locator(".alert.acknowledged")).to_have_count(3)
+        await expect(group.locator(".acknowledge-all")).to_have_count(0)
+        assert await service.alerts(SYSTEM, session.id) == []
+    finally:
+        await judge.close()
