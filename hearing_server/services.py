@@ -801,6 +801,29 @@ class HearingService:
             await uow.commit()
         return acknowledged
 
+    async def acknowledge_session_alerts(self, actor: Actor, session_id: SessionId) -> list[Alert]:
+        """A staff member takes charge of every open alert of one session at once (a hearing
+        left suspended can pile up dozens); one audit entry names how many and which."""
+        async with self.database.unit_of_work() as uow:
+            action = "alert.acknowledge_session"
+            try:
+                ensure_staff_actor(actor, StaffAction.MONITOR)
+            except DomainError as error:
+                await self._refuse(uow, actor, action, session_id, error, {})
+                raise
+            await self._session_in_court(uow, actor, session_id, action, {})
+            staff_id, now = actor.id.removeprefix("staff:"), self.clock()
+            acknowledged = [
+                alert.acknowledge(staff_id, actor.name, now)
+                for alert in await uow.alerts.for_session(session_id, open_only=True)
+            ]
+            for alert in acknowledged:
+                await uow.alerts.save(alert)
+            detail = {"count": len(acknowledged), "alerts": [a.id for a in acknowledged]}
+            await self._audit(uow, actor, action, session_id, "accepted", detail)
+            await uow.commit()
+        return acknowledged
+
     async def alerts(
         self, actor: Actor, session_id: SessionId, *, open_only: bool = True
     ) -> list[Alert]:

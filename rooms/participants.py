@@ -24,11 +24,18 @@ class Participant:
     muted: bool = False
     """Muted by the court: the server forwards none of this person's audio."""
     media_locked: bool = False
-    """The person may not unmute themselves."""
+    """The court locked this person's microphone for the hearing room (see ``lock_in_force``)."""
     hand_raised: bool = False
     screen_sharing: bool = False
     consultation_room: ConsultationRoomId | None = None
     state_before_disconnect: ParticipantState | None = None
+
+    @property
+    def lock_in_force(self) -> bool:
+        """The court's lock binds in the hearing room only: in a private consultation room the
+        people in it control their own microphones (a defendant must be able to speak with
+        counsel), and the lock binds again when they come back."""
+        return self.media_locked and self.state is not ParticipantState.IN_CONSULTATION
 
     def __post_init__(self) -> None:
         if not self.name.strip():

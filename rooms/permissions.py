@@ -108,6 +108,7 @@ class StaffAction(StrEnum):
     VIEW_RECORDINGS = "view_recordings"
     HOLD_RECORDINGS = "hold_recordings"
     DELETE_RECORDINGS = "delete_recordings"
+    END_ABANDONED = "end_abandoned"
 
 
 STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
@@ -138,6 +139,10 @@ STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
     StaffAction.HOLD_RECORDINGS: frozenset({StaffRole.ADMIN, StaffRole.IT_STAFF, StaffRole.JUDGE}),
     # Deleting evidence past its retention period is an administrator's act alone.
     StaffAction.DELETE_RECORDINGS: frozenset({StaffRole.ADMIN}),
+    # A suspended session that nobody will resume (the courtroom never came back) still has
+    # to end: a judge of the court decides it, an administrator may clear it up; a reason is
+    # always given and audited. Routine scheduling staff may not end a hearing.
+    StaffAction.END_ABANDONED: frozenset({StaffRole.ADMIN, StaffRole.JUDGE}),
 }
 
 OFFICIAL_LINK_ROLES = OFFICIAL_ROLES | {Role.CHAIR}

@@ -36,6 +36,7 @@ from rooms.policy import JurisdictionPolicy
 from rooms.roles import PANEL_ROLES, ROLES_BY_KIND, Role, SessionKind
 from rooms.states import (
     ENDED_SESSION_STATES,
+    ENDINGS,
     JOINABLE_SESSION_STATES,
     LIVE_SESSION_STATES,
     PRESENT_STATES,
@@ -316,6 +317,35 @@ class CourtSession:
         self._transition(actor, SessionTransition.POSTPONE, reason)
         self._end_live_state(actor)
 
+    def end_abandoned(self, actor: Actor, outcome: str, reason: str) -> None:
+        """Staff close or postpone (``ENDINGS``) a suspended session nobody will resume.
+
+        Only a suspended session: one in session is the presiding judge's to end from the
+        console, and one not yet started is cancelled or postponed as scheduling."""
+        self.ensure_staff(actor, StaffAction.END_ABANDONED)
+        transition = ENDINGS.get(outcome)
+        if transition is None:
+            raise InvalidInput(
+                "session.end_outcome",
+                Text("Chỉ kết thúc hoặc hoãn được phiên.", "A session is closed or postponed."),
+            )
+        if self.state is not SessionState.SUSPENDED:
+            raise InvalidTransition(
+                "session_state.end_abandoned",
+                Text(
+                    "Chỉ kết thúc hoặc hoãn từ đây được phiên đang tạm ngừng.",
+                    f"Only a suspended session can be ended here; it is {self.state.value}.",
+                ),
+            )
+        reason = " ".join(reason.split())
+        if not reason:
+            raise InvalidInput(
+                "session.end_reason",
+                Text("Hãy ghi lý do.", "Give the reason."),
+            )
+        self._transition(actor, transition, reason)
+        self._end_live_state(actor)
+
     # ----------------------------------------------------------------- arriving and leaving
 
     def join(self, participant_id: ParticipantId) -> ParticipantState:
@@ -465,6 +495,12 @@ class CourtSession:
                     "The person presiding cannot be muted by others.",
                 ),
             )
+        if participant.state is ParticipantState.IN_CONSULTATION:
+            # A lock is kept for the hearing room; the private room's microphones are theirs.
+            if not lock:
+                _ensure_not_in_private_room(participant)
+            self._set_audio(actor, participant, muted=participant.muted, locked=True)
+            return
         self._set_audio(actor, participant, muted=True, locked=participant.media_locked or lock)
 
     def mute_all(self, actor: Actor, lock: bool = False) -> None:
@@ -475,7 +511,11 @@ class CourtSession:
         for participant in self.participants.values():
             if participant.id == actor.id or participant.role in self.policy.direct_entry_roles:
                 continue
-            if participant.state in PRESENT_STATES:
+            if participant.state is ParticipantState.IN_CONSULTATION:
+                # Nobody in a private room is muted from outside it; a lock waits for the return.
+                if lock:
+                    self._set_audio(actor, participant, muted=participant.muted, locked=True)
+            elif participant.state in PRESENT_STATES:
                 self._set_audio(
                     actor, participant, muted=True, locked=participant.media_locked or lock
                 )
@@ -484,7 +524,7 @@ class CourtSession:
         participant = self._participant(participant_id)
         if actor.id == participant.id:
             self._authorize(actor, Action.RAISE_HAND)  # any present participant may unmute self
-            if participant.media_locked:
+            if participant.lock_in_force:
                 raise PolicyViolation(
                     "participant.media_locked",
                     Text(
@@ -494,6 +534,7 @@ class CourtSession:
                 )
         else:
             self._authorize(actor, Action.UNMUTE_OTHERS)
+            _ensure_not_in_private_room(participant)
         self._set_audio(actor, participant, muted=False, locked=participant.media_locked)
 
     def unlock(self, actor: Actor, participant_id: ParticipantId) -> None:
@@ -806,13 +847,28 @@ class CourtSession:
             and not participant.identity_verified
         ):
             raise PolicyViolation(
-                "policy.identity_unverified",
-                Text(
-                    "Thư ký phiên tòa phải xác nhận danh tính trước khi cho vào phiên.",
-                    "The clerk must verify this person's identity before admission.",
-                ),
+                "policy.identity_unverified", self._verify_first(actor, participant)
             )
         self._move(actor, participant, ParticipantTransition.ADMIT, reason)
+
+    def _verify_first(self, actor: Actor, participant: Participant) -> Text:
+        """Why an unverified person cannot come in, said to the one who asked: the step they
+        can take themselves, or who must take it; a witness is invited into the courtroom."""
+        called = participant.role in CALLED_ROLES
+        entry_vi = "mời vào phòng xử án" if called else "cho vào phiên tòa"
+        entry_en = "inviting them into the courtroom" if called else "admitting them"
+        asker = self.participants.get(ParticipantId(actor.id))
+        if actor.is_system or (asker is not None and may(asker.role, Action.VERIFY_IDENTITY)):
+            return Text(
+                f"Hãy xác nhận danh tính của {participant.name} trước khi {entry_vi}.",
+                f"Verify {participant.name}'s identity before {entry_en}.",
+            )
+        return Text(
+            f"Chủ tọa hoặc thư ký phiên tòa phải xác nhận danh tính của {participant.name} "
+            f"trước khi {entry_vi}.",
+            f"The presiding judge or the clerk must verify {participant.name}'s identity "
+            f"before {entry_en}.",
+        )
 
     def _called_person(self, participant_id: ParticipantId) -> Participant:
         participant = self._participant(participant_id)
@@ -848,6 +904,13 @@ class CourtSession:
             current=target.value,
             reason=reason,
         )
+        if (
+            target is ParticipantState.IN_SESSION
+            and participant.media_locked
+            and not participant.muted
+        ):
+            # Into the hearing room (back from a private one): the court's lock binds again.
+            self._set_audio(actor, participant, muted=True, locked=True)
 
     def _after_departure(self, actor: Actor, participant: Participant) -> None:
         """Someone out of the room holds no floor, no hand, no screen, no private room."""
@@ -1038,6 +1101,20 @@ def _not_found(what: str, ident: str) -> NotFound:
     return NotFound(
         f"{what}.not_found", Text(f"Không tìm thấy ({what}: {ident}).", f"No such {what}: {ident}.")
     )
+
+
+def _ensure_not_in_private_room(participant: Participant) -> None:
+    """The court does not switch microphones inside a private room it is not part of."""
+    if participant.state is ParticipantState.IN_CONSULTATION:
+        raise PolicyViolation(
+            "participant.in_private_room",
+            Text(
+                f"{participant.name} đang ở phòng riêng và tự bật, tắt micro của mình; "
+                "micro bị khóa sẽ khóa lại khi trở về phòng xử án.",
+                f"{participant.name} is in a private room and controls their own microphone; "
+                "a lock applies again on return to the hearing room.",
+            ),
+        )
 
 
 def _not_present(participant: Participant) -> InvalidTransition:

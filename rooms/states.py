@@ -41,6 +41,12 @@ SESSION_TRANSITIONS: dict[SessionTransition, tuple[frozenset[SessionState], Sess
     SessionTransition.CANCEL: (frozenset({S.SCHEDULED, S.OPEN}), S.CANCELLED),
 }
 
+ENDINGS: dict[str, SessionTransition] = {
+    "closed": SessionTransition.CLOSE,
+    "postponed": SessionTransition.POSTPONE,
+}
+"""How staff may end a suspended session nobody will resume, by the state it ends in."""
+
 LIVE_SESSION_STATES = frozenset({S.OPEN, S.IN_SESSION, S.SUSPENDED})
 """States in which people are connected and media may flow."""
 JOINABLE_SESSION_STATES = LIVE_SESSION_STATES | {S.SCHEDULED}

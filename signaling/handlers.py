@@ -116,8 +116,10 @@ class EventHandlers:
         service = self._edge.service
         session = await service.session(Actor.system(), session_id)
         detail: dict[str, Any] = {"to": payload.to, "length": len(payload.text)}
+        if payload.room:
+            detail["room"] = True
         try:
-            to = recipients(session, actor.id, payload.to)
+            to = recipients(session, actor.id, payload.to, payload.room)
         except DomainError as error:
             await self._refusals.audit(actor, "chat.message", session_id, error, detail)
             raise Audited(error) from None
@@ -127,6 +129,7 @@ class EventHandlers:
             "session_id": session_id,
             "from": {"id": sender.id, "name": sender.name, "role": sender.role.value},
             "to": payload.to,
+            "room": sender.consultation_room if payload.room else None,
             "text": payload.text,
             "at": service.clock().isoformat(),
         }
@@ -228,8 +231,14 @@ class EventHandlers:
             raise p.left()
         if payload.session_id not in connection.watching:
             raise p.not_watching()
+        monitoring = self._edge.monitoring
         try:
-            alert = await self._edge.monitoring.acknowledge(
+            if payload.alert_id is None:
+                alerts = await monitoring.acknowledge_all(
+                    connection.actor, SessionId(payload.session_id)
+                )
+                return {"alerts": alerts}
+            alert = await monitoring.acknowledge(
                 connection.actor, payload.session_id, payload.alert_id
             )
         except DomainError as error:

@@ -246,6 +246,14 @@ class Monitoring:
         alert = await self._service().raise_alert(session_id, participant_id, kind, **facts)
         await self._sio.emit("alert", alert_body(alert), room=monitor_room(session_id))
 
+    async def acknowledge_all(self, actor: Actor, session_id: SessionId) -> list[dict[str, Any]]:
+        """Every open alert of one session taken in charge at once; each monitor is told."""
+        alerts = await self._service().acknowledge_session_alerts(actor, session_id)
+        bodies = [alert_body(alert) for alert in alerts]
+        for body in bodies:
+            await self._sio.emit("alert", body, room=monitor_room(session_id))
+        return bodies
+
     async def acknowledge(self, actor: Actor, session_id: str, alert_id: str) -> dict[str, Any]:
         alert = await self._service().acknowledge_alert(actor, alert_id)
         body = alert_body(alert)

@@ -307,6 +307,8 @@ class Chat(Payload):
     text: ChatText
     to: Id | None = None
     """Court staff address one participant; everyone else writes to the court (omit it)."""
+    room: bool = False
+    """To the people of the sender's private consultation room only (``to`` omitted)."""
 
 
 class Offer(Payload):
@@ -340,7 +342,8 @@ class ViewRequest(Payload):
 
 class AcknowledgeAlert(Payload):
     session_id: Id
-    alert_id: Id
+    alert_id: Id | None = None
+    """One alert; omitted, every open alert of the session at once."""
 
 
 DeviceResult = Literal["ok", "denied", "missing", "failed", "skipped"]

@@ -39,6 +39,7 @@ def participant_entry(session: CourtSession, person: Participant) -> dict[str, A
         "state": person.state.value,
         "muted": person.muted,
         "locked": person.media_locked,
+        "lock_in_force": person.lock_in_force,
         "hand": person.hand_raised,
         "floor": session.floor_holder == person.id,
         "point": person.point_id,
@@ -61,6 +62,7 @@ def protected_entry(
         "state": person.state.value,
         "muted": person.muted,
         "locked": person.media_locked,
+        "lock_in_force": person.lock_in_force,
         "hand": person.hand_raised,
         "floor": session.floor_holder == person.id,
         "point": None,
@@ -299,7 +301,12 @@ def disclosed_chat(message: dict[str, Any], disclosure: Disclosure) -> dict[str,
             "role": None,
             "protected": True,
         }
-    return {**message, "from": sender, "to": disclosure.participant(message["to"])}
+    return {
+        **message,
+        "from": sender,
+        "to": disclosure.participant(message["to"]),
+        "room": disclosure.room(message.get("room")),
+    }
 
 
 def offered_tracks(

@@ -390,6 +390,21 @@ async def cancel_session(call: Call) -> s.SessionOut:
     return s.SessionOut.of(await service.session(actor, session_id))
 
 
+async def end_abandoned_session(call: Call) -> s.SessionOut:
+    body: s.SessionEndIn = call.body
+    service = call.request.app[SERVICE]
+    session_id = SessionId(call.path("session_id"))
+    actor = call.staff
+    await service.execute(
+        actor,
+        session_id,
+        "session.end_abandoned",
+        lambda x: x.end_abandoned(actor, body.outcome, body.reason),
+        {"outcome": body.outcome, "reason": body.reason},
+    )
+    return s.SessionOut.of(await service.session(actor, session_id))
+
+
 async def add_point(call: Call) -> s.PointOut:
     body: s.PointIn = call.body
     point = await call.request.app[SERVICE].add_point(
@@ -749,6 +764,16 @@ ENDPOINTS: list[Endpoint] = [
         cancel_session,
         "Cancel a session",
         "sessions",
+        response=s.SessionOut,
+        errors=(403, 404, 409),
+    ),
+    Endpoint(
+        "POST",
+        SESSION + "/end",
+        end_abandoned_session,
+        "Close or postpone a suspended session nobody will resume (a reason is required)",
+        "sessions",
+        body=s.SessionEndIn,
         response=s.SessionOut,
         errors=(403, 404, 409),
     ),

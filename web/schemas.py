@@ -181,6 +181,13 @@ class SessionUpdateIn(Strict):
     scheduled_end: Moment | None = None
 
 
+class SessionEndIn(Strict):
+    """Ending a suspended session nobody will resume: closed, or postponed (hoãn)."""
+
+    outcome: Literal["closed", "postponed"]
+    reason: Line = Field(min_length=1, max_length=1000)
+
+
 class PointIn(Strict):
     name: Line = Field(min_length=1, max_length=300)
     kind: PointKind

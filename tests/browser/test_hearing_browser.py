@@ -261,15 +261,16 @@ async def test_a_hearing_from_the_join_links_to_leaving(
     await expect(victim.locator("#chat-log .message")).to_have_count(0)
     await screenshot(defendant, "lobby")
 
-    # Admission needs the identity check first; the server says so in the page language.
+    # Admission needs the identity check first: the queue offers that step, in one click
+    # with the admission for the judge (who may verify), or on its own.
     first = queue.locator(f'li[data-id="{ids["defendant"]}"]')
-    await first.locator('[data-command="admit"]').click()
-    await expect(judge.locator("#error-toast")).to_contain_text("xác nhận danh tính")
-    for party in ("defendant", "victim"):
-        entry = queue.locator(f'li[data-id="{ids[party]}"]')
-        await entry.locator('[data-command="verify_identity"]').click()
-        await expect(entry.locator('[data-command="verify_identity"]')).to_have_count(0)
-        await entry.locator('[data-command="admit"]').click()
+    both = first.locator('[data-command="admit"][data-verify-first]')
+    await expect(both).to_contain_text("Xác nhận danh tính")
+    await both.click()
+    second = queue.locator(f'li[data-id="{ids["victim"]}"]')
+    await second.locator('[data-command="verify_identity"]').click()
+    await expect(second.locator('[data-command="verify_identity"]')).to_have_count(0)
+    await second.locator('[data-command="admit"]').click()
     await expect(queue.locator("li")).to_have_count(0)
     await judge.click('[data-session="start"]')
     for page in (judge, defendant, victim):
@@ -438,3 +439,76 @@ def connection_of(server: LiveServer, participant: str) -> str | None:
         if connection.participant_id == participant and connection.ready:
             return connection.sid
     return None
+
+
+async def test_a_locked_defendant_speaks_and_writes_in_the_private_room(
+    live_server: LiveServer, new_page: NewPage, screenshot: Screenshot
+) -> None:
+    """Issue 10: the court's lock binds in the hearing room; in a private room the defendant
+    switches their own microphone and writes to the people of that room only."""
+    hearing = await schedule_hearing(live_server)
+    ids = hearing.ids
+    judge = await open_link(new_page, "judge", hearing.links["judge"])
+    await join(judge)
+    defendant = await open_link(new_page, "defendant", hearing.links["defendant"])
+    await join(defendant)
+    async with headless_participants(hearing.links["victim"]) as (companion,):
+        queue = judge.locator("#queue")
+        for party in ("defendant", "victim"):
+            entry = queue.locator(f'li[data-id="{ids[party]}"]')
+            await entry.locator('[data-command="verify_identity"]').click()
+            await entry.locator('[data-command="admit"]').click()
+        await judge.click('[data-session="start"]')
+        await judge.check("#mute-all-lock")
+        await judge.click("#mute-all")
+        mic = defendant.locator("#mic-button")
+        await expect(mic).to_be_disabled()
+
+        for party in ("defendant", "victim"):
+            await judge.check(f'#people input[data-select="{ids[party]}"]')
+        await judge.fill("#consultation-name", "Trao đổi riêng")
+        await judge.click("#consultation-form button[type=submit]")
+        await expect(defendant.locator("#room-state")).to_contain_text("Trao đổi riêng")
+        await expect(mic).to_be_enabled()
+        await expect(defendant.locator("#lock-note")).to_be_hidden()
+        await expect(defendant.locator("#private-lock-note")).to_be_visible()
+        await mic.click()
+        await expect(mic).to_have_attribute("aria-pressed", "false")
+
+        await defendant.check("#chat-room")
+        await defendant.fill("#chat-text", "Tôi nên trả lời thế nào?")
+        await defendant.click("#chat-form button[type=submit]")
+        said = await companion.wait_for("chat", lambda m: m["text"] == "Tôi nên trả lời thế nào?")
+        assert said["room"] is not None
+        await expect(defendant.locator("#chat-log")).to_contain_text("gửi phòng riêng")
+        await screenshot(defendant, "private-room-unlocked")
+        await expect(judge.locator("#chat-log li")).to_have_count(0)
+
+        for party in ("defendant", "victim"):
+            await judge.check(f'#people input[data-select="{ids[party]}"]')
+        await judge.click("#consultation-return")
+        await expect(mic).to_be_disabled()
+        await expect(mic).to_have_attribute("aria-pressed", "true")
+        await expect(defendant.locator("#lock-note")).to_be_visible()
+        await expect(defendant.locator("#chat-room-choice")).to_be_hidden()
+
+
+async def test_the_judge_verifies_and_invites_a_witness_in_one_click(
+    live_server: LiveServer, new_page: NewPage, screenshot: Screenshot
+) -> None:
+    """Issue 10: before the identity check the queue offers the step that is needed, not a
+    call that would be refused; the witness is invited, not summoned."""
+    hearing = await schedule_hearing(live_server)
+    ids = hearing.ids
+    judge = await open_link(new_page, "judge", hearing.links["judge"])
+    await join(judge)
+    async with headless_participants(hearing.links["witness"]) as (witness,):
+        entry = judge.locator(f'#queue li[data-id="{ids["witness"]}"]')
+        both = entry.locator('button[data-command="call_witness"][data-verify-first]')
+        await expect(both).to_have_text("Xác nhận danh tính và mời vào phòng xử án")
+        await expect(entry.locator('button[data-command="call_witness"]')).to_have_count(1)
+        await expect(entry).not_to_contain_text("Triệu tập")
+        await screenshot(judge, "queue-witness-unverified")
+        await both.click()
+        seen = await witness.wait_view(in_state("in_session"))
+        assert seen["you"]["verified"] is True

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, expect
 
+from rooms.alerts import AlertKind
 from rooms.cases import Case, CaseType, Instance
 from rooms.participants import Actor
 from rooms.roles import Role
@@ -237,5 +238,81 @@ async def test_the_monitor_picks_up_sessions_that_go_live_and_drops_ended_ones(
             assert (await judge.call(command))["ok"]
         await expect(section).to_have_count(0)
         await expect(page.locator("#no-sessions")).to_be_visible()
+    finally:
+        await judge.close()
+
+
+async def test_staff_close_a_suspended_session_nobody_resumes(
+    live_server: LiveServer,
+    new_page: NewPage,
+    screenshot: Screenshot,
+    browser_errors: BrowserErrors,
+) -> None:
+    """Issue 10: an abandoned suspended hearing is ended from its page, with a reason."""
+    browser_errors.allow(r"status of 422 \(Unprocessable Entity\)")  # the blank reason
+    await live_server.create_staff()
+    service = live_server.service
+    court = (await service.courts(Actor.system()))[0]
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    case = Case(court.id, "31/2026/HS-ST", CaseType.CRIMINAL, Instance.FIRST_INSTANCE, "Bỏ dở")
+    session = await service.schedule_hearing(SYSTEM, case, start)
+    for action, command in (
+        ("session.open_lobby", lambda s: s.open_lobby(SYSTEM)),
+        ("session.start", lambda s: s.start(SYSTEM)),
+        ("session.suspend", lambda s: s.suspend(SYSTEM, "courtroom_connection_lost")),
+    ):
+        await service.execute(SYSTEM, session.id, action, command)
+
+    page = await new_page("staff")
+    await page.goto(f"/staff/login?next=/staff/sessions/{session.id}")
+    await _log_in(page)
+    form = page.locator("#end-session")
+    await expect(form).to_be_visible()
+    await form.locator("#end-reason").fill("   ")
+    await form.get_by_role("button", name="Xác nhận kết thúc hoặc hoãn").click()  # spaces only
+    await expect(page.locator("#end-session")).to_contain_text("Hãy ghi lý do.")
+    await page.locator("#end-session").get_by_label("Kết thúc phiên", exact=True).check()
+    await page.fill("#end-reason", "Phòng xử án không kết nối lại")
+    await screenshot(page, "end-abandoned")
+    confirm = page.locator("#end-session").get_by_role("button", name="Xác nhận kết thúc hoặc hoãn")
+    await confirm.click()
+    await expect(page.locator("#end-session")).to_have_count(0)
+    ended = await service.session(SYSTEM, session.id)
+    assert ended.state.value == "closed"
+
+
+async def test_the_monitor_groups_alerts_by_session_and_acknowledges_them_together(
+    live_server: LiveServer, new_page: NewPage, screenshot: Screenshot
+) -> None:
+    """Issue 10: dozens of alerts of an abandoned session are one group, taken in one click."""
+    await live_server.create_staff()
+    service = live_server.service
+    court = (await service.courts(Actor.system()))[0]
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    case = Case(court.id, "40/2026/HS-ST", CaseType.CRIMINAL, Instance.FIRST_INSTANCE, "Nhiều")
+    session = await service.schedule_hearing(SYSTEM, case, start)
+    judge_person, link = await service.add_participant(
+        SYSTEM, session.id, "Lê Văn Thẩm Phán", Role.PRESIDING_JUDGE, session.central_point.id
+    )
+    for _ in range(3):
+        await service.raise_alert(
+            session.id, judge_person.id, AlertKind.DISCONNECTED, name=judge_person.name
+        )
+    judge = Peer("judge")
+    await judge.connect(live_server.base_url, {"token": link.token})
+    try:
+        page = await new_page("staff")
+        await page.goto("/staff/login?next=/staff/monitor")
+        await _log_in(page)
+        group = page.locator(f"#alerts-of-{session.id}")
+        await expect(group.locator(".alert")).to_have_count(3)
+        await expect(group.locator("h3")).to_contain_text("3 chưa xác nhận")
+        await screenshot(page, "alerts-grouped")
+        await group.get_by_role(
+            "button", name="Xác nhận đã biết mọi cảnh báo của phiên này"
+        ).click()
+        await expect(group.locator(".alert.acknowledged")).to_have_count(3)
+        await expect(group.locator(".acknowledge-all")).to_have_count(0)
+        assert await service.alerts(SYSTEM, session.id) == []
     finally:
         await judge.close()

@@ -42,6 +42,7 @@ from rooms import (
     InvalidInput,
     InvalidTransition,
     JurisdictionPolicy,
+    MediaSource,
     NotFound,
     ParticipantId,
     ParticipantState,
@@ -55,6 +56,7 @@ from rooms import (
     StaffRole,
 )
 from rooms import events as ev
+from rooms.ids import CourtId
 
 IN_SESSION = "in_session"
 IN_LOBBY = "in_lobby"
@@ -986,3 +988,145 @@ def test_the_live_hearing_fixture() -> None:
     }
     assert hearing.session.state is SessionState.IN_SESSION
     assert all(hearing.session.participants[pid].identity_verified for pid in EVERYONE[2:])
+
+
+# ------------------------------------------------------------------- lock and private room
+
+
+def test_a_lock_binds_in_the_hearing_room_not_in_the_private_room() -> None:
+    """Issue 10: a defendant locked in the hearing room speaks freely with counsel in private;
+    back in the hearing room the lock binds again."""
+    session = live_hearing().session
+    session.mute(act(PJ), DEFENDANT, lock=True)
+    room = session.move_to_consultation(act(CLERK), [DEFENDANT, LAWYER], "Bào chữa")
+    session.collect_events()
+    defendant = session.participants[DEFENDANT]
+    assert defendant.media_locked and not defendant.lock_in_force
+    session.unmute(act(DEFENDANT), DEFENDANT)
+    plan = session.forwarding_plan()
+    assert plan.may_receive(LAWYER, DEFENDANT, MediaSource.MICROPHONE)
+    assert not plan.may_receive(PJ, DEFENDANT, MediaSource.MICROPHONE)
+    assert not plan.may_receive(OBSERVER, DEFENDANT, MediaSource.MICROPHONE)
+    session.mute(act(DEFENDANT), DEFENDANT)
+    session.unmute(act(DEFENDANT), DEFENDANT)
+    session.return_from_consultation(act(CLERK), [DEFENDANT, LAWYER])
+    assert defendant.muted and defendant.lock_in_force
+    assert not session.forwarding_plan().may_receive(LAWYER, DEFENDANT, MediaSource.MICROPHONE)
+    assert brief(session.collect_events()) == [
+        ("media_control_changed", DEFENDANT, False, True),
+        ("media_control_changed", DEFENDANT, True, True),
+        ("media_control_changed", DEFENDANT, False, True),
+        ("consultation_changed", DEFENDANT, None, ""),
+        ("participant_state_changed", DEFENDANT, "in_consultation", IN_SESSION, ""),
+        ("media_control_changed", DEFENDANT, True, True),
+        ("consultation_changed", LAWYER, None, ""),
+        ("participant_state_changed", LAWYER, "in_consultation", IN_SESSION, ""),
+    ]
+    assert room not in session.consultation_rooms
+    with pytest.raises(PolicyViolation) as refused:
+        session.unmute(act(DEFENDANT), DEFENDANT)
+    assert refused.value.rule == "participant.media_locked"
+
+
+def test_the_court_locks_for_the_return_but_does_not_switch_private_microphones() -> None:
+    session = live_hearing().session
+    session.move_to_consultation(act(CLERK), [DEFENDANT, LAWYER], "Bào chữa")
+    session.collect_events()
+    before = snapshot(session)
+    for command in (
+        lambda: session.mute(act(CLERK), DEFENDANT),
+        lambda: session.unmute(act(CLERK), DEFENDANT),
+    ):
+        with pytest.raises(PolicyViolation) as refused:
+            command()
+        assert refused.value.rule == "participant.in_private_room"
+    assert_unchanged(session, before)
+    session.mute_all(act(PJ), lock=True)
+    defendant, lawyer = session.participants[DEFENDANT], session.participants[LAWYER]
+    assert defendant.media_locked and not defendant.muted
+    assert lawyer.media_locked and not lawyer.muted
+    assert session.participants[OBSERVER].muted
+    session.return_from_consultation(act(CLERK), [DEFENDANT])
+    assert defendant.muted and defendant.lock_in_force
+
+
+def test_an_unverified_entry_is_refused_in_words_for_the_actor_and_the_role() -> None:
+    """Issue 10: the presiding judge may verify, so is told to, not sent to the clerk; a
+    witness is invited into the courtroom, a party admitted to the hearing."""
+    session = scheduled_hearing().session
+    for pid in EVERYONE:
+        session.join(pid)
+    session.start(act(PJ))
+    with pytest.raises(PolicyViolation) as refused:
+        session.call_witness(act(PJ), WITNESS)
+    assert refused.value.rule == "policy.identity_unverified"
+    assert refused.value.message.vi == (
+        "Hãy xác nhận danh tính của Hoàng Văn Chứng trước khi mời vào phòng xử án."
+    )
+    assert "triệu tập" not in refused.value.message.vi
+    with pytest.raises(PolicyViolation) as refused:
+        session.admit(act(CLERK), DEFENDANT)
+    assert refused.value.message.vi == (
+        "Hãy xác nhận danh tính của Trần Văn Cáo trước khi cho vào phiên tòa."
+    )
+    with pytest.raises(PolicyViolation) as refused:
+        session.admit(act(CLERK), WITNESS)
+    assert refused.value.rule == "witness.must_be_called"
+    assert "mời vào" in refused.value.message.vi and "triệu tập" not in refused.value.message.vi
+    # Verified, the same call goes through.
+    session.verify_identity(act(PJ), WITNESS)
+    session.call_witness(act(PJ), WITNESS)
+    assert session.participants[WITNESS].state is ParticipantState.IN_SESSION
+
+
+# ----------------------------------------------------------------------------- abandoned sessions
+
+JUDGE_STAFF = Actor.staff("u-judge", StaffRole.JUDGE, "Nguyễn Văn Chủ", COURT)
+
+
+@pytest.mark.parametrize(
+    ("transition", "ended"),
+    [
+        ("closed", SessionState.CLOSED),
+        ("postponed", SessionState.POSTPONED),
+    ],
+)
+def test_staff_end_a_suspended_session_nobody_resumes(transition: str, ended: SessionState) -> None:
+    session = live_hearing().session
+    session.suspend(act(PJ), "mất kết nối")
+    session.collect_events()
+    session.end_abandoned(JUDGE_STAFF, transition, "  Phòng xử án không   kết nối lại ")
+    assert session.state is ended
+    [event] = session.collect_events()
+    assert isinstance(event, ev.SessionStateChanged)
+    assert (event.actor, event.previous, event.reason) == (
+        JUDGE_STAFF.id,
+        "suspended",
+        "Phòng xử án không kết nối lại",
+    )
+
+
+def test_ending_an_abandoned_session_has_its_rules() -> None:
+    session = live_hearing().session
+    with pytest.raises(InvalidTransition) as wrong_state:
+        session.end_abandoned(JUDGE_STAFF, "closed", "lý do")
+    assert wrong_state.value.rule == "session_state.end_abandoned"
+    session.suspend(act(PJ), "")
+    before = snapshot(session)
+    refusals = [
+        (JUDGE_STAFF, "closed", " ", "session.end_reason"),
+        (JUDGE_STAFF, "resumed", "lý do", "session.end_outcome"),
+        (CLERK_STAFF, "closed", "lý do", "staff_permission.end_abandoned"),
+        (
+            Actor.staff("u-x", StaffRole.JUDGE, "Khác", CourtId("tand-khac")),
+            "closed",
+            "lý do",
+            "staff_permission.other_court",
+        ),
+        (act(PJ), "closed", "lý do", "staff_permission.end_abandoned"),
+    ]
+    for actor, transition, reason, rule in refusals:
+        with pytest.raises((PermissionDenied, InvalidInput)) as refused:
+            session.end_abandoned(actor, transition, reason)
+        assert refused.value.rule == rule
+    assert_unchanged(session, before)

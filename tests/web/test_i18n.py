@@ -150,7 +150,7 @@ COURT_WORDS = {
     "Resume": "Tiếp tục",
     "Postpone": "Hoãn",
     "Close": "Kết thúc",
-    "Call in": "Mời vào phòng xử án",
+    "Invite into the courtroom": "Mời vào phòng xử án",
     "Case number": "Số thụ lý",
     "Protective measures for a participant": "Biện pháp bảo vệ người tham gia tố tụng",
     "Apply the protective measure": "Áp dụng biện pháp bảo vệ",

@@ -308,6 +308,7 @@ def add_staff_routes(app: web.Application) -> None:
     app.router.add_post(session + "/links/{invitation_id}/revoke", scheduling.revoke_link)
     app.router.add_post(session + "/cancel", scheduling.cancel_session)
     app.router.add_get(session + "/minutes.docx", scheduling.minutes_docx_download)
+    app.router.add_post(session + "/end", scheduling.end_session)
     app.router.add_get("/staff/monitor", monitor, name="staff_monitor")
     app.router.add_get("/staff/audit", audit_log, name="staff_audit")
     add_recording_routes(app)

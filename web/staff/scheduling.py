@@ -21,7 +21,7 @@ from rooms.participants import Actor
 from rooms.penal_code import CRIME_CHAPTERS, chapter_title
 from rooms.points import POINT_KIND_LABELS, PointKind
 from rooms.session import CourtSession
-from rooms.states import SESSION_TRANSITIONS, SessionTransition
+from rooms.states import SESSION_TRANSITIONS, SessionState, SessionTransition
 from web import schemas as s
 from web.api import case_from_request as case_of
 from web.i18n import locale_of
@@ -213,6 +213,26 @@ async def cancel_session(request: web.Request, login: StaffLogin) -> web.StreamR
     return see_other(detail_path(session_id))
 
 
+@staff_page
+async def end_session(request: web.Request, login: StaffLogin) -> web.StreamResponse:
+    """Close or postpone a suspended session nobody will resume; the reason is audited."""
+    session_id = _session_id(request)
+    actor = login.actor
+    values = forms.form_values(await request.post())
+    outcome, reason = values.get("outcome", ""), values.get("reason", "")
+    try:
+        await request.app[SERVICE].execute(
+            actor,
+            session_id,
+            "session.end_abandoned",
+            lambda s: s.end_abandoned(actor, outcome, reason),
+            {"outcome": outcome, "reason": reason},
+        )
+    except DomainError as error:
+        return await _detail(request, login, error=error, error_at="end")
+    return see_other(detail_path(session_id))
+
+
 def _session_id(request: web.Request) -> SessionId:
     return SessionId(request.match_info["session_id"])
 
@@ -266,6 +286,7 @@ async def _detail(
         ],
         point_choices=[(p.id, p.name) for p in session.points.values()],
         may_cancel=session.state in SESSION_TRANSITIONS[SessionTransition.CANCEL][0],
+        may_end=session.state is SessionState.SUSPENDED,
         point_form=point_form or forms.Parsed({}),
         participant_form=participant_form or forms.Parsed({}),
         refusal=in_language(request, error.message) if error is not None else "",

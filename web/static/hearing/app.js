@@ -381,7 +381,7 @@ function render() {
 function renderOwnControls() {
   const me = state.view && state.view.you;
   if (!me) return;
-  if (me.locked && !state.cameraOn) setCamera(true); // the court's lock keeps the camera on
+  if (me.lock_in_force && !state.cameraOn) setCamera(true); // the court's lock keeps the camera on
   for (const button of findAll(".hand-button")) {
     button.setAttribute("aria-pressed", String(me.hand));
     button.textContent = me.hand ? t("Lower hand") : t("Raise hand");
@@ -389,12 +389,13 @@ function renderOwnControls() {
   const mic = find("#mic-button");
   mic.setAttribute("aria-pressed", String(me.muted));
   mic.textContent = me.muted ? t("Unmute") : t("Mute");
-  mic.disabled = me.locked;
+  mic.disabled = me.lock_in_force; // in a private room the court's lock does not bind
   const camera = find("#camera-button");
   camera.setAttribute("aria-pressed", String(!state.cameraOn));
   camera.textContent = state.cameraOn ? t("Camera off") : t("Camera on");
-  camera.disabled = me.locked || !check.track("video");
-  find("#lock-note").hidden = !me.locked;
+  camera.disabled = me.lock_in_force || !check.track("video");
+  find("#lock-note").hidden = !me.lock_in_force;
+  find("#private-lock-note").hidden = !(me.locked && !me.lock_in_force);
   if (screenButton) {
     screenButton.setAttribute("aria-pressed", String(Boolean(state.screen)));
     screenButton.textContent = state.screen ? t("Stop sharing") : t("Share screen");

@@ -29,6 +29,10 @@ export class Chat {
   /** Keep the list of people the court side may write to current. */
   update(view) {
     this.#view = view;
+    const inRoom = Boolean(view.you && view.you.state === "in_consultation" && view.you.consultation);
+    const choice = this.#find("#chat-room-choice");
+    choice.hidden = !inRoom;
+    if (!inRoom) this.#find("#chat-room").checked = false;
     const select = this.#find("#chat-to");
     if (!select) return;
     const chosen = select.value;
@@ -75,6 +79,7 @@ export class Chat {
   }
 
   #recipient(message) {
+    if (message.room) return t("to your private room");
     if (!message.to) return this.#config.kind === "hearing" ? t("to the court") : t("to the organisers");
     if (message.to === this.#config.participant_id) return t("to you");
     const person = ((this.#view && this.#view.participants) || []).find((candidate) => candidate.id === message.to);
@@ -87,7 +92,8 @@ export class Chat {
     if (!text) return;
     const payload = { text };
     const select = this.#find("#chat-to");
-    if (select && select.value) payload.to = select.value;
+    if (this.#find("#chat-room").checked) payload.room = true;
+    else if (select && select.value) payload.to = select.value;
     const reply = await this.#signal.request("chat", payload);
     if (reply.ok) field.value = "";
   }

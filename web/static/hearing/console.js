@@ -250,19 +250,33 @@ export class Console {
       attach(thumb, (this.#tracks.get(person.id) || {}).camera || null);
       entry.append(thumb, this.#who(person, false));
       const buttons = element("div", "buttons");
-      if (this.#can.has("verify_identity") && this.#needsCheck(person) && !person.verified) {
-        buttons.append(this.#button("verify_identity", t("Mark identity verified"), person));
-      }
-      if (this.#isCalled(person)) {
-        if (this.#can.has("call_witness")) buttons.append(this.#button("call_witness", t("Call in"), person));
-      } else if (this.#can.has("admit")) {
-        const admit = this.#config.kind === "meeting" ? t("Admit to the meeting") : t("Admit");
-        buttons.append(this.#button("admit", admit, person));
-      }
+      buttons.append(...this.#entryButtons(person));
       if (this.#can.has("deny")) buttons.append(this.#button("deny", t("Refuse entry"), person));
       entry.append(buttons);
       return entry;
     });
+  }
+
+  /** How a waiting person comes in: identity first where the law wants it checked. Whoever
+   * may verify does both in one click; whoever may not sees why they must wait, and no
+   * button that would only be refused. A witness is invited into the courtroom, not
+   * "summoned" (a summons is what brought them to court). */
+  #entryButtons(person) {
+    const called = this.#isCalled(person);
+    const command = called ? "call_witness" : "admit";
+    if (!this.#can.has(command)) return [];
+    if (!this.#needsCheck(person) || person.verified) {
+      const admit = this.#config.kind === "meeting" ? t("Admit to the meeting") : t("Admit");
+      return [this.#button(command, called ? t("Invite into the courtroom") : admit, person)];
+    }
+    if (this.#can.has("verify_identity")) {
+      const text = called ? t("Verify identity and invite into the courtroom") : t("Verify identity and admit");
+      return [
+        this.#button("verify_identity", t("Mark identity verified"), person),
+        this.#button(command, text, person, { verifyFirst: true }),
+      ];
+    }
+    return [element("p", "note needs-verification", t("The presiding judge or the clerk must verify this person's identity first."))];
   }
 
   #trackHands(people) {
@@ -432,6 +446,7 @@ export class Console {
     button.dataset.command = command;
     if (TARGETED.has(command)) button.dataset.participant = person.id;
     if (extra.lock) button.dataset.lock = "true";
+    if (extra.verifyFirst) button.dataset.verifyFirst = "true";
     button.setAttribute("aria-label", `${text}: ${displayName(person)}`);
     return button;
   }
@@ -445,6 +460,10 @@ export class Console {
     if (button.dataset.lock) payload.lock = true;
     button.disabled = true;
     try {
+      if (button.dataset.verifyFirst) {
+        const verified = await this.#signal.request("verify_identity", { participant_id: participant });
+        if (!verified.ok) return;
+      }
       await this.#signal.request(command, payload);
     } finally {
       button.disabled = false;

@@ -234,17 +234,57 @@ import { FollowedView } from "/static/hearing/changes.js";
     return item;
   }
 
+  function byNewestOpenFirst(a, b) {
+    const open = Number(Boolean(a.acknowledged_by)) - Number(Boolean(b.acknowledged_by));
+    return open || String(b.at).localeCompare(String(a.at));
+  }
+
+  /** One group per session (a hearing left suspended piles alerts up), with its open count
+   * and one button that takes charge of all of them; alerts about the whole server apart. */
+  function alertGroup(sessionId, group) {
+    const view = views.get(sessionId);
+    const open = group.filter((alert) => !alert.acknowledged_by).length;
+    const title = sessionId ? (view ? view.session.title : sessionId) : t("The whole server");
+    const heading = el("h3", { text: title + " " }, el("small", { text: "(" + open + " " + t("not acknowledged") + ")" }));
+    const item = el("li", { class: "alert-group", id: "alerts-of-" + (sessionId || "server"), "data-session": sessionId || "" }, heading);
+    if (sessionId && open > 1) {
+      const button = el("button", { type: "button", class: "small acknowledge-all", text: t("Acknowledge all alerts of this session") });
+      button.addEventListener("click", () => acknowledgeAll(sessionId, button));
+      item.append(button);
+    }
+    item.append(el("ul", { class: "alert-list" }, ...group.sort(byNewestOpenFirst).map(alertItem)));
+    return item;
+  }
+
   function renderAlerts() {
-    const ordered = [...alerts.values()].sort((a, b) => {
-      const open = Number(Boolean(a.acknowledged_by)) - Number(Boolean(b.acknowledged_by));
-      return open || String(b.at).localeCompare(String(a.at));
-    });
-    const focused = document.activeElement && document.activeElement.closest(".alert");
-    alertList.replaceChildren(...ordered.map(alertItem));
+    const all = [...alerts.values()];
+    const groups = new Map();
+    for (const alert of [...all].sort(byNewestOpenFirst)) {
+      const key = alert.session_id || "";
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(alert);
+    }
+    const focused = document.activeElement && document.activeElement.closest(".alert, .alert-group");
+    alertList.replaceChildren(...[...groups].map(([sessionId, group]) => alertGroup(sessionId, group)));
     if (focused) document.getElementById(focused.id)?.focus();
-    const open = ordered.filter((a) => !a.acknowledged_by).length;
-    alertCount.textContent = ordered.length ? "(" + open + " " + t("not acknowledged") + ")" : "";
-    noAlerts.hidden = ordered.length > 0;
+    const open = all.filter((a) => !a.acknowledged_by).length;
+    alertCount.textContent = all.length ? "(" + open + " " + t("not acknowledged") + ")" : "";
+    noAlerts.hidden = all.length > 0;
+  }
+
+  async function acknowledgeAll(sessionId, button) {
+    button.disabled = true;
+    try {
+      const reply = await socket.timeout(5000).emitWithAck("acknowledge_alert", { session_id: sessionId });
+      if (!reply.ok) {
+        setStatus(refusal(reply.error), "error");
+        button.disabled = false;
+      }
+      // Each alert comes back acknowledged, to every monitor of the session.
+    } catch (error) {
+      setStatus(t("The server did not answer; try again."), "error");
+      button.disabled = false;
+    }
   }
 
   async function acknowledge(alert, item) {
