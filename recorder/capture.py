@@ -181,14 +181,23 @@ class TrackCapture:
         self.__asked_keyframe = False
         return True
 
-    def stop(self, reason: str) -> None:
-        """Detach, close the open segment and journal the stop (blocks until written)."""
+    def detach(self) -> None:
+        """Stop taking frames (on the event loop); what is queued is still written."""
         if self.__fanout.has_sink(self):
             self.__fanout.remove_sink(self)
         self.__queue.put(_STOP)
+
+    def finish(self, reason: str) -> None:
+        """After :meth:`detach`: wait for the writer to close the open segment, then journal
+        the stop. Blocks on the disk: call it off the event loop."""
         self.__thread.join()
         if self.__started:
             self.__journal.append("track_stopped", track=self.track_id, reason=reason)
+
+    def stop(self, reason: str) -> None:
+        """Detach and finish at once (tests, shutdown)."""
+        self.detach()
+        self.finish(reason)
 
     def __run(self) -> None:
         while True:
