@@ -25,7 +25,7 @@ from signaling.media.fanout import CodecInfo, TrackFanout
 from signaling.media.policy import TrackKey
 
 from .layout import RecordingPaths, TrackPaths
-from .segments import SegmentWriter, extension_for
+from .segments import SegmentWriter
 from .writer import LiveJournal
 
 __all__ = ["CaptureFailureCallback", "TrackCapture", "TrackIdentity"]
@@ -207,7 +207,7 @@ class TrackCapture:
             assert isinstance(item, _Frame)
             try:
                 self.__write(item)
-            except (OSError, av.FFmpegError) as error:
+            except (OSError, av.FFmpegError, ValueError) as error:
                 self.__fail(error)
         try:
             self.__close_segment()
@@ -236,17 +236,17 @@ class TrackCapture:
         writer.write(frame.data, frame.pts, frame.keyframe)
 
     def __open(self, frame: _Frame) -> None:
-        self.__number += 1
-        extension_for(frame.codec.name)
+        number = self.__number + 1
         self.__writer = SegmentWriter(
             self.track,
-            self.__number,
+            number,
             frame.codec.name,
             frame.codec.clock_rate,
             frame.codec.channels,
             frame.data,
             frame_hint=self.__frame_seconds,
         )
+        self.__number = number
 
     def __close_segment(self, end_pts: int | None = None) -> None:
         writer = self.__writer

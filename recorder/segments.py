@@ -110,6 +110,7 @@ class SegmentWriter:
         *,
         frame_hint: float = 0.0,
     ) -> None:
+        extension_for(codec_name)  # ValueError for a codec that cannot be stored
         extension, container_format, codec = _FORMATS[codec_name]
         self.final = track.segment(number, extension)
         self.part = TrackPaths.part_of(self.final)

@@ -146,3 +146,44 @@ async def test_h264_segments_carry_their_parameter_sets(tmp_path: Path) -> None:
         entry = next(e for e in entries if paths.root / e.data["file"] == segment)
         duration, frame = _decoded_duration(segment)
         assert abs(duration - entry.data["duration"]) <= 2 * frame
+
+
+async def test_a_write_error_is_journalled_reported_and_recovered(
+    harness: Harness, tmp_path: Path
+) -> None:
+    await harness.join("a")
+    assert await wait_until(lambda: len(harness.room.tracks) == 2, 10)
+    fanout = harness.room.fanout("a", "microphone")
+    assert fanout is not None
+    paths = RecordingPaths.of(tmp_path, "session-1", "rec-1")
+    blocker = paths.track("a-microphone").root
+    blocker.parent.mkdir(parents=True)
+    blocker.write_bytes(b"")  # a file where the track's directory should be: every open fails
+    reports: list[BaseException | None] = []
+    journal = LiveJournal(paths)
+    capture = TrackCapture(
+        paths,
+        journal,
+        fanout,
+        TrackIdentity("a", "A", "witness", "remote"),
+        track_id="a-microphone",
+        segment_seconds=SEGMENT_SECONDS,
+        retry_seconds=0.2,
+        on_failure=lambda _capture, error: reports.append(error),
+    )
+    fanout.add_sink(capture)
+    assert await wait_until(lambda: capture.failed, 10)
+    assert isinstance(reports[0], OSError)
+    blocker.unlink()
+    assert await wait_until(lambda: capture.segments_closed >= 1, 10)
+    capture.stop("left")
+    journal.close()
+
+    kinds = [e.type for e in read_journal(paths.journal)]
+    assert kinds.index("capture_failed") < kinds.index("capture_resumed")
+    assert kinds.index("capture_resumed") < kinds.index("segment_closed")
+    assert reports == [reports[0], None], "one report when it fails, one when it resumes"
+    assert not capture.failed
+    segments = paths.track("a-microphone").closed_segments()
+    assert segments[0].name == "00001.webm"
+    _decoded_duration(segments[0])
