@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from rooms.events import Event, RecordingStateChanged
 from rooms.ids import new_id
 from rooms.media import RecordingState
 from rooms.roles import Role
@@ -23,7 +23,7 @@ from signaling.media.policy import TrackKey
 
 from .capture import TrackCapture
 from .layout import RecordingPaths
-from .session import SessionRecorder, identities_of, metadata_of
+from .session import RECORDING_STATE_CHANGED, SessionRecorder, identities_of, metadata_of
 
 __all__ = ["LOW_SPACE", "NO_RECORDER", "FailureListener", "Recorder"]
 
@@ -80,8 +80,11 @@ class Recorder:
     def recording(self, session_id: str) -> SessionRecorder | None:
         return self.__sessions.get(session_id)
 
-    async def session_changed(self, session: CourtSession, events: Sequence[Event]) -> None:
-        """After a command: start, follow, journal and stop as the session says."""
+    async def session_changed(
+        self, session: CourtSession, events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """After a command: start, follow, journal and stop as the session says. ``events``
+        are the command's events as signalling passes them on: ``name`` and ``payload``."""
         session_id = str(session.id)
         recorder = self.__sessions.get(session_id)
         if recorder is None and session.recording is RecordingState.RECORDING:
@@ -89,9 +92,10 @@ class Recorder:
         if recorder is None:
             return
         for event in events:
-            if isinstance(event, RecordingStateChanged) and event.previous == "off":
+            name, payload = str(event.get("name", "")), event.get("payload") or {}
+            if name == RECORDING_STATE_CHANGED and payload.get("previous") == "off":
                 continue  # the run_started entry says it
-            recorder.session_event(event)
+            recorder.session_event(name, payload)
         recorder.follow(session.forwarding_plan(), self.__tracks.get(session_id, {}))
         if session.recording is RecordingState.STOPPED:
             del self.__sessions[session_id]

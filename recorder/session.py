@@ -19,7 +19,6 @@ from dataclasses import asdict, is_dataclass
 from enum import Enum
 from typing import Any
 
-from rooms.events import Event, RecordingStateChanged
 from rooms.forwarding import ForwardingPlan, Publication, PublicationRule
 from rooms.ids import ParticipantId
 from rooms.media import MediaSource, RecordingState
@@ -36,6 +35,9 @@ __all__ = ["SessionRecorder", "identities_of", "metadata_of"]
 logger = logging.getLogger(__name__)
 
 IdentityLookup = Callable[[str], TrackIdentity]
+
+RECORDING_STATE_CHANGED = "recording_state_changed"
+"""The domain event's name (rooms.events.RecordingStateChanged)."""
 
 
 def metadata_of(session: CourtSession, presiding_judge: str = "") -> dict[str, Any]:
@@ -201,19 +203,19 @@ class SessionRecorder:
         self.__finishing.add(task)
         task.add_done_callback(self.__finishing.discard)
 
-    def session_event(self, event: Event) -> None:
-        """Journal a domain event; recording state changes become pause/resume entries."""
-        if isinstance(event, RecordingStateChanged):
-            current = RecordingState(event.current)
-            if current is RecordingState.PAUSED:
-                self.journal.append("recording_paused", reason=event.reason or "paused")
-            elif current is RecordingState.RECORDING and event.previous != current.value:
-                self.journal.append("recording_resumed", reason=event.reason or "resumed")
+    def session_event(self, name: str, payload: Mapping[str, Any]) -> None:
+        """Journal a domain event (its name and fields, as signalling passes them on);
+        recording state changes become pause and resume entries."""
+        if name == RECORDING_STATE_CHANGED:
+            current, reason = payload.get("current"), str(payload.get("reason") or "")
+            if current == RecordingState.PAUSED.value:
+                self.journal.append("recording_paused", reason=reason or "paused")
+            elif current == RecordingState.RECORDING.value:
+                self.journal.append("recording_resumed", reason=reason or "resumed")
             return
-        payload = {k: _plain(v) for k, v in event.payload().items()}
-        participant = payload.get("participant_id")
+        details = {str(k): _plain(v) for k, v in payload.items()}
         self.journal.append(
-            "session_event", event=event.name, details=payload, participant=participant
+            "session_event", event=name, details=details, participant=details.get("participant_id")
         )
 
     def active_speaker(self, participant_id: str | None) -> None:

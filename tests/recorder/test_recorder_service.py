@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from recorder.journal import JournalEntry, read_journal
 from recorder.layout import RecordingPaths
 from recorder.service import Recorder
 from rooms.media import RecordingState
+from rooms.session import CourtSession
 from signaling.media import AllowAll
 from tests.rooms.rooms_testkit import DEFENDANT, PJ, SESSION_ID, act, live_hearing
 from tests.signaling_media.harness import Harness, wait_until
@@ -33,6 +35,11 @@ async def harness(recorder: Recorder) -> AsyncIterator[Harness]:
     await made.close()
 
 
+def _messages(session: CourtSession) -> list[dict[str, Any]]:
+    """The command's events as the broadcaster passes them on."""
+    return [{"name": e.name, "payload": e.payload()} for e in session.collect_events()]
+
+
 def _types(paths: RecordingPaths) -> list[JournalEntry]:
     return list(read_journal(paths.journal))
 
@@ -48,7 +55,7 @@ async def test_recording_follows_the_hearing_from_start_to_pause(
 
     session.start_recording(act(PJ))
     session.version += 1
-    await recorder.session_changed(session, session.collect_events())
+    await recorder.session_changed(session, _messages(session))
     running = recorder.recording(SESSION_ID)
     assert running is not None
     assert len(running.captures) == 4
@@ -60,7 +67,7 @@ async def test_recording_follows_the_hearing_from_start_to_pause(
 
     session.pause_recording(act(PJ))
     session.version += 1
-    await recorder.session_changed(session, session.collect_events())
+    await recorder.session_changed(session, _messages(session))
     assert running.captures == {}, "a pause captures nothing"
     await recorder.close()
 
