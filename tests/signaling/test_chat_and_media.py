@@ -122,6 +122,8 @@ async def test_media_plans_follow_events_that_change_them(
     assert (await defendant.call("raise_hand"))["ok"]  # no media consequence
     await judge.wait_for("session_event", lambda b: b["event"]["name"] == "hand_changed")
     assert len(gateway.plans) == count
+    told = [name for _, names in gateway.changes for name in names]
+    assert "media_control_changed" in told and "hand_changed" in told, "the recorder hears all"
 
     await defendant.sio.disconnect()
     await judge.wait_for(
