@@ -44,6 +44,8 @@ class RecordingGateway:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     plans: list[tuple[str, ForwardingPlan]] = field(default_factory=list)
     changes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refusal: Text | None = None
+    "What recording_refusal says: a test sets it to stand for a full disk."
     "Each command's session and event names, as the recorder would be told them."
     speaker_listener: ActiveSpeakerListener | None = None
     "What signalling gave to hear of active speakers: tests call it as the forwarder would."
@@ -98,7 +100,7 @@ class RecordingGateway:
         self.changes.append((session.id, [str(event["name"]) for event in events]))
 
     def recording_refusal(self) -> Text | None:
-        return None
+        return self.refusal
 
     async def close(self) -> None:
         self.calls.append(("close", None))
