@@ -19,6 +19,7 @@ from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
 from hearing_server.webhooks import NotifyingBus, WebhookDispatcher, WebhookOutbox, WebhookRegistry
+from recorder.service import Recorder
 from signaling.forwarding import ForwardingGateway
 from signaling.gateway import MediaGateway, MediaGatewayFactory, NoMediaGateway, ServerOfferSender
 from signaling.server import SIGNALING, SignalingServer
@@ -88,6 +89,11 @@ def media_gateway_factory(settings: Settings) -> MediaGatewayFactory:
             send_offer,
             video_codec=f"video/{settings.video_codec}",
             forwarding=settings.media_forwarding,
+            recorder=Recorder(
+                settings.effective_recordings_dir,
+                segment_seconds=settings.recording_segment_seconds,
+                min_free_mb=settings.recording_min_free_mb,
+            ),
         )
 
     return forwarding

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     """Unset: embedded mode (in-process bus). Set: cluster mode through Redis."""
     secret_key: SecretStr | None = None
     recordings_dir: Path | None = None
+    recording_segment_seconds: float = Field(default=4, ge=1, le=60)
+    """Length of a recorded segment: a crash loses at most the open one of each track."""
+    recording_min_free_mb: int = Field(default=1024, ge=0)
+    """Recording is refused to start when less space than this is free for it."""
     recording_court_pkcs12: Path | None = None
     """The court's own certificate and key (PKCS#12 from its CA): recordings' manifests are
     then also signed with it (CMS), beside the server's Ed25519 key."""

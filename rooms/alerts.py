@@ -32,6 +32,8 @@ class AlertKind(StrEnum):
     "The server's storage is full: what people do cannot be saved until space is freed."
     SERVER_OVERLOADED = "server_overloaded"
     "The server's own event loop runs late: media and connections are about to suffer."
+    RECORDING_FAILED = "recording_failed"
+    "The hearing's recording cannot be written (a full disk, a write error); it is retried."
 
 
 ALERT_TEXT: dict[AlertKind, Text] = {
@@ -63,6 +65,10 @@ ALERT_TEXT: dict[AlertKind, Text] = {
         " qua); hình ảnh, âm thanh và kết nối có thể bị gián đoạn.",
         "Server overloaded: its processing ran up to {max_ms} ms late (p99 {p99_ms} ms over"
         " the last {seconds} seconds); audio, video and connections may suffer.",
+    ),
+    AlertKind.RECORDING_FAILED: Text(
+        "Không ghi được bản ghi phiên tòa ({track}): {detail}. Hệ thống đang thử ghi lại.",
+        "The hearing's recording cannot be written ({track}): {detail}. Retrying.",
     ),
 }
 

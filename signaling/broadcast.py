@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ from signaling.views import (
 )
 
 TERMINAL_PARTICIPANT_STATES = frozenset({"left", "removed", "denied"})
+
+logger = logging.getLogger(__name__)
 
 
 class Broadcaster:
@@ -97,6 +100,10 @@ class Broadcaster:
             }
             for message in batch
         ]
+        try:
+            await edge.gateway.session_changed(session, events)
+        except Exception:  # the recorder must never stop the hearing's own messages
+            logger.exception("recorder did not follow session %s", session_id)
         memo: ChangeMemo = {}
         sends: list[Awaitable[None]] = []
         for connection in edge.registry.in_session(session_id):

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiortc import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
@@ -25,13 +26,16 @@ from aiortc.sdp import candidate_from_sdp
 from rooms.forwarding import ForwardingPlan, Publication
 from rooms.ids import ParticipantId
 from rooms.media import MediaSource
+from rooms.session import CourtSession
 from rooms.text import Text
 from signaling.gateway import (
+    NO_RECORDING,
     ActiveSpeakerListener,
     IceCandidateInfo,
     LinkReport,
     MediaRefused,
     OutgoingTrack,
+    RecordingPort,
     ServerOfferSender,
 )
 from signaling.media import (
@@ -42,6 +46,7 @@ from signaling.media import (
     NegotiationError,
     RenegotiateCallback,
     Source,
+    TrackFanout,
     TrackKey,
 )
 from signaling.media.stats import ConnectionStats
@@ -139,8 +144,10 @@ class ForwardingGateway:
         video_codec: str = "video/VP8",
         forwarding: ForwardingMode = "rtp",
         monotonic: Callable[[], float] = time.monotonic,
+        recorder: RecordingPort | None = None,
     ) -> None:
         self._send_offer = send_offer
+        self._recorder = recorder
         self._video_codec = video_codec
         self._forwarding: ForwardingMode = forwarding
         self._monotonic = monotonic
@@ -225,11 +232,25 @@ class ForwardingGateway:
     def listen_active_speaker(self, listener: ActiveSpeakerListener) -> None:
         self._speaker_listener = listener
 
+    async def session_changed(
+        self, session: CourtSession, events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """The recorder follows sessions whose media this process forwards."""
+        if self._recorder is not None and session.id in self._sessions:
+            await self._recorder.session_changed(session, events)
+
+    def recording_refusal(self) -> Text | None:
+        if self._recorder is None:
+            return NO_RECORDING
+        return self._recorder.refusal()
+
     async def close(self) -> None:
         self._closed = True
         sessions, self._sessions = self._sessions, {}
         for media in sessions.values():
             await media.room.close()
+        if self._recorder is not None:
+            await self._recorder.close()
 
     def _session(self, session_id: str) -> _SessionMedia:
         if self._closed:
@@ -244,6 +265,8 @@ class ForwardingGateway:
                 video_codec=self._video_codec,
                 forwarding=self._forwarding,
                 on_active_speaker=self._speaker_reporter(session_id),
+                on_track_published=self._published_reporter(session_id),
+                on_track_unpublished=self._unpublished_reporter(session_id),
             )
             media = self._sessions[session_id] = _SessionMedia(room, policy)
         return media
@@ -260,8 +283,22 @@ class ForwardingGateway:
             raise MediaRefused("media.not_negotiated", NOT_NEGOTIATED)
         return media
 
+    def _published_reporter(self, session_id: str) -> Callable[[TrackFanout], None] | None:
+        recorder = self._recorder
+        if recorder is None:
+            return None
+        return lambda fanout: recorder.track_published(session_id, fanout)
+
+    def _unpublished_reporter(self, session_id: str) -> Callable[[TrackKey], None] | None:
+        recorder = self._recorder
+        if recorder is None:
+            return None
+        return lambda key: recorder.track_unpublished(session_id, key)
+
     def _speaker_reporter(self, session_id: str) -> ActiveSpeakerCallback:
         async def report(participant_id: str | None) -> None:
+            if self._recorder is not None:
+                self._recorder.active_speaker(session_id, participant_id)
             if self._speaker_listener is not None:
                 await self._speaker_listener(session_id, participant_id)
 

@@ -7,13 +7,17 @@ forwards. The forwarder (``signaling.media.MediaRoom``) sits behind an implement
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rooms.errors import DomainError
 from rooms.forwarding import ForwardingPlan
 from rooms.text import Text
+
+if TYPE_CHECKING:
+    from rooms.session import CourtSession
+    from signaling.media import TrackFanout, TrackKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +128,40 @@ class MediaGateway(Protocol):
         """Call ``listener`` whenever a session's active speaker changes (set once)."""
         ...
 
+    async def session_changed(
+        self, session: CourtSession, events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """After a command on a session with media here: the recorder follows it."""
+        ...
+
+    def recording_refusal(self) -> Text | None:
+        """Why recording may not start on this server now, or None."""
+        ...
+
     async def close(self) -> None:
         """Close every peer; called once at shutdown."""
         ...
+
+
+class RecordingPort(Protocol):
+    """What the forwarder tells the recorder (recorder.service.Recorder): tracks as they
+    appear and go, the active speaker, and each session's state after a command."""
+
+    def track_published(self, session_id: str, fanout: TrackFanout) -> None: ...
+
+    def track_unpublished(self, session_id: str, key: TrackKey) -> None: ...
+
+    def active_speaker(self, session_id: str, participant_id: str | None) -> None: ...
+
+    async def session_changed(
+        self, session: CourtSession, events: Sequence[Mapping[str, Any]]
+    ) -> None: ...
+
+    def refusal(self) -> Text | None:
+        """Why recording may not start now (e.g. too little free space), or None."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 MediaGatewayFactory = Callable[[ServerOfferSender], MediaGateway]
@@ -135,6 +170,12 @@ MediaGatewayFactory = Callable[[ServerOfferSender], MediaGateway]
 MEDIA_OFF = Text(
     "Máy chủ này chưa bật truyền hình ảnh, âm thanh.",
     "Media is not enabled on this server.",
+)
+
+
+NO_RECORDING = Text(
+    "Máy chủ này không ghi hình được vì chưa bật truyền hình ảnh, âm thanh.",
+    "This server cannot record: media is not enabled on it.",
 )
 
 
@@ -183,6 +224,14 @@ class NoMediaGateway:
 
     def listen_active_speaker(self, listener: ActiveSpeakerListener) -> None:
         return None
+
+    async def session_changed(
+        self, session: CourtSession, events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        return None
+
+    def recording_refusal(self) -> Text | None:
+        return NO_RECORDING
 
     async def close(self) -> None:
         return None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rooms.alerts import AlertKind
-from rooms.errors import DomainError
+from rooms.errors import DomainError, PolicyViolation
 from rooms.ids import ParticipantId, SessionId, new_id
 from rooms.participants import Actor
 from rooms.permissions import ensure_staff_in_court
@@ -15,7 +15,7 @@ from rooms.session import CourtSession
 from rooms.text import Text
 from signaling import protocol as p
 from signaling.chat import recipients
-from signaling.commands import COMMANDS, Command, result_of
+from signaling.commands import COMMANDS, Command, StartRecording, result_of
 from signaling.connecting import ConnectionHandling
 from signaling.connections import Connection
 from signaling.dispatch import Audited, Handler, Refusals
@@ -91,12 +91,27 @@ class EventHandlers:
         async def handle(connection: Connection, payload: p.Payload) -> dict[str, Any]:
             session_id, actor = participant_of(connection)
             given = command.from_payload(actor, payload)
+            apply: Callable[[CourtSession], object] = given.apply
+            if isinstance(given, StartRecording):
+                apply = self._recordable(given)
             result = await self._execute(
-                actor, session_id, given.audit_action, given.apply, given.audit_detail()
+                actor, session_id, given.audit_action, apply, given.audit_detail()
             )
             return result_of(result)
 
         return handle
+
+    def _recordable(self, given: StartRecording) -> Callable[[CourtSession], object]:
+        """Recording starts only where it can be written: a server with a recorder and
+        enough free space; otherwise a refusal, audited like the domain's own."""
+
+        def apply(session: CourtSession) -> None:
+            refusal = self._edge.gateway.recording_refusal()
+            if refusal is not None:
+                raise PolicyViolation("recording.unavailable", refusal)
+            given.apply(session)
+
+        return apply
 
     async def _leave(self, connection: Connection, payload: p.Payload) -> dict[str, Any]:
         session_id, actor = participant_of(connection)

@@ -3,7 +3,7 @@ scheduled in it, and clean-up of every socket.io client a test opened."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from hearing_server.app import create_app
 from hearing_server.settings import Settings
 from rooms.forwarding import ForwardingPlan
+from rooms.session import CourtSession
+from rooms.text import Text
 from signaling.gateway import (
     ActiveSpeakerListener,
     IceCandidateInfo,
@@ -41,6 +43,10 @@ class RecordingGateway:
     send_offer: ServerOfferSender
     calls: list[tuple[str, Any]] = field(default_factory=list)
     plans: list[tuple[str, ForwardingPlan]] = field(default_factory=list)
+    changes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refusal: Text | None = None
+    "What recording_refusal says: a test sets it to stand for a full disk."
+    "Each command's session and event names, as the recorder would be told them."
     speaker_listener: ActiveSpeakerListener | None = None
     "What signalling gave to hear of active speakers: tests call it as the forwarder would."
 
@@ -87,6 +93,14 @@ class RecordingGateway:
 
     def listen_active_speaker(self, listener: ActiveSpeakerListener) -> None:
         self.speaker_listener = listener
+
+    async def session_changed(
+        self, session: CourtSession, events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        self.changes.append((session.id, [str(event["name"]) for event in events]))
+
+    def recording_refusal(self) -> Text | None:
+        return self.refusal
 
     async def close(self) -> None:
         self.calls.append(("close", None))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hearing_server.settings import Settings
+from recorder.service import LOW_SPACE
 from rooms.ids import ParticipantId
-from rooms.media import MediaSource
+from rooms.media import MediaSource, RecordingState
 from signaling.gateway import IceCandidateInfo
 from tests.signaling.conftest import ANSWER_SDP, RecordingGateway
 from tests.signaling.harness import Hearing
@@ -122,6 +123,8 @@ async def test_media_plans_follow_events_that_change_them(
     assert (await defendant.call("raise_hand"))["ok"]  # no media consequence
     await judge.wait_for("session_event", lambda b: b["event"]["name"] == "hand_changed")
     assert len(gateway.plans) == count
+    told = [name for _, names in gateway.changes for name in names]
+    assert "media_control_changed" in told and "hand_changed" in told, "the recorder hears all"
 
     await defendant.sio.disconnect()
     await judge.wait_for(
@@ -140,3 +143,26 @@ async def test_without_media_negotiation_is_refused_clearly(hearing: Hearing) ->
     assert reply["error"]["rule"] == "media.disabled"
     [audited] = await hearing.audit("signal.message")
     assert audited.rule == "media.disabled"
+
+
+async def test_recording_is_refused_with_a_reason_when_it_cannot_be_written(
+    media_hearing: tuple[Hearing, RecordingGateway],
+) -> None:
+    hearing, gateway = media_hearing
+    judge, _ = await hearing.join("judge")
+    assert (await judge.call("start"))["ok"]
+    gateway.refusal = LOW_SPACE.format(free_mb=12, min_mb=1024)
+
+    reply = await judge.call("start_recording", {"ref": "r"})
+    error = await judge.wait_for("error", lambda b: b["event"] == "start_recording")
+
+    assert reply["ok"] is False
+    assert error["rule"] == "recording.unavailable"
+    assert "12 MB" in error["message"]["vi"] and "free space" in error["message"]["en"]
+    assert (await hearing.session()).recording is RecordingState.OFF
+    refusals = await hearing.audit("session.start_recording")
+    assert [(e.outcome, e.rule) for e in refusals] == [("refused", "recording.unavailable")]
+
+    gateway.refusal = None
+    assert (await judge.call("start_recording"))["ok"]
+    assert (await hearing.session()).recording is RecordingState.RECORDING

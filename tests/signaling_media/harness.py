@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 
-from signaling.media import ActiveSpeakerCallback, ForwardingPolicy, MediaRoom, TrackKey
+from signaling.media import (
+    ActiveSpeakerCallback,
+    ForwardingPolicy,
+    MediaRoom,
+    TrackFanout,
+    TrackKey,
+)
 from signaling.media.rtp_forwarding import ForwardingMode
 from signaling.media.synthetic import (
     EncodedClip,
@@ -31,6 +37,8 @@ class Harness:
         video_codec: str = "video/VP8",
         forwarding: ForwardingMode = "rtp",
         on_active_speaker: ActiveSpeakerCallback | None = None,
+        on_track_published: Callable[[TrackFanout], None] | None = None,
+        on_track_unpublished: Callable[[TrackKey], None] | None = None,
     ) -> None:
         self.clients: dict[str, ProbeClient] = {}
         self.offers: dict[str, int] = {}
@@ -43,6 +51,8 @@ class Harness:
             keyframe_interval=keyframe_interval,
             forwarding=forwarding,
             on_active_speaker=on_active_speaker,
+            on_track_published=on_track_published,
+            on_track_unpublished=on_track_unpublished,
         )
 
     async def __renegotiate(
