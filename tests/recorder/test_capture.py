@@ -99,9 +99,14 @@ async def test_two_publishers_recorded_in_segments_that_decode(
             assert entry.data["bytes"] == segment.stat().st_size
             duration, frame = _decoded_duration(segment)
             assert abs(duration - entry.data["duration"]) <= 2 * frame, segment
-        # Full segments (not the last, cut by the stop) last about the segment length.
+        # Full segments (not the last, cut by the stop) last the segment length; a video
+        # segment runs on until the keyframe it asked for arrives, which on a busy machine
+        # may take a while, so only its lower bound is fixed.
         for entry in closed[:-1]:
-            assert entry.data["duration"] == pytest.approx(SEGMENT_SECONDS, abs=0.5)
+            if track.track_id.endswith("camera"):
+                assert entry.data["duration"] >= SEGMENT_SECONDS - 0.1
+            else:
+                assert entry.data["duration"] == pytest.approx(SEGMENT_SECONDS, abs=0.5)
         # Consecutive segments follow each other on the track's timeline, without gaps.
         for before, after in itertools.pairwise(closed):
             assert after.data["first_pts"] > before.data["last_pts"]
