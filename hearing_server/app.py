@@ -19,6 +19,7 @@ from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
 from hearing_server.webhooks import NotifyingBus, WebhookDispatcher, WebhookOutbox, WebhookRegistry
+from recorder.integrity import VerificationCache
 from recorder.service import Recorder
 from signaling.forwarding import ForwardingGateway
 from signaling.gateway import MediaGateway, MediaGatewayFactory, NoMediaGateway, ServerOfferSender
@@ -36,6 +37,7 @@ from web.keys import (
     RECORDINGS,
     SERVICE,
     SETTINGS,
+    VERIFICATIONS,
     WEBHOOK_DISPATCHER,
     WEBHOOKS,
 )
@@ -59,6 +61,7 @@ def create_app(
         client_max_size=MAX_BODY_BYTES,
     )
     app[SETTINGS] = settings
+    app[VERIFICATIONS] = VerificationCache()
     app[METRICS] = registry
     app.cleanup_ctx.append(_services(clock))
     signaling = SignalingServer(settings, media or media_gateway_factory(settings))

@@ -10,6 +10,8 @@ be changed, missing, extra, or in another file's place (reordered).
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +27,7 @@ from recorder.manifest import (
 )
 from recorder.signing import CourtCertificate, ServerKey, verify_cms, verify_ed25519
 
-__all__ = ["Problem", "Verification", "seal_recording", "verify_recording"]
+__all__ = ["Problem", "Verification", "VerificationCache", "seal_recording", "verify_recording"]
 
 ProblemKind = Literal[
     "changed",
@@ -202,3 +204,57 @@ def _size_note(entry: dict[str, Any], size: int) -> str:
     if listed == size:
         return "same size, different content"
     return f"{listed} bytes sealed, {size} bytes now"
+
+
+Fingerprint = tuple[tuple[str, int, int, int], ...]
+
+
+def _fingerprint(paths: RecordingPaths) -> Fingerprint:
+    """Every file under the recording with its size, modification and change times: the
+    change time (ctime) cannot be set back by a user, so any write shows here."""
+    facts = []
+    for path in sorted(paths.root.rglob("*")):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if path.is_file():
+            facts.append(
+                (
+                    str(path.relative_to(paths.root)),
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                    stat.st_ctime_ns,
+                )
+            )
+    return tuple(facts)
+
+
+class VerificationCache:
+    """Verifications kept while no file of the recording changes: a staff page or the API
+    looking at a recording of hours must not hash every segment again on each view."""
+
+    def __init__(self, capacity: int = 128) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[Path, str], tuple[Fingerprint, Verification]] = (
+            OrderedDict()
+        )
+
+    def verify(self, paths: RecordingPaths, public_key_pem: str) -> Verification:
+        """The verification of the recording as it is now (runs in a worker thread)."""
+        key = (paths.root, public_key_pem)
+        before = _fingerprint(paths)
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[0] == before:
+                self._entries.move_to_end(key)
+                return kept[1]
+        result = verify_recording(paths, public_key_pem)
+        if _fingerprint(paths) == before:  # nothing changed while it was being hashed
+            with self._lock:
+                self._entries[key] = (before, result)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._capacity:
+                    self._entries.popitem(last=False)
+        return result

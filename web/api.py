@@ -17,7 +17,6 @@ from hearing_server.persistence.repositories import RecordingFilter, SessionFilt
 from hearing_server.recordings import files_of, media_type_of
 from hearing_server.services import JoinContext, JoinLink
 from hearing_server.turn import ice_servers_for
-from recorder.integrity import verify_recording
 from recorder.signing import ServerKey
 from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, NotFound, PermissionDenied
@@ -29,7 +28,7 @@ from rooms.session import ensure_schedulable
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
-from web.keys import RECORDINGS, SERVICE, SETTINGS, WEBHOOKS
+from web.keys import RECORDINGS, SERVICE, SETTINGS, VERIFICATIONS, WEBHOOKS
 from web.openapi import build_openapi
 
 PREFIX = "/api/v1"
@@ -167,7 +166,9 @@ async def get_recording(call: Call) -> s.RecordingDetailOut:
     recording = await catalog.get(call.staff, call.path("recording_id"))
     paths = catalog.paths_of(recording)
     public_key = ServerKey.load_or_create(call.request.app[SETTINGS].data_dir).public_key_pem
-    verification = await asyncio.to_thread(verify_recording, paths, public_key)
+    verification = await asyncio.to_thread(
+        call.request.app[VERIFICATIONS].verify, paths, public_key
+    )
     try:
         manifest = json.loads(paths.manifest.read_bytes())
     except (FileNotFoundError, ValueError):

@@ -12,6 +12,7 @@ from hearing_server.recordings import RecordingCatalog
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from hearing_server.webhooks import WebhookDispatcher, WebhookRegistry
+from recorder.integrity import VerificationCache
 from signaling.loop_lag import LoopLagMonitor
 
 SERVICE = web.AppKey("service", HearingService)
@@ -28,3 +29,5 @@ WEBHOOK_DISPATCHER = web.AppKey("webhook_dispatcher", WebhookDispatcher)
 """Sends the notifications the outbox holds; tests drive it with their own clock."""
 RECORDINGS = web.AppKey("recordings", RecordingCatalog)
 """The recordings catalogue: search, access, download links, holds and retention."""
+VERIFICATIONS = web.AppKey("verifications", VerificationCache)
+"""Recording verifications kept until a file of the recording changes."""

@@ -40,6 +40,7 @@ async def test_staff_find_a_recording_and_its_video_plays_and_seeks(
     await page.get_by_role("button", name="Đăng nhập").click()
     await page.fill("#recordings-case", "123/2030")
     await page.get_by_role("button", name="Tìm").click()
+    await expect(page.locator("#recordings")).to_contain_text("Sẵn sàng")  # a word, not a code
     await page.get_by_role("link", name=METADATA["case_number"]).click()
     await expect(page.locator("#verification")).to_contain_text("Đã kiểm tra")
     video = page.locator("#recording-video")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from hearing_server.cli import main
-from recorder.integrity import seal_recording, verify_recording
+from recorder.integrity import VerificationCache, seal_recording, verify_recording
 from recorder.layout import RecordingPaths
 from recorder.signing import CourtCertificate, ServerKey, verify_cms
 from tests.recorder.recording_fixture import METADATA, make_recording
@@ -57,6 +58,28 @@ def test_a_flipped_byte_is_named(sealed: RecordingPaths, key: ServerKey) -> None
     data[len(data) // 2] ^= 0x01
     segment.write_bytes(bytes(data))
     assert kinds(sealed, key) == [("changed", "tracks/p2-camera-1/00002.webm")]
+
+
+def test_the_cache_keeps_a_verification_until_a_file_changes_even_with_its_old_mtime(
+    sealed: RecordingPaths, key: ServerKey
+) -> None:
+    cache = VerificationCache()
+    first = cache.verify(sealed, key.public_key_pem)
+    assert first.ok
+    assert cache.verify(sealed, key.public_key_pem) is first
+
+    segment = sealed.track("p2-camera-1").segment(2, "webm")
+    before = segment.stat()
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    segment.write_bytes(bytes(data))
+    while segment.stat().st_ctime_ns == before.st_ctime_ns:  # a coarse clock tick: write again
+        segment.write_bytes(bytes(data))
+    os.utime(segment, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as before
+    again = cache.verify(sealed, key.public_key_pem)
+    assert [(p.kind, p.file) for p in again.problems] == [
+        ("changed", "tracks/p2-camera-1/00002.webm")
+    ]
 
 
 def test_a_deleted_segment_is_named(sealed: RecordingPaths, key: ServerKey) -> None:

@@ -14,13 +14,12 @@ from aiohttp import web
 
 from hearing_server.persistence.repositories import RecordingFilter
 from hearing_server.recordings import files_of
-from recorder.integrity import verify_recording
 from recorder.journal import JournalEntry
 from recorder.signing import ServerKey
 from rooms.recordings import RecordingStatus
 from rooms.text import Text
 from web.i18n import locale_of
-from web.keys import RECORDINGS, SETTINGS
+from web.keys import RECORDINGS, SETTINGS, VERIFICATIONS
 from web.staff.auth import staff_page
 from web.staff.layout import StaffLogin, in_language, see_other, staff_render
 
@@ -98,6 +97,7 @@ async def recordings_list(request: web.Request, login: StaffLogin) -> web.Stream
         section="recordings",
         case_number=case_number,
         recordings=found,
+        states={status: in_language(request, text) for status, text in _STATES.items()},
     )
 
 
@@ -111,7 +111,9 @@ async def recording_page(request: web.Request, login: StaffLogin) -> web.StreamR
         link = await catalog.download_link(login.actor, recording.id, COMPOSED)
         video = f"/api/v1/recordings/files?{urlencode({'token': link.token})}"
     key = ServerKey.load_or_create(request.app[SETTINGS].data_dir)
-    verification = await asyncio.to_thread(verify_recording, paths, key.public_key_pem)
+    verification = await asyncio.to_thread(
+        request.app[VERIFICATIONS].verify, paths, key.public_key_pem
+    )
     try:
         manifest = json.loads(paths.manifest.read_bytes())
     except (FileNotFoundError, ValueError):
