@@ -1036,7 +1036,11 @@ class HearingService:
                 action,
                 session_id,
                 "refused",
-                {**detail, "code": error.code},
+                {
+                    **detail,
+                    "code": error.code,
+                    "why": {"vi": error.message.vi, "en": error.message.en},
+                },
                 rule=error.rule,
             )
         await uow.commit()

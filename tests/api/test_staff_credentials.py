@@ -116,6 +116,10 @@ async def test_refused_tokens_and_forbidden_reads_are_audited(api: Api, clerk: A
         "code": "unauthenticated",
         "method": "GET",
         "path": f"{API}/hearings",
+        "why": {  # the refusal in words, for the audit page
+            "vi": "Mã đăng nhập không đúng định dạng. Hãy đăng nhập lại.",
+            "en": "The login token is malformed.",
+        },
     }
     assert entries[2]["actor"].startswith("staff:")
 

@@ -20,6 +20,7 @@ from hearing_server.persistence import tables as t
 from hearing_server.persistence.repositories import SessionFilter
 from hearing_server.services import AuthenticationFailed, HearingService
 from rooms.cases import Case, CaseType, Instance
+from rooms.errors import PermissionDenied
 from rooms.ids import CourtId, ParticipantId, SessionId
 from rooms.participants import Actor
 from rooms.roles import Role, StaffRole
@@ -604,6 +605,10 @@ async def test_the_audit_page_names_people_and_actions_and_reads_its_details(
     await service.execute(
         Actor(id=person.id), session_id, "participant.join", lambda s: s.join(person.id)
     )
+    with pytest.raises(PermissionDenied):  # a defendant may not open the hearing
+        await service.execute(
+            Actor(id=person.id), session_id, "session.start", lambda s: s.start(Actor(id=person.id))
+        )
     for n in range(12):  # enough entries for a # of two digits and more
         await service.audit_edge(CLI, f"test.{n}", None, "accepted", {"n": n})
 
@@ -619,6 +624,8 @@ async def test_the_audit_page_names_people_and_actions_and_reads_its_details(
     assert "Vai trò:</span> Bị cáo" in rows and "Người:</span> Nguyễn Văn Bị Cáo" in rows
     assert "Số thụ lý:</span> 88/2026/HS-ST" in rows
     assert '<td data-label="#" class="nowrap">' in rows
+    # A refusal says why in words, beside its rule's code.
+    assert re.search(r"Lý do từ chối:</span> [A-ZĐÂ][^<]{10,}", rows), rows
     english = await admin.get("/staff/audit", session=session_id, lang="en")
     assert "Nguyễn Văn Bị Cáo (Defendant)" in english.text and "Schedule a hearing" in english.text
 

@@ -80,6 +80,36 @@ ACTIONS: dict[str, Text] = {
     "participant.device_check": Text("Kiểm tra thiết bị", "Device check"),
     "chat.message": Text("Gửi tin nhắn", "Chat message"),
     "media.negotiation": Text("Thiết lập kết nối hình ảnh, âm thanh", "Media negotiation"),
+    "alert.acknowledge_session": Text(
+        "Xác nhận đã xem mọi cảnh báo của phiên", "Acknowledge a session's alerts"
+    ),
+    "session.end_abandoned": Text("Kết thúc phiên bị bỏ dở", "End an abandoned session"),
+    "minutes.edit": Text("Sửa biên bản phiên tòa", "Edit the minutes"),
+    "minutes.insert": Text("Thêm mục vào biên bản", "Add an entry to the minutes"),
+    "minutes.sign": Text("Ký biên bản phiên tòa", "Sign the minutes"),
+    "minutes.amendment": Text("Yêu cầu sửa đổi, bổ sung biên bản", "Ask for an amendment"),
+    "minutes.amendment_decision": Text(
+        "Quyết định về yêu cầu sửa đổi, bổ sung biên bản", "Decide on an amendment"
+    ),
+    "minutes.amendment_sign": Text("Ký phần sửa đổi, bổ sung biên bản", "Sign an amendment"),
+    "recording.register": Text("Lưu bản ghi vào danh mục", "Register a recording"),
+    "recording.search": Text("Tìm bản ghi", "Search recordings"),
+    "recording.view": Text("Xem bản ghi", "View a recording"),
+    "recording.download_link": Text("Cấp đường dẫn tải bản ghi", "Issue a download link"),
+    "recording.download": Text("Tải bản ghi", "Download a recording"),
+    "recording.legal_hold": Text("Giữ bản ghi theo yêu cầu pháp lý", "Place a legal hold"),
+    "recording.legal_hold_lifted": Text("Bỏ giữ bản ghi", "Lift a legal hold"),
+    "recording.retention_report": Text("Xem thời hạn lưu trữ bản ghi", "Retention report"),
+    "recording.delete": Text("Xóa bản ghi hết thời hạn lưu trữ", "Delete an expired recording"),
+    "webhook.register": Text("Đăng ký địa chỉ nhận thông báo", "Register a webhook"),
+    "webhook.remove": Text("Xóa địa chỉ nhận thông báo", "Remove a webhook"),
+    "webhook.list": Text("Xem địa chỉ nhận thông báo", "List webhooks"),
+    "webhook.deliveries": Text("Xem lịch sử gửi thông báo", "List webhook deliveries"),
+    "signal.connect": Text("Kết nối vào phiên", "Connect to a session"),
+    "signal.message": Text("Lệnh gửi qua kết nối phiên", "Message on the session connection"),
+    "signal.abuse": Text("Lạm dụng kết nối phiên", "Abuse of the session connection"),
+    "signal.coalesced": Text("Các lần từ chối lặp lại (gộp)", "Repeated refusals (counted)"),
+    "signal.transport": Text("Kết nối phiên bị ngắt", "Session connection dropped"),
 }
 
 DETAIL_KEYS: dict[str, Text] = {
@@ -88,6 +118,7 @@ DETAIL_KEYS: dict[str, Text] = {
     "hidden_from": Text("Không hiển thị với", "Hidden from"),
     "reason": Text("Lý do", "Reason"),
     "code": Text("Mã", "Code"),
+    "why": Text("Lý do từ chối", "Why refused"),
     "events": Text("Sự kiện", "Events"),
     "kind": Text("Loại", "Kind"),
     "alert": Text("Cảnh báo", "Alert"),
@@ -190,6 +221,8 @@ class Reader:
         if key in _PEOPLE_KEYS:
             people = value if isinstance(value, list) else [value]
             return ", ".join(self.person(str(p), session_id) for p in people)
+        if key == "why" and isinstance(value, dict):
+            return str(value.get(self.code) or value.get("vi") or "")
         if key == "events" and isinstance(value, list):
             return ", ".join(self._say(EVENTS[e]) if e in EVENTS else str(e) for e in value)
         if key == "role" and value in _ROLES:
