@@ -20,7 +20,6 @@ const SERVER_QUALITY_FRESH_MS = 5000;
 const MEDIA_DISCONNECTED_GRACE_MS = 6000;
 /** A link not connected this long after it started (stuck in "new" or "connecting") failed. */
 const MEDIA_CONNECT_DEADLINE_MS = 30000;
-const TOAST_MS = 7000;
 const REJOINABLE = new Set(["participant.left", "connection.replaced", "protocol.abuse"]);
 
 const config = JSON.parse(document.getElementById("hearing-config").textContent);
@@ -59,7 +58,6 @@ const state = {
   mediaRetryTimer: null,
   mediaDeadlineTimer: null,
   mediaLostTimer: null,
-  toastTimer: null,
 };
 
 // ---------------------------------------------------------------------- server events
@@ -545,10 +543,10 @@ function banner(text) {
 function toast(text) {
   if (!text) return;
   const element = find("#error-toast");
-  element.textContent = text;
+  element.querySelector(".toast-text").textContent = text;
   element.hidden = false;
-  clearTimeout(state.toastTimer);
-  state.toastTimer = setTimeout(() => {
-    element.hidden = true;
-  }, TOAST_MS);
 }
+
+find("#error-toast .toast-close").addEventListener("click", () => {
+  find("#error-toast").hidden = true;
+});
