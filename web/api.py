@@ -21,7 +21,7 @@ from recorder.signing import ServerKey
 from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, NotFound, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
-from rooms.minutes import EntryKind, Minutes, Speaker, ensure_may_read
+from rooms.minutes import EntryKind, Minutes, Section, Speaker, ensure_may_read
 from rooms.recordings import RetentionDecision
 from rooms.roles import SessionKind
 from rooms.session import ensure_schedulable
@@ -536,6 +536,20 @@ async def insert_minutes_entry(call: Call) -> s.MinutesOut:
     )
 
 
+async def set_minutes_section(call: Call) -> s.MinutesOut:
+    """The part of the hearing the clerk is writing now: new entries go under it."""
+    body: s.MinutesSectionIn = call.body
+    me = _own_session(call).participant
+    section = Section(body.section)
+    now = call.request.app[SERVICE].clock()
+    return await _change(
+        call,
+        "minutes.section",
+        lambda m: m.set_section(me.role, me.id, section, now),
+        section=section.value,
+    )
+
+
 async def sign_minutes(call: Call) -> s.MinutesOut:
     me = _own_session(call).participant
     now = call.request.app[SERVICE].clock()
@@ -926,6 +940,17 @@ ENDPOINTS: list[Endpoint] = [
         body=s.MinutesInsertIn,
         response=s.MinutesOut,
         status=201,
+        errors=(403, 404, 409, 422),
+    ),
+    Endpoint(
+        "PUT",
+        SESSION + "/minutes/section",
+        set_minutes_section,
+        "Choose the part of the hearing new entries go under (clerk, presiding judge)",
+        "minutes",
+        Auth.JOIN,
+        body=s.MinutesSectionIn,
+        response=s.MinutesOut,
         errors=(403, 404, 409, 422),
     ),
     Endpoint(

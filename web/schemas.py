@@ -667,6 +667,16 @@ class MinutesInsertIn(BaseModel):
     body: Annotated[str, Field(max_length=20000)] = ""
 
 
+class MinutesSectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    section: Annotated[
+        str,
+        Field(
+            pattern="^(opening|attendance|procedure|questioning|arguments|last_statement|decision)$"
+        ),
+    ]
+
+
 class AmendmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: Annotated[str, Field(min_length=1, max_length=5000)]

@@ -77,6 +77,26 @@ async def test_draft_edit_conflict_sign_and_read(api: Api) -> None:
     )
     assert inserted.status == 201, inserted.body
     last = inserted.body["entries"][-1]
+    assert last["section"] == draft.body["current_section"]
+    # The clerk moves on to the questioning: what is inserted next goes under it.
+    moved = await api.request(
+        "PUT", f"{url}/section", {"section": "questioning"}, token=tokens["clerk"]
+    )
+    assert moved.status == 200 and moved.body["current_section"] == "questioning", moved.body
+    (await api.request("PUT", f"{url}/section", {"section": "x"}, token=tokens["clerk"])).error(
+        422, "invalid_input"
+    )
+    (
+        await api.request(
+            "PUT", f"{url}/section", {"section": "opening"}, token=tokens["defendant"]
+        )
+    ).error(403, "forbidden")
+    answered = await api.post(
+        f"{url}/entries",
+        {"kind": "answer", "speaker_id": people["ids"]["defendant"]},
+        token=tokens["clerk"],
+    )
+    assert answered.body["entries"][-1]["section"] == "questioning"
     assert last["line"]["vi"] == "Thẩm phán chủ tọa phiên tòa Nguyễn Văn Chủ hỏi:"
     assert (await api.post(f"{url}/signatures", token=tokens["defendant"])).status == 403
     for role in ("clerk", "presiding_judge"):

@@ -44,3 +44,15 @@ async def test_the_clerk_writes_a_speaking_turn_and_finds_it_after_a_reload(
         await join(page)
         turn = page.locator("#minutes-entries li", has_text="được phát biểu").locator("textarea")
         await expect(turn).to_have_value("Thư ký đọc danh sách những người được triệu tập.")
+
+        # The clerk moves on to the questioning: a heading opens it, and the question the
+        # clerk inserts next stands under it.
+        await page.select_option("#minutes-section", "questioning")
+        await expect(page.locator("#minutes-status")).to_contain_text("Phần xét hỏi")
+        await page.select_option("#minutes-kind", "question")
+        await page.select_option("#minutes-speaker", judge.id)
+        await page.click("#minutes-insert button[type=submit]")
+        entries = page.locator("#minutes-entries > li")
+        await expect(entries.last).to_contain_text("Trần Văn Chủ Tọa")
+        await expect(entries.nth(-2)).to_have_text("Phần xét hỏi tại phiên tòa")
+        assert await entries.last.get_attribute("data-section") == "questioning"

@@ -86,6 +86,7 @@ ACTIONS: dict[str, Text] = {
     "session.end_abandoned": Text("Kết thúc phiên bị bỏ dở", "End an abandoned session"),
     "minutes.edit": Text("Sửa biên bản phiên tòa", "Edit the minutes"),
     "minutes.insert": Text("Thêm mục vào biên bản", "Add an entry to the minutes"),
+    "minutes.section": Text("Chuyển phần của biên bản", "Move to another part of the minutes"),
     "minutes.sign": Text("Ký biên bản phiên tòa", "Sign the minutes"),
     "minutes.amendment": Text("Yêu cầu sửa đổi, bổ sung biên bản", "Ask for an amendment"),
     "minutes.amendment_decision": Text(

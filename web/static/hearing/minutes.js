@@ -23,6 +23,9 @@ export class MinutesPanel {
       event.preventDefault();
       this.#insert();
     });
+    root.querySelector("#minutes-section").addEventListener("change", (event) => {
+      this.#moveTo(event.target.value);
+    });
   }
 
   async #call(method, path, body) {
@@ -57,12 +60,38 @@ export class MinutesPanel {
     if (chosen) select.value = chosen;
   }
 
+  #showSections(minutes) {
+    const select = this.#root.querySelector("#minutes-section");
+    if (select.options.length === 0) {
+      select.replaceChildren(...Object.entries(minutes.sections).map(([value, heading]) => {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = heading;
+        return option;
+      }));
+    }
+    select.value = minutes.current_section;
+    select.disabled = minutes.signatures.length > 0;
+  }
+
   #show(minutes) {
+    this.#showSections(minutes);
     const list = this.#root.querySelector("#minutes-entries");
+    let section = null;
     for (const entry of minutes.entries) {
       let item = list.querySelector(`[data-seq="${entry.seq}"]`);
+      if (entry.section !== section && !list.querySelector(`[data-heading-for="${entry.seq}"]`)) {
+        const heading = document.createElement("li");
+        heading.className = "minutes-heading";
+        heading.dataset.headingFor = entry.seq;
+        heading.textContent = minutes.sections[entry.section] || entry.section;
+        if (item) item.before(heading);
+        else list.append(heading);
+      }
+      section = entry.section;
       if (!item) {
         item = document.createElement("li");
+        item.dataset.section = entry.section;
         item.dataset.seq = entry.seq;
         const line = document.createElement("p");
         line.textContent = `${clockTime(entry.at, this.#config.time_zone)} ${localized(entry.line)}`;
@@ -109,6 +138,17 @@ export class MinutesPanel {
     if (reply.status === 409) {
       field.closest("li").dataset.conflict = "true";
       this.#versions.delete(seq);
+      this.refresh();
+    }
+  }
+
+  async #moveTo(section) {
+    const reply = await this.#call("PUT", "/section", { section });
+    if (reply.ok) {
+      this.#show(reply.data);
+      this.#say(t("New entries now go under: %(section)s", { section: reply.data.sections[section] }));
+    } else {
+      this.#say(localized(reply.data.error.message));
       this.refresh();
     }
   }
