@@ -19,6 +19,9 @@ from sqlalchemy import update
 from hearing_server.persistence import tables as t
 from hearing_server.persistence.repositories import SessionFilter
 from hearing_server.services import AuthenticationFailed, HearingService
+from hearing_server.settings import Settings
+from recorder.integrity import seal_recording
+from recorder.signing import ServerKey
 from rooms.cases import Case, CaseType, Instance
 from rooms.errors import PermissionDenied
 from rooms.ids import CourtId, ParticipantId, SessionId
@@ -26,7 +29,9 @@ from rooms.participants import Actor
 from rooms.roles import Role, StaffRole
 from tests.api.conftest import ADMIN_PASSWORD, CLI, _cheap_password_hashing  # noqa: F401
 from tests.conftest import FakeClock
-from web.keys import SERVICE
+from tests.recorder.recording_fixture import START as RECORDING_START
+from tests.recorder.recording_fixture import make_recording
+from web.keys import RECORDINGS, SERVICE
 
 Client = TestClient[Any, Any]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -710,3 +715,39 @@ async def test_the_minutes_download_as_docx_from_the_session_page(admin: Browser
         f"/staff/sessions/{session_id}/minutes.docx", allow_redirects=False
     ) as response:
         assert response.status in (302, 303)
+
+
+async def test_the_recording_page_plays_the_minutes_from_their_moment_and_names_roles(
+    admin: Browser, clock: FakeClock, settings: Settings
+) -> None:
+    clock.now = RECORDING_START - timedelta(hours=1)
+    admin.client.session.cookie_jar.clear()  # the login of 2026 has long expired in 2030
+    assert (await admin.log_in("admin", ADMIN_PASSWORD)).status == 303
+    session_id = SessionId(
+        await admin.schedule_hearing(
+            scheduled_start="2030-03-04T08:00", scheduled_end="2030-03-04T11:00"
+        )
+    )
+    service = admin.service
+    session = await service.session(CLI, session_id)
+    judge, _link = await service.add_participant(
+        CLI, session_id, "Trần Văn Chủ Tọa", Role.PRESIDING_JUDGE, session.central_point.id
+    )
+    pj = Actor.participant(judge.id)
+    clock.now = RECORDING_START + timedelta(seconds=0.5)  # inside the recording's first second
+    await service.execute(pj, session_id, "participant.join", lambda s: s.join(judge.id))
+    await service.execute(pj, session_id, "session.start", lambda s: s.start(pj))
+    paths = make_recording(settings.effective_recordings_dir, session_id=session_id, stopped=True)
+    seal_recording(paths, ServerKey.load_or_create(settings.data_dir))
+    await admin.client.server.app[RECORDINGS].register_recording(paths)
+
+    page = await admin.get(f"/staff/recordings/{paths.recording_id}")
+    assert page.status == 200, page.text
+    moments = page.text.split('id="minutes-moments"')[1].split("</ol>")[0]
+    offsets = [float(o) for o in re.findall(r'data-offset="([\d.]+)"', moments)]
+    assert offsets and all(o == pytest.approx(0.5) for o in offsets), moments
+    assert "Thẩm phán chủ tọa phiên tòa" in unescape(moments)
+    people = page.text.split('id="people-title"')[1]
+    assert (
+        "Nguyễn Văn A · Thẩm phán chủ tọa phiên tòa" in people and "presiding_judge" not in people
+    )

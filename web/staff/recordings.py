@@ -14,12 +14,16 @@ from aiohttp import web
 
 from hearing_server.persistence.repositories import RecordingFilter
 from hearing_server.recordings import files_of
+from recorder.clock import RecordingClock
 from recorder.journal import JournalEntry
 from recorder.signing import ServerKey
-from rooms.recordings import RecordingStatus
+from rooms.errors import InvalidInput
+from rooms.minutes import Minutes
+from rooms.recordings import Recording, RecordingStatus
+from rooms.roles import Role
 from rooms.text import Text
 from web.i18n import locale_of
-from web.keys import RECORDINGS, SETTINGS, VERIFICATIONS
+from web.keys import RECORDINGS, SERVICE, SETTINGS, VERIFICATIONS
 from web.staff.auth import staff_page
 from web.staff.layout import StaffLogin, in_language, see_other, staff_render
 
@@ -50,28 +54,37 @@ class Chapter:
 
 
 def chapters(timeline: list[dict[str, Any]], lang: str) -> list[Chapter]:
-    """Each event a person reads, placed on the composed video's clock: time since the
-    recording started, less the pauses before it (the composition cuts them out)."""
+    """Each event a person reads, placed on the composed video's clock."""
     entries = [JournalEntry.from_line(json.dumps(e)) for e in timeline]
-    if not entries:
+    clock = RecordingClock.of(entries)
+    if clock is None:
         return []
-    start = entries[0].at
-    paused_since: datetime | None = None
-    paused = 0.0
     found = []
     for entry in entries:
-        if entry.type == "recording_paused" and paused_since is None:
-            paused_since = entry.at
-        cut = paused + ((entry.at - paused_since).total_seconds() if paused_since else 0.0)
-        if entry.type == "recording_resumed" and paused_since is not None:
-            paused = cut
-            paused_since = None
         text = _EVENTS.get(entry.type)
-        if text is None:
+        offset = clock.offset(entry.at)
+        if text is None or offset is None:
             continue
-        offset = max(0.0, (entry.at - start).total_seconds() - cut)
         label = text.vi if lang == "vi" else text.en
-        found.append(Chapter(entry.at, round(offset, 3), label, _detail(entry)))
+        found.append(Chapter(entry.at, offset, label, _detail(entry)))
+    return found
+
+
+def minutes_moments(
+    minutes: Minutes | None, timeline: list[dict[str, Any]], lang: str
+) -> list[Chapter]:
+    """The minutes' entries that fall within the recording, each a moment to play from."""
+    if minutes is None:
+        return []
+    clock = RecordingClock.of(JournalEntry.from_line(json.dumps(e)) for e in timeline)
+    if clock is None:
+        return []
+    found = []
+    for entry in minutes.entries:
+        offset = clock.offset(entry.at)
+        if offset is not None:
+            line = entry.line.vi if lang == "vi" else entry.line.en
+            found.append(Chapter(entry.at, offset, line, entry.body))
     return found
 
 
@@ -118,6 +131,7 @@ async def recording_page(request: web.Request, login: StaffLogin) -> web.StreamR
         manifest = json.loads(paths.manifest.read_bytes())
     except (FileNotFoundError, ValueError):
         manifest = {}
+    timeline = list(manifest.get("timeline", []))
     return await staff_render(
         request,
         login,
@@ -126,14 +140,51 @@ async def recording_page(request: web.Request, login: StaffLogin) -> web.StreamR
         recording=recording,
         composing=recording.status is RecordingStatus.COMPOSING,
         video=video,
-        chapters=chapters(list(manifest.get("timeline", [])), locale_of(request)),
+        chapters=chapters(timeline, locale_of(request)),
+        minutes=minutes_moments(
+            await _minutes_of(request, recording), timeline, locale_of(request)
+        ),
         metadata=manifest.get("metadata", {}),
-        participants=manifest.get("participants", []),
+        participants=[
+            {**p, "role": _role_name(request, str(p.get("role", "")))}
+            for p in manifest.get("participants", [])
+        ],
         verification=verification,
+        problems={kind: in_language(request, text) for kind, text in PROBLEMS.items()},
         files=files_of(paths),
         state=in_language(request, _STATES[recording.status]),
     )
 
+
+async def _minutes_of(request: web.Request, recording: Recording) -> Minutes | None:
+    """A hearing's minutes; a meeting has none."""
+    try:
+        return await request.app[SERVICE].minutes(recording.session_id)
+    except InvalidInput:
+        return None
+
+
+def _role_name(request: web.Request, role: str) -> str:
+    """The role's name in the page's language; a role this server does not know, as it is."""
+    try:
+        return in_language(request, Role(role).label)
+    except ValueError:
+        return role
+
+
+PROBLEMS: dict[str, Text] = {
+    "changed": Text("Tệp đã bị thay đổi", "File changed"),
+    "missing": Text("Thiếu tệp", "File missing"),
+    "extra": Text("Tệp không có trong danh mục", "File not in the manifest"),
+    "reordered": Text("Tệp bị đổi chỗ", "File in another file's place"),
+    "chain_broken": Text("Chuỗi băm bị đứt", "Hash chain broken"),
+    "manifest_missing": Text("Thiếu danh mục tệp", "Manifest missing"),
+    "manifest_unreadable": Text("Không đọc được danh mục tệp", "Manifest unreadable"),
+    "signature_missing": Text("Thiếu chữ ký của máy chủ", "Server signature missing"),
+    "signature_invalid": Text("Chữ ký của máy chủ không khớp", "Server signature invalid"),
+    "cms_invalid": Text("Chữ ký của Tòa án không khớp", "Court signature invalid"),
+}
+"""What a failed verification found, as the page says it (the CLI prints the codes)."""
 
 _STATES = {
     RecordingStatus.RECORDING: Text("Đang ghi", "Recording"),
