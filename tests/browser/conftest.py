@@ -18,6 +18,7 @@ Fixtures (all function-scoped, each test gets a fresh server and database):
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
@@ -48,6 +49,28 @@ from web.keys import SERVICE
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).parent
 ARTIFACTS = HERE.parent.parent / "test-artifacts" / "screenshots"
+FIGURES = HERE.parent.parent / "test-artifacts" / "figures.jsonl"
+"""Figures the browser tests measure (never assert): one JSON object a line, newest last."""
+_measured: list[dict[str, Any]] = []
+
+
+def record_figure(name: str, value: float, **labels: str) -> None:
+    """Report a figure a test measured in the browser, in the artifacts and the summary."""
+    figure = {"figure": name, "value": value, **labels}
+    _measured.append(figure)
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    with FIGURES.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(figure, ensure_ascii=False) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _measured:
+        terminalreporter.section("figures measured in the browser")
+        for figure in _measured:
+            labels = " ".join(f"{k}={v}" for k, v in figure.items() if k not in ("figure", "value"))
+            terminalreporter.write_line(f"{figure['figure']} {labels}: {figure['value']}")
+
+
 STAFF_PASSWORD = "staff-password-long-enough"
 """The password ``LiveServer.create_staff`` gives accounts unless told otherwise."""
 STEP_TIMEOUT_MS = 30_000

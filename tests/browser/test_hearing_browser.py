@@ -26,7 +26,13 @@ from rooms.points import PointKind
 from rooms.roles import Role
 from signaling.client import HeadlessParticipant
 from signaling.server import SIGNALING
-from tests.browser.conftest import MEDIA_TIMEOUT_MS, LiveServer, NewPage, Screenshot
+from tests.browser.conftest import (
+    MEDIA_TIMEOUT_MS,
+    LiveServer,
+    NewPage,
+    Screenshot,
+    record_figure,
+)
 
 CLI = Actor(id="browser-test", is_system=True)
 
@@ -151,6 +157,14 @@ async def pass_device_check(page: Page) -> None:
 async def join(page: Page) -> None:
     await pass_device_check(page)
     await page.click("#join-button")
+
+
+FIRST_PICTURE_MS = """() => {
+  const room = performance.getEntriesByName("hearing:room")[0];
+  const picture = performance.getEntriesByName("hearing:first-remote-picture")[0];
+  return room && picture ? picture.startTime - room.startTime : null;
+}"""
+"""From the page entering the room (the admission) to the first remote picture it shows."""
 
 
 async def sees_video_of(page: Page, *participants: str) -> None:
@@ -281,6 +295,10 @@ async def test_a_hearing_from_the_join_links_to_leaving(
     await sees_video_of(defendant, ids["judge"], ids["victim"])
     await sees_video_of(victim, ids["judge"], ids["defendant"])
     await screenshot(judge, "judge-console")
+    for name, page in (("defendant", defendant), ("victim", victim)):
+        waited = await page.evaluate(FIRST_PICTURE_MS)
+        assert waited is not None and waited >= 0, "the page marks entering and a first picture"
+        record_figure("browser_first_picture_after_admission_ms", round(waited), party=name)
 
     # The judge shares a screen: it is shown large to the others.
     await judge.click("#screen-button")

@@ -154,6 +154,7 @@ function enter() {
 function phase(name) {
   if (root.dataset.phase === name) return;
   root.dataset.phase = name;
+  if (name === "room" && !performance.getEntriesByName("hearing:room").length) performance.mark("hearing:room");
   for (const section of ["join", "lobby", "room", "ended"]) find(`#${section}`).hidden = section !== name;
   find("#videos").hidden = name !== "room";
   find("#side").hidden = !(name === "lobby" || name === "room");

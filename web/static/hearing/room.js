@@ -64,6 +64,19 @@ export function attach(element, track) {
   if (track) element.play().catch(() => {});
 }
 
+const FIRST_PICTURE = "hearing:first-remote-picture";
+
+/** Mark the first remote picture the page shows (a performance mark, read by the browser
+ * tests to report the time from entering the room to a picture, where the person sees it). */
+function markFirstPicture(video) {
+  if (!video.requestVideoFrameCallback || performance.getEntriesByName(FIRST_PICTURE).length) return;
+  if (video.dataset.pictureWatched) return;
+  video.dataset.pictureWatched = "true";
+  video.requestVideoFrameCallback(() => {
+    if (!performance.getEntriesByName(FIRST_PICTURE).length) performance.mark(FIRST_PICTURE);
+  });
+}
+
 export class RoomView {
   #config;
   #root;
@@ -173,6 +186,7 @@ export class RoomView {
       tile.hidden = !visible;
       const camera = (this.#tracks.get(person.id) || {}).camera || null;
       attach(tile.querySelector("video"), visible ? camera : null);
+      if (visible && camera) markFirstPicture(tile.querySelector("video"));
       tile.dataset.video = visible && camera ? "on" : "off";
     });
     // How many tiles this page shows: the wide layout picks its columns from it (hearing.css).
