@@ -6,6 +6,7 @@ from the load generator's; clients count encoded frames without decoding.
     python -m benchmarks.sfu --participants 6 --seconds 20
     python -m benchmarks.sfu --fanout                 # 1 publisher to M receivers
     python -m benchmarks.sfu --codec h264             # either mode, H.264 instead of VP8
+    python -m benchmarks.sfu --beside-composition     # the hearing alone, then beside composition
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from signaling.media.synthetic import ProbeClient
 
 from . import fanout
+from .composition_load import CompositionLoad
 from .load import CODECS, ClientHost, ServerProcess, camera_clip, packets_received
 from .server import EventLoop, Mode
 from .stats import median, p95
@@ -183,6 +185,28 @@ def report(result: Result) -> None:
         )
 
 
+def delivery(result: Result) -> float:
+    return (result.video_delivered + result.audio_delivered) / max(expected(result), 1)
+
+
+def beside_composition(
+    participants: int, seconds: float, video_codec: str, event_loop: EventLoop
+) -> None:
+    """The same hearing alone and beside the server's own background work: live media must
+    not notice composition (it runs niced, in its own process)."""
+    alone = asyncio.run(run("rtp", participants, seconds, video_codec, event_loop))
+    report(alone)
+    with CompositionLoad() as load:
+        beside = asyncio.run(run("rtp", participants, seconds, video_codec, event_loop))
+        done, failed = load.compositions, load.failures
+    report(beside)
+    print(
+        f"== delivery alone {delivery(alone):.2%}, beside composition {delivery(beside):.2%} "
+        f"({done} compositions finished during the run, {failed} failed) =="
+    )
+    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--codec", choices=sorted(CODECS), default="vp8", help="video codec")
@@ -205,6 +229,11 @@ def main() -> None:
         type=int,
         default=None,
         help="participants for the MediaRelay baseline (default: same; 0 skips it)",
+    )
+    hearing.add_argument(
+        "--beside-composition",
+        action="store_true",
+        help="the RTP-level hearing alone, then beside compositions running one after another",
     )
     spread = parser.add_argument_group("fan-out: 1 publisher to M receive-only participants")
     spread.add_argument("--fanout", action="store_true", help="run the fan-out search instead")
@@ -246,6 +275,9 @@ def main() -> None:
         fanout.report_search(steps, limits, largest)
         return
     seconds = 20.0 if args.seconds is None else args.seconds
+    if args.beside_composition:
+        beside_composition(args.participants, seconds, video_codec, args.loop)
+        return
     rtp = asyncio.run(run("rtp", args.participants, seconds, video_codec, args.loop))
     report(rtp)
     frame = asyncio.run(run("frame", args.participants, seconds, video_codec, args.loop))
