@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     """Length of a recorded segment: a crash loses at most the open one of each track."""
     recording_min_free_mb: int = Field(default=1024, ge=0)
     """Recording is refused to start when less space than this is free for it."""
+    recording_warn_free_mb: int = Field(default=8192, ge=0)
+    """Below this much free space for recordings IT staff are warned (0: never), well before
+    ``recording_min_free_mb``, under which recording is refused."""
     recording_court_pkcs12: Path | None = None
     """The court's own certificate and key (PKCS#12 from its CA): recordings' manifests are
     then also signed with it (CMS), beside the server's Ed25519 key."""

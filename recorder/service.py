@@ -18,6 +18,7 @@ from rooms.media import RecordingState
 from rooms.roles import Role
 from rooms.session import CourtSession
 from rooms.text import Text
+from signaling.gateway import RecordingSpace
 from signaling.media.fanout import TrackFanout
 from signaling.media.policy import TrackKey
 
@@ -25,7 +26,7 @@ from .capture import TrackCapture
 from .layout import RecordingPaths
 from .session import RECORDING_STATE_CHANGED, SessionRecorder, identities_of, metadata_of
 
-__all__ = ["LOW_SPACE", "NO_RECORDER", "FailureListener", "Recorder"]
+__all__ = ["LOW_SPACE", "NO_RECORDER", "FailureListener", "Recorder", "free_mb"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ FailureListener = Callable[[str, str, BaseException | None], None]
 """(session id, track id, the error or None when capture resumed), from a writer thread."""
 
 
-def _free_mb(directory: Path) -> int:
+def free_mb(directory: Path) -> int:
     """Free space where recordings go (the nearest existing parent before the first one)."""
     probe = directory
     while not probe.exists() and probe != probe.parent:
@@ -70,9 +71,12 @@ class Recorder:
         self.__sessions: dict[str, SessionRecorder] = {}
         self.__tracks: dict[str, dict[TrackKey, TrackFanout]] = {}
 
+    def space(self) -> RecordingSpace:
+        return RecordingSpace(free_mb(self.recordings_dir), self.__min_free_mb)
+
     def refusal(self) -> Text | None:
         """Why recording may not start now, or None (checked before ``start_recording``)."""
-        free = _free_mb(self.recordings_dir)
+        free = free_mb(self.recordings_dir)
         if free < self.__min_free_mb:
             return LOW_SPACE.format(free_mb=free, min_mb=self.__min_free_mb)
         return None

@@ -34,6 +34,8 @@ class AlertKind(StrEnum):
     "The server's own event loop runs late: media and connections are about to suffer."
     RECORDING_FAILED = "recording_failed"
     "The hearing's recording cannot be written (a full disk, a write error); it is retried."
+    RECORDING_SPACE_LOW = "recording_space_low"
+    "Free space for recordings is running out: staff are warned before recording stops."
 
 
 ALERT_TEXT: dict[AlertKind, Text] = {
@@ -69,6 +71,12 @@ ALERT_TEXT: dict[AlertKind, Text] = {
     AlertKind.RECORDING_FAILED: Text(
         "Không ghi được bản ghi phiên tòa ({track}): {detail}. Hệ thống đang thử ghi lại.",
         "The hearing's recording cannot be written ({track}): {detail}. Retrying.",
+    ),
+    AlertKind.RECORDING_SPACE_LOW: Text(
+        "Dung lượng lưu bản ghi sắp hết: còn {free_mb} MB. Dưới {min_mb} MB máy chủ sẽ không"
+        " ghi được phiên tòa; hãy giải phóng hoặc bổ sung dung lượng.",
+        "Space for recordings is running out: {free_mb} MB left. Below {min_mb} MB the server"
+        " cannot record hearings; free or add space.",
     ),
 }
 
@@ -119,3 +127,28 @@ def raise_alert(
         message=ALERT_TEXT[kind].format(**facts),
         raised_at=at,
     )
+
+
+class LowSpaceAlarm:
+    """When to warn IT staff that recordings are running out of room: once when free space
+    falls under ``warn_mb``, and again only after it has come back above a quarter more (a
+    disk hovering at the mark must not bury staff in warnings). Pure: figures are given."""
+
+    REARM = 1.25
+
+    def __init__(self, warn_mb: int) -> None:
+        self.warn_mb = warn_mb
+        self.__warned = False
+
+    def observe(self, free_mb: int) -> bool:
+        """Whether to warn now."""
+        if self.warn_mb <= 0:
+            return False
+        if self.__warned:
+            if free_mb >= self.warn_mb * self.REARM:
+                self.__warned = False
+            return False
+        if free_mb >= self.warn_mb:
+            return False
+        self.__warned = True
+        return True

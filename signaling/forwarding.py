@@ -36,6 +36,7 @@ from signaling.gateway import (
     MediaRefused,
     OutgoingTrack,
     RecordingPort,
+    RecordingSpace,
     ServerOfferSender,
 )
 from signaling.media import (
@@ -243,6 +244,9 @@ class ForwardingGateway:
         if self._recorder is None:
             return NO_RECORDING
         return self._recorder.refusal()
+
+    def recording_space(self) -> RecordingSpace | None:
+        return None if self._recorder is None else self._recorder.space()
 
     async def close(self) -> None:
         self._closed = True

@@ -138,9 +138,20 @@ class MediaGateway(Protocol):
         """Why recording may not start on this server now, or None."""
         ...
 
+    def recording_space(self) -> RecordingSpace | None:
+        """Free space where recordings go, or None when this server does not record."""
+        ...
+
     async def close(self) -> None:
         """Close every peer; called once at shutdown."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSpace:
+    free_mb: int
+    min_free_mb: int
+    "Under this, recording is refused."
 
 
 class RecordingPort(Protocol):
@@ -160,6 +171,8 @@ class RecordingPort(Protocol):
     def refusal(self) -> Text | None:
         """Why recording may not start now (e.g. too little free space), or None."""
         ...
+
+    def space(self) -> RecordingSpace: ...
 
     async def close(self) -> None: ...
 
@@ -232,6 +245,9 @@ class NoMediaGateway:
 
     def recording_refusal(self) -> Text | None:
         return NO_RECORDING
+
+    def recording_space(self) -> RecordingSpace | None:
+        return None
 
     async def close(self) -> None:
         return None

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from rooms.alerts import Alert, AlertKind
+from rooms.alerts import Alert, AlertKind, LowSpaceAlarm
 from rooms.errors import DomainError
 from rooms.ids import ParticipantId, SessionId
 from rooms.participants import Actor
@@ -192,6 +192,7 @@ class Monitoring:
         silence: SilencePolicy,
         loop_lag: LoopLagMonitor,
         overload: OverloadAlarm,
+        low_space: LowSpaceAlarm | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sio = sio
@@ -203,6 +204,7 @@ class Monitoring:
         self._silence_limit = silence.limit
         self._loop_lag = loop_lag
         self._overload = overload
+        self._low_space = low_space
         self._sessions: dict[str, _SessionLinks] = {}
         self._monotonic = monotonic
         self._recent_losses: dict[tuple[str, str, AlertKind], float] = {}
@@ -343,10 +345,11 @@ class Monitoring:
                     log.exception("measuring the links of %s failed", session_id)
             try:
                 await self._watch_overload()
+                await self._watch_space()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("alerting staff of the server's overload failed")
+                log.exception("alerting staff of the server's own trouble failed")
             for gone in set(self._sessions) - set(self._gateway.sessions()):
                 del self._sessions[gone]
 
@@ -380,14 +383,28 @@ class Monitoring:
             figures.max_ms,
             figures.p99_ms,
         )
-        alert = await self._service().raise_alert(
-            None,
-            None,
+        await self._alert_server(
             AlertKind.SERVER_OVERLOADED,
             max_ms=round(figures.max_ms),
             p99_ms=round(figures.p99_ms),
             seconds=round(figures.window_seconds),
         )
+
+    async def _watch_space(self) -> None:
+        """Warn IT staff while there is still room: recording stops being possible under
+        the floor, and a full disk loses what is being written."""
+        space = self._gateway.recording_space() if self._low_space is not None else None
+        if space is None or self._low_space is None or not self._low_space.observe(space.free_mb):
+            return
+        log.warning("space for recordings is running out: %d MB left", space.free_mb)
+        await self._alert_server(
+            AlertKind.RECORDING_SPACE_LOW, free_mb=space.free_mb, min_mb=space.min_free_mb
+        )
+
+    async def _alert_server(self, kind: AlertKind, **figures: object) -> None:
+        """An alert about the whole server: stored for every watcher to come, and shown now
+        to whoever watches a session this process carries."""
+        alert = await self._service().raise_alert(None, None, kind, **figures)
         for session_id in self._gateway.sessions():
             await self._sio.emit("alert", alert_body(alert), room=monitor_room(session_id))
 

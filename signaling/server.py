@@ -20,7 +20,7 @@ from aiohttp import web
 from hearing_server.presence import ConnectionPresence
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
-from rooms.alerts import AlertKind
+from rooms.alerts import AlertKind, LowSpaceAlarm
 from rooms.disclosure import Pseudonyms
 from rooms.ids import ParticipantId, SessionId
 from signaling import protocol as p
@@ -95,6 +95,7 @@ class SignalingServer:
             overload=OverloadAlarm(
                 lag_threshold, settings.loop_lag_alert_seconds, ALERT_COALESCE_SECONDS
             ),
+            low_space=LowSpaceAlarm(settings.recording_warn_free_mb),
             monotonic=monotonic,
         )
         self.edge = Edge(

@@ -108,6 +108,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         turn_secret="turn-shared-secret",  # type: ignore[arg-type]
         # Webhook deliveries are sent when a test drives the dispatcher with its own clock.
         webhook_poll_seconds=600,
+        # No warning about the test machine's own disk, unless a test asks for one.
+        recording_warn_free_mb=0,
     )
 
 

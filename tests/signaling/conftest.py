@@ -20,6 +20,7 @@ from signaling.gateway import (
     IceCandidateInfo,
     LinkReport,
     OutgoingTrack,
+    RecordingSpace,
     ServerOfferSender,
 )
 from tests.conftest import FakeClock
@@ -101,6 +102,9 @@ class RecordingGateway:
 
     def recording_refusal(self) -> Text | None:
         return self.refusal
+
+    def recording_space(self) -> RecordingSpace | None:
+        return None
 
     async def close(self) -> None:
         self.calls.append(("close", None))
