@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rooms.ids import ConsultationRoomId, ParticipantId, PointId, SessionId
+from rooms.text import Text
 
 PARTICIPANT_FIELDS = frozenset({"actor", "participant_id", "holder", "protected", "hidden_from"})
 """Payload fields that hold a participant id (``actor`` may also be staff or ``system``): what a
@@ -129,6 +130,16 @@ class RecordingStateChanged(Event):
     previous: str
     current: str
     reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingNotStarted(Event):
+    """Recording was to start by itself with the session and could not (e.g. no recorder
+    on this server, too little free space): the session started all the same."""
+
+    rule: str
+    message: Text
+    """Why, in words the court reads."""
 
 
 @dataclass(frozen=True, kw_only=True)
