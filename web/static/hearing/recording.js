@@ -31,6 +31,7 @@ export function recordingSentence(payload, view) {
 export class RecordingIndicator {
   #root;
   #timer = null;
+  #roomRecorded = null;
 
   constructor(root) {
     this.#root = root;
@@ -40,6 +41,9 @@ export class RecordingIndicator {
     const you = view.you || {};
     const recording = view.session.recording || "off";
     const inRoom = you.room_recorded === true;
+    // A notice about the room one has just left would mislead in the new one.
+    if (this.#roomRecorded !== null && this.#roomRecorded !== inRoom) this.notice("");
+    this.#roomRecorded = inRoom;
     const indicator = this.#find("#recording-indicator");
     indicator.hidden = !(inRoom && RUNNING.has(recording));
     indicator.dataset.recording = recording;
