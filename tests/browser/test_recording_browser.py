@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
 from recorder.layout import PART_SUFFIX
@@ -55,6 +57,12 @@ async def screen(page: Page, name: str) -> None:
     top, which a full-page capture would misplace)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"recording-{name}.png"))
+
+
+async def session_of(page: Page) -> SessionId:
+    """The session a join page belongs to, as its configuration names it."""
+    script = "() => JSON.parse(document.getElementById('hearing-config').textContent).session_id"
+    return SessionId(await page.evaluate(script))
 
 
 async def announced(page: Page, text: str) -> None:
@@ -120,11 +128,7 @@ async def test_the_judge_records_and_everyone_in_the_room_sees_it(
     await expect(victim.locator("#lobby-not-recorded")).to_be_visible()
     await expect(victim.locator("#recording-indicator")).to_be_hidden()
 
-    session_id = SessionId(
-        await judge.evaluate(
-            "() => JSON.parse(document.getElementById('hearing-config').textContent).session_id"
-        )
-    )
+    session_id = await session_of(judge)
     session = await live_server.service.session(CLI, session_id)
     assert session.recording is RecordingState.RECORDING
     # The server really records: closed segments of the forwarded media appear on disk.
@@ -174,3 +178,58 @@ async def test_the_judge_records_and_everyone_in_the_room_sees_it(
     await expect(judge.locator("#recording-indicator")).to_be_visible()
     await screen(judge, "judge-recording-375")
     await screen(defendant, "party-recording-1366")
+
+
+# ---------------------------------------------------------------------- a server that cannot
+
+
+RECORDS_FROM_START = "Việc ghi âm, ghi hình sẽ tự động bắt đầu khi phiên tòa bắt đầu."
+
+
+class TestOnAServerThatCannotRecord:
+    """The real recorder with a free-space floor no disk meets: it refuses as on a full disk."""
+
+    @pytest.fixture
+    def settings_options(self) -> dict[str, Any]:
+        return {"recording_min_free_mb": 10**9}
+
+    async def test_the_hearing_starts_and_the_judge_reads_why_nothing_is_recorded(
+        self, live_server: LiveServer, new_page: NewPage
+    ) -> None:
+        hearing = await schedule_hearing(live_server)
+        judge = await open_link(new_page, "judge", hearing.links["judge"])
+        await judge.set_viewport_size(WIDE)
+        session_id = await session_of(judge)
+        await live_server.service.execute(
+            CLI,
+            session_id,
+            "session.update",
+            lambda s: s.update_details(CLI, record_automatically=True),
+        )
+        await join(judge)
+        controls = judge.locator(".recording-controls")
+        await expect(controls.locator("#recording-hint")).to_have_text(RECORDS_FROM_START)
+
+        await judge.click('[data-session="start"]')
+        await expect(judge.locator("#room-state")).to_have_text("Phiên tòa đang diễn ra.")
+        problem = controls.locator("#recording-problem")
+        await expect(problem).to_contain_text("Không tự động bắt đầu ghi âm, ghi hình được.")
+        await expect(problem).to_contain_text("Không đủ dung lượng để ghi")
+        await expect(judge.locator("#error-toast")).to_contain_text("Không đủ dung lượng để ghi")
+        await expect(controls.locator("#recording-status")).to_have_text("Chưa ghi hình")
+        await expect(judge.locator("#recording-indicator")).to_be_hidden()
+        await screen(judge, "not-started-1366")
+        await judge.set_viewport_size(PHONE)
+        await screen(judge, "not-started-375")
+
+        # Starting by hand is refused in the same words, and nothing is recorded.
+        await judge.set_viewport_size(WIDE)
+        await judge.evaluate(
+            "() => { document.querySelector('#recording-problem').textContent = ''; }"
+        )
+        await controls.locator('[data-recording-command="start"]').click()
+        await expect(problem).to_contain_text("Không đủ dung lượng để ghi")
+        await expect(problem).not_to_contain_text("tự động")
+        session = await live_server.service.session(CLI, session_id)
+        assert session.recording is RecordingState.OFF
+        assert session.state.value == "in_session"
