@@ -75,9 +75,11 @@ export class RecordingIndicator {
 export class RecordingControls {
   #signal;
   #root;
+  #meeting;
   #view = null;
 
-  constructor(signal, root) {
+  constructor(config, signal, root) {
+    this.#meeting = config.kind === "meeting";
     this.#signal = signal;
     this.#root = root;
     root.addEventListener("click", (event) => {
@@ -114,7 +116,9 @@ export class RecordingControls {
     if (recording === "off" && automatic && ["scheduled", "open"].includes(state)) {
       hint = t("Recording will start by itself when the hearing starts.");
     } else if (!inSession && recording !== "stopped") {
-      hint = t("Recording can be started or resumed only while the hearing is in session.");
+      hint = this.#meeting
+        ? t("Recording can be started or resumed only while the meeting is in session.")
+        : t("Recording can be started or resumed only while the hearing is in session.");
     }
     this.#find("#recording-hint").textContent = hint;
     if (recording === "recording") this.problem("");
