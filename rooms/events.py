@@ -134,9 +134,12 @@ class RecordingStateChanged(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordingNotStarted(Event):
-    """Recording was to start by itself with the session and could not (e.g. no recorder
-    on this server, too little free space): the session started all the same."""
+    """Recording was to start by itself and could not (e.g. no recorder on this server,
+    too little free space): the session started, or resumed, all the same."""
 
+    reason: str
+    """When: ``automatic`` (the hearing's start) or ``resumed`` (the end of a suspension
+    that had paused it; the recording stays paused)."""
     rule: str
     message: Text
     """Why, in words the court reads."""

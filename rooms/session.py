@@ -318,12 +318,7 @@ class CourtSession:
         if not self.record_automatically or self.recording is not RecordingState.OFF:
             return
         if recording_refusal is not None:
-            self._record(
-                ev.RecordingNotStarted,
-                actor,
-                rule="recording.unavailable",
-                message=recording_refusal,
-            )
+            self._recording_not_started(actor, "automatic", recording_refusal)
         else:
             self._set_recording(actor, RecordingState.RECORDING, "automatic")
 
@@ -331,12 +326,18 @@ class CourtSession:
         self._authorize(actor, Action.SUSPEND)
         self._suspend(actor, reason)
 
-    def resume(self, actor: Actor) -> None:
+    def resume(self, actor: Actor, recording_refusal: Text | None = None) -> None:
+        """Resume the session, and the recording its suspension paused; where this server
+        cannot record now (``recording_refusal``) the recording stays paused and the event
+        says why, as at an automatic start."""
         self._authorize(actor, Action.RESUME)
         self._transition(actor, SessionTransition.RESUME)
         if self.recording_paused_by_suspension:
             self.recording_paused_by_suspension = False
-            self._set_recording(actor, RecordingState.RECORDING, "resumed")
+            if recording_refusal is not None:
+                self._recording_not_started(actor, "resumed", recording_refusal)
+            else:
+                self._set_recording(actor, RecordingState.RECORDING, "resumed")
 
     def close(self, actor: Actor) -> None:
         self._authorize(actor, Action.CLOSE)
@@ -993,6 +994,15 @@ class CourtSession:
             previous=previous.value,
             current=state.value,
             reason=reason,
+        )
+
+    def _recording_not_started(self, actor: Actor, reason: str, why: Text) -> None:
+        self._record(
+            ev.RecordingNotStarted,
+            actor,
+            reason=reason,
+            rule="recording.unavailable",
+            message=why,
         )
 
     def _suspend(self, actor: Actor, reason: str) -> None:

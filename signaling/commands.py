@@ -235,8 +235,10 @@ class Start(_OnNobody):
 class Resume(_OnNobody):
     name = "resume"
 
-    def apply(self, session: CourtSession) -> None:
-        session.resume(self.actor)
+    def apply(self, session: CourtSession, recording_refusal: Text | None = None) -> None:
+        """``recording_refusal``: why this server cannot record now, for a recording the
+        suspension paused (it stays paused; the session resumes all the same)."""
+        session.resume(self.actor, recording_refusal)
 
 
 @dataclass(frozen=True, slots=True)

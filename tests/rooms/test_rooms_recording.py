@@ -89,12 +89,46 @@ def test_a_server_that_cannot_record_still_starts_the_hearing_and_says_why() -> 
     assert events[1].payload() == {
         "session_id": session.id,
         "actor": PJ,
+        "reason": "automatic",
         "rule": "recording.unavailable",
         "message": {"vi": FULL_DISK.vi, "en": FULL_DISK.en},
     }
     # The judge can start it by hand once the server can record.
     session.start_recording(act(PJ))
     assert session.recording is RecordingState.RECORDING
+
+
+def test_a_recording_paused_by_a_suspension_stays_paused_where_it_cannot_be_written() -> None:
+    session = live_hearing().session
+    session.start_recording(act(CLERK))
+    session.suspend(act(PJ), "nghỉ giải lao")
+    session.collect_events()
+    session.resume(act(PJ), recording_refusal=FULL_DISK)
+    assert session.state.value == "in_session"
+    assert session.recording is RecordingState.PAUSED
+    assert not session.recording_paused_by_suspension
+    assert brief(session.collect_events()) == [
+        ("session_state_changed", "suspended", "in_session", ""),
+        (
+            "recording_not_started",
+            "resumed",
+            "recording.unavailable",
+            {"vi": FULL_DISK.vi, "en": FULL_DISK.en},
+        ),
+    ]
+    # Resumed by hand once the server can write again.
+    session.start_recording(act(PJ))
+    assert session.recording is RecordingState.RECORDING
+
+
+def test_a_resumption_with_nothing_to_resume_ignores_the_refusal() -> None:
+    session = live_hearing().session
+    session.suspend(act(PJ))
+    session.collect_events()
+    session.resume(act(PJ), recording_refusal=FULL_DISK)
+    assert brief(session.collect_events()) == [
+        ("session_state_changed", "suspended", "in_session", "")
+    ]
 
 
 def test_only_whoever_may_start_the_hearing_sets_off_the_automatic_recording() -> None:

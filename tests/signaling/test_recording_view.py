@@ -125,3 +125,29 @@ async def test_a_server_that_cannot_record_starts_the_hearing_and_tells_the_judg
     assert session.state.value == "in_session" and session.recording is RecordingState.OFF
     [started] = await hearing.audit("session.start")
     assert started.outcome == "accepted"
+
+
+async def test_a_recording_paused_by_a_suspension_stays_paused_where_it_cannot_be_written(
+    media_hearing: tuple[Hearing, RecordingGateway],
+) -> None:
+    hearing, gateway = media_hearing
+    judge, _clerk, defendant = await _in_session(hearing)
+    assert (await judge.call("start"))["ok"]
+    assert (await judge.call("start_recording"))["ok"]
+    assert (await judge.call("suspend", {"reason": "nghỉ giải lao"}))["ok"]
+    await defendant.wait_for("session_event", _recording_event("paused", "recording"))
+    gateway.refusal = LOW_SPACE.format(free_mb=12, min_mb=1024)
+
+    assert (await judge.call("resume"))["ok"]
+    told = await judge.wait_for(
+        "session_event", lambda b: b["event"]["name"] == "recording_not_started"
+    )
+    assert told["event"]["payload"]["reason"] == "resumed"
+    assert told["view"]["session"]["state"] == "in_session"
+    assert told["view"]["session"]["recording"] == "paused"
+    session = await hearing.session()
+    assert session.recording is RecordingState.PAUSED and not session.recording_paused_by_suspension
+
+    gateway.refusal = None
+    assert (await judge.call("start_recording"))["ok"]
+    await defendant.wait_for("session_event", _recording_event("recording", "paused"))

@@ -132,10 +132,14 @@ export class RecordingControls {
     note.hidden = !text;
   }
 
-  /** A `recording_not_started` event: the hearing started, recording did not; say why. */
+  /** A `recording_not_started` event: the hearing started (or resumed), recording did
+   * not; say why. */
   notStarted(payload) {
     const reason = localized(payload.message);
-    const text = t("Recording did not start automatically: %(reason)s", { reason });
+    const text =
+      payload.reason === "resumed"
+        ? t("Recording did not resume: %(reason)s", { reason })
+        : t("Recording did not start automatically: %(reason)s", { reason });
     this.problem(text);
     return text;
   }
