@@ -177,6 +177,9 @@ async def test_the_judge_records_and_everyone_in_the_room_sees_it(
     await defendant.set_viewport_size(WIDE)
     await expect(judge.locator("#recording-indicator")).to_be_visible()
     await screen(judge, "judge-recording-375")
+    await controls.scroll_into_view_if_needed()
+    await expect(pause).to_be_in_viewport()
+    await screen(judge, "judge-controls-375")
     await screen(defendant, "party-recording-1366")
 
 
