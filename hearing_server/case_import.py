@@ -8,7 +8,8 @@ schedules the rows that pass and reports the others the same way.
 
 Columns (CSV header or JSON keys): ``case_number``, ``case_type``, ``instance``, ``title``,
 ``closed_hearing``, ``state_secret``, ``penal_chapters``, ``scheduled_start``,
-``scheduled_end``, ``courtroom_name``. Times are ISO 8601; without an offset they are the
+``scheduled_end``, ``courtroom_name``, ``record_automatically`` (start recording when the
+hearing starts). Times are ISO 8601; without an offset they are the
 court's local time. Penal Code chapters are numerals, Roman or Arabic, separated by commas or
 semicolons. Yes/no columns take ``true``/``false``, ``1``/``0``, ``có``/``không``.
 """
@@ -65,6 +66,7 @@ IMPORT_COLUMNS = (
     "scheduled_start",
     "scheduled_end",
     "courtroom_name",
+    "record_automatically",
 )
 
 _COLUMN_NAMES: Mapping[str, Text] = {
@@ -78,6 +80,7 @@ _COLUMN_NAMES: Mapping[str, Text] = {
     "scheduled_start": Text("Giờ bắt đầu", "Start"),
     "scheduled_end": Text("Giờ kết thúc", "End"),
     "courtroom_name": Text("Tên phòng xử án", "Courtroom name"),
+    "record_automatically": Text("Tự động ghi âm, ghi hình khi bắt đầu", "Record from the start"),
 }
 
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50}
@@ -113,8 +116,9 @@ class CaseRow(BaseModel):
     scheduled_start: datetime
     scheduled_end: datetime | None = None
     courtroom_name: str = Field(default="Phòng xử án", min_length=1, max_length=300)
+    record_automatically: bool = False
 
-    @field_validator("closed_hearing", "state_secret", mode="before")
+    @field_validator("closed_hearing", "state_secret", "record_automatically", mode="before")
     @classmethod
     def _yes_no(cls, value: object) -> object:
         if isinstance(value, str):
@@ -354,7 +358,14 @@ async def import_cases(
         if dry_run:
             continue
         try:
-            session = await service.schedule_hearing(actor, case, start, end, row.courtroom_name)
+            session = await service.schedule_hearing(
+                actor,
+                case,
+                start,
+                end,
+                row.courtroom_name,
+                record_automatically=row.record_automatically,
+            )
         except DomainError as error:
             outcome.status, outcome.reasons = "refused", [error.message]
             continue

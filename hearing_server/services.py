@@ -367,13 +367,24 @@ class HearingService:
         start: datetime,
         end: datetime | None = None,
         courtroom_name: str = "Phòng xử án",
+        record_automatically: bool = False,
     ) -> CourtSession:
         def create() -> CourtSession:
             return CourtSession.schedule_hearing(
-                actor, case, self.database.policy, start, end, courtroom_name
+                actor,
+                case,
+                self.database.policy,
+                start,
+                end,
+                courtroom_name,
+                record_automatically=record_automatically,
             )
 
-        detail = {"case_number": case.number, "case_type": case.case_type.value}
+        detail = {
+            "case_number": case.number,
+            "case_type": case.case_type.value,
+            "record_automatically": record_automatically,
+        }
         return await self._create_session(actor, case.court_id, "hearing.schedule", detail, create)
 
     async def schedule_meeting(

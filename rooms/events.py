@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rooms.ids import ConsultationRoomId, ParticipantId, PointId, SessionId
+from rooms.text import Text
 
 PARTICIPANT_FIELDS = frozenset({"actor", "participant_id", "holder", "protected", "hidden_from"})
 """Payload fields that hold a participant id (``actor`` may also be staff or ``system``): what a
@@ -129,6 +130,19 @@ class RecordingStateChanged(Event):
     previous: str
     current: str
     reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingNotStarted(Event):
+    """Recording was to start by itself and could not (e.g. no recorder on this server,
+    too little free space): the session started, or resumed, all the same."""
+
+    reason: str
+    """When: ``automatic`` (the hearing's start) or ``resumed`` (the end of a suspension
+    that had paused it; the recording stays paused)."""
+    rule: str
+    message: Text
+    """Why, in words the court reads."""
 
 
 @dataclass(frozen=True, kw_only=True)

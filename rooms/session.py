@@ -82,6 +82,9 @@ class CourtSession:
     floor_holder: ParticipantId | None = None
     recording: RecordingState = RecordingState.OFF
     recording_paused_by_suspension: bool = False
+    record_automatically: bool = False
+    """Recording starts by itself when the session starts (a per-hearing setting made when
+    scheduling), so the court need not remember to press a button."""
     screenings: set[Screening] = field(default_factory=set)
     consultation_rooms: dict[ConsultationRoomId, str] = field(default_factory=dict)
     created_by: str = ""
@@ -101,12 +104,15 @@ class CourtSession:
         end: datetime | None = None,
         courtroom_name: str = "Phòng xử án",
         session_id: SessionId | None = None,
+        record_automatically: bool = False,
     ) -> CourtSession:
         ensure_staff_may_in_court(actor, StaffAction.SCHEDULE, case.court_id)
         policy.ensure_online_hearing_allowed(case)
-        return cls._schedule(
+        session = cls._schedule(
             actor, policy, start, end, courtroom_name, session_id, case.court_id, case=case
         )
+        session.record_automatically = record_automatically
+        return session
 
     @classmethod
     def schedule_meeting(
@@ -171,6 +177,7 @@ class CourtSession:
         meeting: MeetingInfo | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        record_automatically: bool | None = None,
     ) -> None:
         self.ensure_staff(actor, StaffAction.SCHEDULE)
         if self.state is not SessionState.SCHEDULED:
@@ -179,6 +186,14 @@ class CourtSession:
                 Text(
                     "Chỉ sửa được thông tin khi phiên chưa bắt đầu.",
                     f"Details can only change while scheduled; the session is {self.state}.",
+                ),
+            )
+        if record_automatically is not None and self.kind is not SessionKind.HEARING:
+            raise InvalidInput(
+                "session.record_automatically",
+                Text(
+                    "Chỉ phiên tòa mới tự động ghi âm, ghi hình khi bắt đầu.",
+                    "Only a hearing records by itself from its start.",
                 ),
             )
         changed: list[str] = []
@@ -209,6 +224,9 @@ class CourtSession:
         if end is not None:
             self.scheduled_end = end
             changed.append("scheduled_end")
+        if record_automatically is not None:
+            self.record_automatically = record_automatically
+            changed.append("record_automatically")
         self._record(ev.SessionDetailsChanged, actor, fields=tuple(changed))
 
     def add_point(
@@ -289,20 +307,37 @@ class CourtSession:
             self._authorize(actor, Action.START)
         self._transition(actor, SessionTransition.OPEN_LOBBY)
 
-    def start(self, actor: Actor) -> None:
+    def start(self, actor: Actor, recording_refusal: Text | None = None) -> None:
+        """Open the session; with ``record_automatically`` recording starts with it.
+
+        ``recording_refusal`` is why this server cannot record now (the edge knows its disk,
+        the domain does not): the session still starts, and the event that recording did not
+        start carries the reason, so the court is told in words."""
         self._authorize(actor, Action.START)
         self._transition(actor, SessionTransition.START)
+        if not self.record_automatically or self.recording is not RecordingState.OFF:
+            return
+        if recording_refusal is not None:
+            self._recording_not_started(actor, "automatic", recording_refusal)
+        else:
+            self._set_recording(actor, RecordingState.RECORDING, "automatic")
 
     def suspend(self, actor: Actor, reason: str = "") -> None:
         self._authorize(actor, Action.SUSPEND)
         self._suspend(actor, reason)
 
-    def resume(self, actor: Actor) -> None:
+    def resume(self, actor: Actor, recording_refusal: Text | None = None) -> None:
+        """Resume the session, and the recording its suspension paused; where this server
+        cannot record now (``recording_refusal``) the recording stays paused and the event
+        says why, as at an automatic start."""
         self._authorize(actor, Action.RESUME)
         self._transition(actor, SessionTransition.RESUME)
         if self.recording_paused_by_suspension:
             self.recording_paused_by_suspension = False
-            self._set_recording(actor, RecordingState.RECORDING, "resumed")
+            if recording_refusal is not None:
+                self._recording_not_started(actor, "resumed", recording_refusal)
+            else:
+                self._set_recording(actor, RecordingState.RECORDING, "resumed")
 
     def close(self, actor: Actor) -> None:
         self._authorize(actor, Action.CLOSE)
@@ -772,20 +807,24 @@ class CourtSession:
         return publisher is not None and self._may_record(publisher, source)
 
     def _may_record(self, publisher: Participant, source: MediaSource) -> bool:
-        """Consultation is recorded only where the policy says so, deliberation of the panel
-        never, whatever the policy; muted audio is not either."""
+        """Recorded: recording runs, the session is in session, the publisher's room is one
+        that is recorded, and the publication flows (muted audio is not recorded)."""
         if self.recording is not RecordingState.RECORDING:
             return False
         if self.state is not SessionState.IN_SESSION:
             return False
-        if publisher.state is ParticipantState.IN_CONSULTATION:
-            if not self.policy.record_consultations or self._is_deliberation(
-                publisher.consultation_room
-            ):
-                return False
-        elif publisher.state is not ParticipantState.IN_SESSION:
-            return False
-        return not _publication_paused(publisher, source)
+        return self.room_is_recorded(publisher) and not _publication_paused(publisher, source)
+
+    def room_is_recorded(self, person: Participant) -> bool:
+        """Whether the room ``person`` is in now is one a recording covers, whether or not
+        recording runs: the hearing room is; the lobby never is; a private consultation room
+        only where the policy says so, and deliberation of the panel never, whatever the
+        policy. What the page tells each person about their room comes from here."""
+        if person.state is ParticipantState.IN_CONSULTATION:
+            return self.policy.record_consultations and not self._is_deliberation(
+                person.consultation_room
+            )
+        return person.state is ParticipantState.IN_SESSION
 
     # ----------------------------------------------------------------- queries
 
@@ -955,6 +994,15 @@ class CourtSession:
             previous=previous.value,
             current=state.value,
             reason=reason,
+        )
+
+    def _recording_not_started(self, actor: Actor, reason: str, why: Text) -> None:
+        self._record(
+            ev.RecordingNotStarted,
+            actor,
+            reason=reason,
+            rule="recording.unavailable",
+            message=why,
         )
 
     def _suspend(self, actor: Actor, reason: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self
 from rooms.ids import ParticipantId
 from rooms.participants import Actor
 from rooms.session import CourtSession
+from rooms.text import Text
 from signaling import protocol as p
 
 
@@ -224,16 +225,20 @@ class RaiseHand(_OnNobody):
 class Start(_OnNobody):
     name = "start"
 
-    def apply(self, session: CourtSession) -> None:
-        session.start(self.actor)
+    def apply(self, session: CourtSession, recording_refusal: Text | None = None) -> None:
+        """``recording_refusal``: why this server cannot record now, for a hearing that
+        records by itself from its start (the session starts all the same)."""
+        session.start(self.actor, recording_refusal)
 
 
 @dataclass(frozen=True, slots=True)
 class Resume(_OnNobody):
     name = "resume"
 
-    def apply(self, session: CourtSession) -> None:
-        session.resume(self.actor)
+    def apply(self, session: CourtSession, recording_refusal: Text | None = None) -> None:
+        """``recording_refusal``: why this server cannot record now, for a recording the
+        suspension paused (it stays paused; the session resumes all the same)."""
+        session.resume(self.actor, recording_refusal)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from rooms.session import CourtSession
 from rooms.text import Text
 from signaling import protocol as p
 from signaling.chat import recipients
-from signaling.commands import COMMANDS, Command, StartRecording, result_of
+from signaling.commands import COMMANDS, Command, Resume, Start, StartRecording, result_of
 from signaling.connecting import ConnectionHandling
 from signaling.connections import Connection
 from signaling.dispatch import Audited, Handler, Refusals
@@ -94,6 +94,8 @@ class EventHandlers:
             apply: Callable[[CourtSession], object] = given.apply
             if isinstance(given, StartRecording):
                 apply = self._recordable(given)
+            elif isinstance(given, Start | Resume):
+                apply = self._starting(given)
             result = await self._execute(
                 actor, session_id, given.audit_action, apply, given.audit_detail()
             )
@@ -110,6 +112,20 @@ class EventHandlers:
             if refusal is not None:
                 raise PolicyViolation("recording.unavailable", refusal)
             given.apply(session)
+
+        return apply
+
+    def _starting(self, given: Start | Resume) -> Callable[[CourtSession], object]:
+        """A start or resumption that would set recording going (a hearing that records
+        from its start, a recording its suspension paused) is told, inside the command,
+        whether this server can record: if not, the session goes on unrecorded and the
+        court reads why."""
+
+        def apply(session: CourtSession) -> None:
+            refusal = None
+            if session.record_automatically or session.recording_paused_by_suspension:
+                refusal = self._edge.gateway.recording_refusal()
+            given.apply(session, refusal)
 
         return apply
 

@@ -46,6 +46,7 @@ def participant_entry(session: CourtSession, person: Participant) -> dict[str, A
         "verified": person.identity_verified,
         "screen": person.screen_sharing,
         "consultation": person.consultation_room,
+        "room_recorded": session.room_is_recorded(person),
     }
 
 
@@ -69,6 +70,7 @@ def protected_entry(
         "verified": None,
         "screen": person.screen_sharing,
         "consultation": disclosure.room(person.consultation_room),
+        "room_recorded": None,
     }
 
 
@@ -92,6 +94,7 @@ def session_full(session: CourtSession) -> dict[str, Any]:
     return {
         **session_brief(session),
         "recording": session.recording.value,
+        "record_automatically": session.record_automatically,
         "floor_holder": session.floor_holder,
         "closed_hearing": session.is_closed_hearing,
         "points": [

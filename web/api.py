@@ -283,6 +283,7 @@ async def create_hearing(call: Call) -> s.SessionOut:
         body.scheduled_start,
         body.scheduled_end,
         body.courtroom_name,
+        record_automatically=body.record_automatically,
     )
     return s.SessionOut.of(session)
 
@@ -376,7 +377,12 @@ async def update_session(call: Call) -> s.SessionOut:
         session_id,
         "session.update",
         lambda x: x.update_details(
-            actor, case=case, meeting=meeting, start=body.scheduled_start, end=body.scheduled_end
+            actor,
+            case=case,
+            meeting=meeting,
+            start=body.scheduled_start,
+            end=body.scheduled_end,
+            record_automatically=body.record_automatically,
         ),
         body.model_dump(mode="json", exclude_none=True),
     )

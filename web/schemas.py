@@ -160,6 +160,11 @@ class HearingIn(Strict):
     scheduled_start: Moment
     scheduled_end: Moment | None = None
     courtroom_name: Line = Field(default="Phòng xử án", min_length=1, max_length=300)
+    record_automatically: bool = Field(
+        default=False,
+        description="Start recording by itself when the presiding judge starts the hearing. "
+        "If the server cannot record then, the hearing still starts and the judge is told why.",
+    )
 
 
 class MeetingIn(Strict):
@@ -179,6 +184,9 @@ class SessionUpdateIn(Strict):
     chair: Line | None = Field(default=None, max_length=200)
     scheduled_start: Moment | None = None
     scheduled_end: Moment | None = None
+    record_automatically: bool | None = Field(
+        default=None, description="Hearings only: start recording when the hearing starts."
+    )
 
 
 class SessionEndIn(Strict):
@@ -352,6 +360,8 @@ class SessionOut(SessionFactsOut):
     points: list[PointOut]
     participants: list[ParticipantOut]
     floor_holder: str | None
+    record_automatically: bool
+    """Recording starts by itself when the hearing starts."""
     version: int
 
     @classmethod
@@ -390,6 +400,7 @@ class SessionOut(SessionFactsOut):
             participants=[ParticipantOut.of(p) for p in s.participants.values()],
             recording=s.recording,
             floor_holder=s.floor_holder,
+            record_automatically=s.record_automatically,
             version=s.version,
         )
 

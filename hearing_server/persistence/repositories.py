@@ -391,6 +391,7 @@ class SessionRepository:
             floor_holder=ParticipantId(row.floor_holder) if row.floor_holder else None,
             recording=RecordingState(row.recording),
             recording_paused_by_suspension=row.recording_paused_by_suspension,
+            record_automatically=row.record_automatically,
             created_by=row.created_by,
             version=row.version,
         )
@@ -444,6 +445,7 @@ def _rows_of(s: CourtSession) -> _SessionRows:
         "floor_holder": s.floor_holder,
         "recording": s.recording.value,
         "recording_paused_by_suspension": s.recording_paused_by_suspension,
+        "record_automatically": s.record_automatically,
     }
     case = None
     if s.case is not None:

@@ -109,6 +109,7 @@ sessions = Table(
     Column("floor_holder", ID, nullable=True),
     Column("recording", String(16), nullable=False),
     Column("recording_paused_by_suspension", Boolean, nullable=False, default=False),
+    Column("record_automatically", Boolean, nullable=False, default=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

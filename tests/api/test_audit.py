@@ -110,6 +110,7 @@ async def test_every_command_is_audited_in_a_hash_chain(api: Api) -> None:
     assert entries[3]["detail"] == {
         "case_number": "123/2026/HS-ST",
         "case_type": "criminal",
+        "record_automatically": False,
     }
     assert entries[11]["rule"] == "policy.state_secret"
     # Times come from the server's clock, in UTC, to the microsecond.

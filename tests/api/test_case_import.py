@@ -108,3 +108,19 @@ async def test_a_file_that_cannot_be_read_is_refused_whole(api: Api) -> None:
     assert "case_number" in reply.body["error"]["message"]["en"]
     reply = await api.post(f"{API}/case-imports", {"format": "json", "content": "{"})
     assert reply.status == 422
+
+
+async def test_a_row_may_ask_to_record_from_the_hearings_start(api: Api) -> None:
+    content = (
+        "case_number,case_type,scheduled_start,record_automatically\n"
+        "30/2026/HS-ST,criminal,2026-12-21 08:00,có\n"
+        "31/2026/HS-ST,criminal,2026-12-21 09:00,\n"
+        "32/2026/HS-ST,criminal,2026-12-21 10:00,đôi khi\n"
+    )
+    report = await _import(api, content, dry_run=False)
+    assert [r["status"] for r in report["rows"]] == ["scheduled", "scheduled", "refused"]
+    recorded, plain = [
+        (await api.get(f"{API}/sessions/{r['session_id']}")).body for r in report["rows"][:2]
+    ]
+    assert (recorded["record_automatically"], plain["record_automatically"]) == (True, False)
+    assert "Tự động ghi âm, ghi hình" in report["rows"][2]["reasons"][0]["vi"]

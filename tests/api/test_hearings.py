@@ -435,3 +435,28 @@ async def test_a_clerk_schedules_hearings_too(api: Api, clerk: Api) -> None:
     hearing = await clerk.schedule_hearing()
     assert hearing["state"] == "scheduled"
     assert (await clerk.get(f"{API}/hearings")).body == [hearing]
+
+
+async def test_a_hearing_may_record_from_its_start(api: Api) -> None:
+    plain = (await api.post(f"{API}/hearings", hearing_body())).body
+    assert plain["record_automatically"] is False
+    reply = await api.post(f"{API}/hearings", {**hearing_body(), "record_automatically": True})
+    assert reply.status == 201, reply.body
+    hearing = reply.body
+    assert hearing["record_automatically"] is True
+    assert await api.read_session(hearing["id"]) == hearing
+    [scheduled] = [e for e in await api.audit() if e["action"] == "hearing.schedule"][-1:]
+    assert scheduled["detail"]["record_automatically"] is True
+
+    changed = await api.patch(f"{API}/sessions/{hearing['id']}", {"record_automatically": False})
+    assert changed.status == 200, changed.body
+    assert changed.body["record_automatically"] is False
+    assert (await api.read_session(hearing["id"]))["record_automatically"] is False
+
+    # Not a text, not for a meeting: refused, and nothing changes.
+    wrong = await api.patch(f"{API}/sessions/{hearing['id']}", {"record_automatically": "yes"})
+    wrong.error(422, "invalid_input", "request.schema")
+    meeting = await api.schedule_meeting()
+    refused = await api.patch(f"{API}/sessions/{meeting['id']}", {"record_automatically": True})
+    refused.error(422, "invalid_input", "session.record_automatically")
+    assert (await api.read_session(meeting["id"]))["record_automatically"] is False

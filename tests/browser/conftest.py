@@ -7,6 +7,8 @@ Fixtures (all function-scoped, each test gets a fresh server and database):
   ``url(path)``, ``create_staff(...)``, ``staff_token(...)``. Join links point at ``base_url``.
 - ``app_options`` -> ``dict``: extra keyword arguments for ``create_app`` (e.g. ``media=...``);
   override it in a test module to change how the server is built.
+- ``settings_options`` -> ``dict``: extra ``Settings`` fields for the server (e.g.
+  ``recording_min_free_mb``); override it in a test module.
 - ``browser`` -> a Playwright ``Browser`` (Chromium with a fake camera and microphone).
 - ``new_page`` -> ``async (name="person", **context_options) -> Page``: a new browser context
   per person (camera and microphone granted for the server), its console errors and page
@@ -149,7 +151,16 @@ def app_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def live_server(tmp_path: Path, app_options: dict[str, Any]) -> AsyncIterator[LiveServer]:
+def settings_options() -> dict[str, Any]:
+    """Settings for the server beyond the defaults; override in a module (e.g. a free-space
+    floor no disk meets, so the real recorder refuses as it would on a full disk)."""
+    return {}
+
+
+@pytest.fixture
+async def live_server(
+    tmp_path: Path, app_options: dict[str, Any], settings_options: dict[str, Any]
+) -> AsyncIterator[LiveServer]:
     # The socket is bound first so the join links can name the port the server listens on.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -160,6 +171,7 @@ async def live_server(tmp_path: Path, app_options: dict[str, Any]) -> AsyncItera
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hearing.db'}",
         secret_key=TEST_SECRET,  # type: ignore[arg-type]
         public_base_url=base_url,
+        **{"recording_warn_free_mb": 0, **settings_options},  # no warning about this disk
     )
     app = create_app(settings, **app_options)
     runner = web.AppRunner(app, shutdown_timeout=2.0)

@@ -309,6 +309,20 @@ async def test_a_forged_or_deactivated_login_counts_as_logged_out(admin: Browser
 # ---------------------------------------------------------------------- scheduling
 
 
+async def test_a_hearing_is_scheduled_to_record_from_its_start(admin: Browser) -> None:
+    form = await admin.get("/staff/hearings/new")
+    assert 'name="record_automatically"' in form.text
+    assert "Tự động ghi âm, ghi hình khi phiên tòa bắt đầu" in form.text
+    recorded = await admin.schedule_hearing(record_automatically="on")
+    plain = await admin.schedule_hearing()
+    for session_id, expected in ((recorded, True), (plain, False)):
+        session = await admin.service.session(CLI, SessionId(session_id))
+        assert session.record_automatically is expected
+        page = await admin.get(f"/staff/sessions/{session_id}")
+        shown = page.text.split('id="record-automatically">', 1)[1].split("<", 1)[0]
+        assert shown == ("Có" if expected else "Không")
+
+
 async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links(
     admin: Browser,
 ) -> None:

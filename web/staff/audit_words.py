@@ -150,6 +150,9 @@ EVENTS: dict[str, Text] = {
     "hand_changed": Text("xin phát biểu thay đổi", "hand changed"),
     "consultation_changed": Text("phòng trao đổi riêng thay đổi", "private room changed"),
     "recording_state_changed": Text("ghi âm, ghi hình thay đổi", "recording changed"),
+    "recording_not_started": Text(
+        "không tự động ghi âm, ghi hình được", "automatic recording did not start"
+    ),
     "screening_changed": Text("biện pháp bảo vệ thay đổi", "protective measure changed"),
     "screen_share_changed": Text("chia sẻ màn hình thay đổi", "screen sharing changed"),
 }

@@ -21,7 +21,7 @@ from web import schemas as s
 
 M = TypeVar("M", bound=BaseModel)
 
-FLAGS = frozenset({"closed_hearing", "state_secret"})
+FLAGS = frozenset({"closed_hearing", "state_secret", "record_automatically"})
 """Checkboxes: present means true, absent false."""
 _ERROR_CODES = {
     "missing": "required",
@@ -71,6 +71,7 @@ def hearing(values: Mapping[str, str], zone: ZoneInfo) -> Parsed[s.HearingIn]:
             "penal_chapters": _chapters(values.get("penal_chapters", ""), errors),
         },
         "courtroom_name": values.get("courtroom_name", ""),
+        "record_automatically": "record_automatically" in values,
         **_times(values, zone, errors),
     }
     return _validated(s.HearingIn, values, data, errors)

@@ -52,7 +52,12 @@ async def _hearing(
 ) -> CourtSession:
     case = case_of(court_id, body.case)
     return await service.schedule_hearing(
-        actor, case, body.scheduled_start, body.scheduled_end, body.courtroom_name
+        actor,
+        case,
+        body.scheduled_start,
+        body.scheduled_end,
+        body.courtroom_name,
+        record_automatically=body.record_automatically,
     )
 
 

@@ -11,6 +11,7 @@ import { localized, t } from "./i18n.js";
 import { MediaSession } from "./media.js";
 import { ADVISE_AFTER_ATTEMPTS, Backoff } from "./retry.js";
 import { MinutesPanel } from "./minutes.js";
+import { RecordingControls, RecordingIndicator, recordingSentence } from "./recording.js";
 import { displayName, RoomView } from "./room.js";
 import { Signal } from "./signal.js";
 
@@ -33,6 +34,8 @@ const check = new DeviceCheck(find("#join"), signal);
 const room = new RoomView(config, root);
 const panels = new Console(config, signal, root);
 const chat = new Chat(config, signal, root);
+const recordingIndicator = new RecordingIndicator(root);
+const recordingControls = new RecordingControls(config, signal, root);
 const minutes = config.minutes_editor ? new MinutesPanel(config, root) : null;
 const followed = new FollowedView(
   () => signal.request("view", {}, { quiet: true }),
@@ -88,7 +91,10 @@ signal.addEventListener("session_event", ({ detail }) => {
     if (event.name === "screening_changed") panels.screeningChanged(event.payload);
     if (event.name === "session_state_changed") state.suspendReason = event.payload.current === "suspended" ? event.payload.reason || "" : "";
     if (floorToMe && event.name === "media_control_changed" && event.payload.participant_id === config.participant_id && !event.payload.muted) continue;
-    said.push(describe(event, view));
+    const sentence = describe(event, view);
+    if (event.name === "recording_state_changed") recordingIndicator.notice(sentence);
+    if (event.name === "recording_not_started" && sentence) toast(sentence);
+    said.push(sentence);
   }
   state.view = view;
   render();
@@ -368,6 +374,8 @@ function render() {
   find("#lobby-state").textContent = lobbySentence(view);
   find("#room-state").textContent = roomSentence(view);
   room.update(view);
+  recordingIndicator.update(view);
+  recordingControls.update(view);
   panels.update(view);
   chat.update(view);
   if (minutes) {
@@ -508,6 +516,10 @@ function describe(event, view) {
         : "";
     case "identity_verified":
       return payload.participant_id === me ? t("The court has verified your identity.") : "";
+    case "recording_state_changed":
+      return recordingSentence(payload, view);
+    case "recording_not_started":
+      return recordingControls.present ? recordingControls.notStarted(payload) : "";
     case "screen_share_changed":
       return payload.sharing && payload.participant_id !== me
         ? t("%(name)s is sharing a screen.", { name: name(payload.participant_id) })
