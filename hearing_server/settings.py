@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     media_forwarding: Literal["rtp", "frame"] = "rtp"
     """``rtp``: packets rewritten per receiver; ``frame``: the older frame-level path, kept
     runnable to compare against (benchmarks) until it is removed."""
+    media_connect_seconds: float = Field(default=30, ge=1, le=300)
+    """How long a page waits for its media link to connect before it starts again (with
+    back-off, telling the person); slow networks with TURN over TCP may need longer."""
     media_silence_seconds: float = Field(default=10, gt=0, le=600)
     """A connected participant that sends no media for this long is marked disconnected."""
     link_report_seconds: float = Field(default=2, gt=0, le=60)

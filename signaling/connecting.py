@@ -189,6 +189,7 @@ class ConnectionHandling:
             body["media"] = {
                 "enabled": self._edge.gateway.enabled,
                 "ice_servers": ice_servers_for(self._edge.settings, connection.participant_id, now),
+                "connect_seconds": self._edge.settings.media_connect_seconds,
             }
         connection.ready = True
         await self._edge.emit(connection.sid, "welcome", body)

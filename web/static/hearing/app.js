@@ -223,7 +223,8 @@ function startMedia() {
   media.addEventListener("connection", ({ detail }) => mediaConnection(media, detail.state));
   media.addEventListener("failed", ({ detail }) => mediaFailed(media, `negotiation: ${JSON.stringify(detail)}`));
   state.media = media;
-  state.mediaDeadlineTimer = setTimeout(() => mediaFailed(media, "not connected in time"), MEDIA_CONNECT_DEADLINE_MS);
+  const deadline = info.connect_seconds ? info.connect_seconds * 1000 : MEDIA_CONNECT_DEADLINE_MS;
+  state.mediaDeadlineTimer = setTimeout(() => mediaFailed(media, "not connected in time"), deadline);
   media.start();
 }
 
