@@ -563,6 +563,12 @@ def describe(event: ev.Event, session: CourtSession) -> Text | None:
             "paused": Text("Tạm ngừng ghi âm, ghi hình.", "Recording paused."),
             "stopped": Text("Kết thúc ghi âm, ghi hình.", "Recording stopped."),
         }.get(event.current)
+    if isinstance(event, ev.RecordingNotStarted):
+        # The minutes must not let a reader believe a recording exists that does not.
+        return Text(
+            f"Không ghi âm, ghi hình được: {event.message.vi}",
+            f"Recording could not start: {event.message.en}",
+        )
     return None
 
 

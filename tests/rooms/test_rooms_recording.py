@@ -29,6 +29,7 @@ from rooms_testkit import (
 from rooms import VIETNAM, CourtSession, JurisdictionPolicy, MeetingInfo, Role
 from rooms.errors import InvalidInput, InvalidTransition, PermissionDenied
 from rooms.media import MediaSource, RecordingState
+from rooms.minutes import Minutes, header_of
 from rooms.text import Text
 
 FULL_DISK = Text("Ổ đĩa còn 12 MB.", "12 MB of free space left.")
@@ -192,3 +193,13 @@ def test_deliberation_is_not_a_recorded_room_even_where_consultations_are() -> N
     session.move_to_consultation(act(CLERK), [PJ, assessor.id], "Nghị án")
     assert not session.room_is_recorded(people[PJ])
     assert not session.room_is_recorded(people[assessor.id])
+
+
+def test_the_minutes_say_that_the_recording_did_not_start_and_why() -> None:
+    session = _ready(record_automatically=True)
+    minutes = Minutes(session.id, header_of(session, "TAND thành phố Hà Nội"))
+    session.start(act(PJ), recording_refusal=FULL_DISK)
+    minutes.record(session.collect_events(), session, START)
+    said = [entry.line.vi for entry in minutes.entries]
+    assert "Không ghi âm, ghi hình được: Ổ đĩa còn 12 MB." in said
+    assert not any("Bắt đầu ghi âm" in line for line in said)
