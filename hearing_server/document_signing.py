@@ -31,7 +31,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hearing_server.settings import Settings
-from recorder.signing import CourtCertificate, ServerKey, server_certificate
+from recorder.signing import SERVER_KEY_FILE, CourtCertificate, ServerKey, server_certificate
 
 __all__ = [
     "DocumentSigner",
@@ -59,8 +59,12 @@ def court_certificate(settings: Settings) -> CourtCertificate | None:
 
 
 def trusted_certificates(settings: Settings) -> list[x509.Certificate]:
-    """The certificates this server signs with: what a check on this server trusts."""
-    trusted = [server_certificate(ServerKey.load_or_create(settings.data_dir), settings.data_dir)]
+    """The certificates this server signs with: what a check on this server trusts. A check
+    makes no key: a server that never signed trusts only the court's certificate."""
+    trusted = []
+    if (settings.data_dir / SERVER_KEY_FILE).exists():
+        key = ServerKey.load_or_create(settings.data_dir)
+        trusted.append(server_certificate(key, settings.data_dir))
     court = court_certificate(settings)
     if court is not None:
         trusted.insert(0, court.certificate)

@@ -481,6 +481,19 @@ def ensure_may_read(role: Role, minutes: Minutes, closed_hearing: bool) -> None:
         )
 
 
+def readable_after_hearing(role: Role, minutes: Minutes, closed_hearing: bool) -> bool:
+    """Whether a join link opens the minutes, read only, once the hearing has ended: the signed
+    text for whoever may read it (``ensure_may_read``), so never a closed hearing's for the
+    parties; before both signatures there is nothing to show, the court's own people included."""
+    if not minutes.signed:
+        return False
+    try:
+        ensure_may_read(role, minutes, closed_hearing)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _speaker(person: Participant) -> Speaker:
     return Speaker(person.id, person.name, person.role)
 

@@ -8,6 +8,7 @@ The DOCX and the PDF both draw these blocks, so the two say the same thing in th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rooms.minutes import SECTION_HEADINGS, Minutes
@@ -43,6 +44,7 @@ class Run:
 class Letterhead:
     """Two columns, each line centred: the court on the left, the motto on the right."""
 
+    kind: ClassVar[str] = "letterhead"
     left: tuple[Run, ...]
     right: tuple[Run, ...]
 
@@ -51,22 +53,26 @@ class Letterhead:
 class Title:
     """A centred line."""
 
+    kind: ClassVar[str] = "title"
     text: str
     bold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Paragraph:
+    kind: ClassVar[str] = "paragraph"
     runs: tuple[Run, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Bullet:
+    kind: ClassVar[str] = "bullet"
     text: str
 
 
 @dataclass(frozen=True, slots=True)
 class Heading:
+    kind: ClassVar[str] = "heading"
     text: str
 
 
@@ -74,6 +80,7 @@ class Heading:
 class Signatures:
     """One column per signer: the heading, then the name and when they signed."""
 
+    kind: ClassVar[str] = "signatures"
     columns: tuple[tuple[str, tuple[str, ...]], ...]
 
 
