@@ -32,6 +32,7 @@ from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
 from web.keys import CASE_FILES, MINUTES_DOCUMENTS, RECORDINGS, SERVICE, SETTINGS, WEBHOOKS
 from web.openapi import build_openapi
+from web.temporary_download import send_temporary_file
 
 PREFIX = "/api/v1"
 
@@ -619,20 +620,12 @@ async def case_file_bundle(call: Call) -> web.StreamResponse:
     bundle = await call.request.app[CASE_FILES].export_to_temporary(
         call.staff, SessionId(call.path("session_id"))
     )
-    response = web.FileResponse(
-        bundle.path,
-        headers={
-            "Content-Type": "application/zip",
-            "Content-Disposition": f'attachment; filename="{bundle.name}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
-    try:
-        await response.prepare(call.request)
-        await response.write_eof()
-    finally:
-        await asyncio.to_thread(bundle.path.unlink, missing_ok=True)
-    return response
+    headers = {
+        "Content-Type": "application/zip",
+        "Content-Disposition": f'attachment; filename="{bundle.name}"',
+        "Cache-Control": "private, no-store",
+    }
+    return await send_temporary_file(call.request, bundle.path, headers)
 
 
 def _document_response(data: bytes, media_type: str, name: str) -> web.Response:

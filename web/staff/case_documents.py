@@ -4,8 +4,6 @@ needs ``export_case_file`` besides (``CaseFileExport`` checks it)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from hearing_server.minutes_documents import MinutesFile
@@ -13,6 +11,7 @@ from rooms.ids import SessionId
 from web.keys import CASE_FILES, MINUTES_DOCUMENTS, SERVICE
 from web.staff.auth import staff_page
 from web.staff.layout import StaffLogin
+from web.temporary_download import send_temporary_file
 
 __all__ = ["case_file_download", "minutes_docx_download", "minutes_pdf_download"]
 
@@ -54,11 +53,5 @@ async def case_file_download(request: web.Request, login: StaffLogin) -> web.Str
     bundle = await exports.export_to_temporary(
         login.actor, SessionId(request.match_info["session_id"])
     )
-    response = web.FileResponse(bundle.path, headers=attachment(bundle.name))
-    response.content_type = "application/zip"
-    try:
-        await response.prepare(request)
-        await response.write_eof()
-    finally:
-        await asyncio.to_thread(bundle.path.unlink, missing_ok=True)
-    return response
+    headers = {**attachment(bundle.name), "Content-Type": "application/zip"}
+    return await send_temporary_file(request, bundle.path, headers)
