@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import keys as asn1_keys
@@ -26,6 +27,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import async_validate_detached_cms, async_validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -168,6 +170,13 @@ class PdfVerdict(SignatureVerdict):
         return self.intact and self.trusted and self.unchanged and not self.problem
 
 
+SIGNING_KEY_USAGE = KeyUsageConstraints(
+    key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
+)
+"""A court's certificate from its CA carries one or both; a certificate with neither (an
+encryption-only one) never signs the court's documents."""
+
+
 def _context(trusted: list[x509.Certificate]) -> ValidationContext:
     roots = [
         asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trusted
@@ -185,7 +194,9 @@ async def verify_pdf(pdf: bytes, trusted: list[x509.Certificate]) -> PdfVerdict:
     if len(embedded) != 1:
         return PdfVerdict(False, False, "", None, f"{len(embedded)} signatures, expected one")
     try:
-        status = await async_validate_pdf_signature(embedded[0], _context(trusted))
+        status = await async_validate_pdf_signature(
+            embedded[0], _context(trusted), key_usage_settings=SIGNING_KEY_USAGE
+        )
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         return PdfVerdict(False, False, "", None, f"the signature cannot be checked: {exc}")
     signer = status.signing_cert.subject.human_friendly if status.signing_cert else ""
@@ -198,7 +209,7 @@ async def verify_pdf(pdf: bytes, trusted: list[x509.Certificate]) -> PdfVerdict:
     elif not whole:
         problem = "something was added to the file after the signature"
     elif not status.trusted:
-        problem = "the signing certificate is not one this server trusts"
+        problem = _untrusted(status)
     return PdfVerdict(
         status.intact and status.valid,
         bool(status.trusted),
@@ -216,7 +227,9 @@ async def verify_detached(
     try:
         content = asn1_cms.ContentInfo.load(signature)
         signed_data = content["content"]
-        status = await async_validate_detached_cms(data, signed_data, _context(trusted))
+        status = await async_validate_detached_cms(
+            data, signed_data, _context(trusted), key_usage_settings=SIGNING_KEY_USAGE
+        )
     except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
         return SignatureVerdict(False, False, "", None, f"not a readable signature: {exc}")
     signer = status.signing_cert.subject.human_friendly if status.signing_cert else ""
@@ -224,7 +237,7 @@ async def verify_detached(
     if not (status.intact and status.valid):
         problem = "the signed data was changed or the signature does not verify"
     elif not status.trusted:
-        problem = "the signing certificate is not one this server trusts"
+        problem = _untrusted(status)
     return SignatureVerdict(
         status.intact and status.valid,
         bool(status.trusted),
@@ -232,6 +245,12 @@ async def verify_detached(
         status.signer_reported_dt,
         problem,
     )
+
+
+def _untrusted(status: Any) -> str:
+    indication = getattr(status, "trust_problem_indic", None)
+    detail = f" ({indication.name.lower()})" if indication is not None else ""
+    return f"the signing certificate is not one this server trusts{detail}"
 
 
 def load_certificates(path: Path) -> list[x509.Certificate]:

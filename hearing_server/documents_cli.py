@@ -125,6 +125,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         catalog = RecordingCatalog(
             service, settings.effective_recordings_dir, DownloadLinks(settings.signing_key())
         )
+        await catalog.reconcile()  # recordings the server has not registered since they ended
         try:
             return await CaseFileExport(service, settings, documents, catalog).export(
                 CLI_ACTOR, session_id, output
