@@ -163,6 +163,8 @@ async def test_the_bundle_verifies_and_a_changed_one_does_not(api: Api, tmp_path
     assert index["case"]["number"] == "123/2026/HS-ST"
     defendant = next(p for p in participants if p["role"] == "defendant")
     assert defendant["identity_verified"] is True and defendant["point"]
+    [check] = defendant["identity_checks"]
+    assert check["by"] == "system" and isinstance(check["audit_seq"], int)
     assert {e["action"] for e in audit} >= {"minutes.sign", "minutes.edit"}
     assert all(e["hash"] and e["previous_hash"] for e in audit)
     assert people
