@@ -41,9 +41,22 @@ class MissingFont(RuntimeError):
     """The font the PDF embeds is not installed: say which and how to get it."""
 
 
+class _MinutesPdf(FPDF):
+    """Every page numbered "Trang x/y" with the case number, as a bound court file needs."""
+
+    case_number = ""
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font(FONT_FAMILY, "", SIZE - 3)
+        text = f"Biên bản phiên tòa số {self.case_number} - Trang {self.page_no()}/{{nb}}"
+        self.cell(0, 5, text, align=Align.C)
+
+
 def minutes_pdf(minutes: Minutes, time_zone: str, font_dir: Path, created: datetime) -> bytes:
     """``created`` is the document's creation date, from the server's clock."""
-    pdf = FPDF(format="A4")
+    pdf = _MinutesPdf(format="A4")
+    pdf.case_number = minutes.header.case_number
     pdf.set_margins(25, 20, 20)  # the left margin a bound court file needs
     pdf.set_auto_page_break(True, margin=20)
     pdf.set_creation_date(created)
@@ -101,14 +114,17 @@ def _add_fonts(pdf: FPDF, font_dir: Path) -> bool:
 
 
 def _letterhead(pdf: FPDF, left: tuple[Run, ...], right: tuple[Run, ...]) -> None:
-    width = (pdf.w - pdf.l_margin - pdf.r_margin) / 2
+    """The motto's column is the wider, so its first line stays on one line as the form
+    prints it."""
+    full = pdf.w - pdf.l_margin - pdf.r_margin
+    columns = ((pdf.l_margin, full * 0.4, left), (pdf.l_margin + full * 0.4, full * 0.6, right))
     top = pdf.get_y()
     bottom = top
-    for column, runs in enumerate((left, right)):
-        pdf.set_xy(pdf.l_margin + column * width, top)
+    for x, width, runs in columns:
+        pdf.set_xy(x, top)
         for run in runs:
             pdf.set_font(FONT_FAMILY, "B" if run.bold else "", SIZE - 1)
-            pdf.set_x(pdf.l_margin + column * width)
+            pdf.set_x(x)
             pdf.multi_cell(width, LINE, run.text, align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
         bottom = max(bottom, pdf.get_y())
     pdf.set_xy(pdf.l_margin, bottom + 4)
