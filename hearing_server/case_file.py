@@ -38,6 +38,7 @@ from hearing_server.settings import Settings
 from rooms.audit import SealedEntry
 from rooms.events import IdentityVerified
 from rooms.ids import ParticipantId, SessionId
+from rooms.minutes import ensure_signed
 from rooms.participants import Actor
 from rooms.permissions import StaffAction, ensure_staff_may_in_court
 from rooms.session import CourtSession
@@ -112,12 +113,16 @@ class CaseFileExport:
         async def read_trail(uow: UnitOfWork) -> list[SealedEntry]:
             return await uow.audit.read(session.id)
 
+        minutes = await self.service.minutes(session.id)
+
+        def check() -> None:
+            ensure_staff_may_in_court(actor, StaffAction.EXPORT_CASE_FILE, session.court_id)
+            ensure_signed(minutes)
+
         trail = await self.service.staff_work(
             actor,
             "case_file.export",
-            lambda: ensure_staff_may_in_court(
-                actor, StaffAction.EXPORT_CASE_FILE, session.court_id
-            ),
+            check,
             read_trail,
             {"case_number": session.case.number if session.case else ""},
             audit_accepted=False,

@@ -19,21 +19,15 @@ from pathlib import Path
 from hearing_server.document_signing import DocumentSigner
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
-from rooms.errors import InvalidTransition
-from rooms.minutes import Minutes
+from rooms.errors import DomainError
+from rooms.minutes import Minutes, ensure_signed
 from rooms.participants import Actor
 from rooms.session import CourtSession
-from rooms.text import Text
 from web.minutes_docx import minutes_docx
 from web.minutes_pdf import minutes_pdf
 
-__all__ = ["NOT_SIGNED", "MinutesDocuments", "MinutesFile", "file_stem"]
+__all__ = ["MinutesDocuments", "MinutesFile", "file_stem"]
 
-NOT_SIGNED = Text(
-    "Biên bản chưa được Thẩm phán chủ tọa và Thư ký ký; chưa có bản PDF có chữ ký số.",
-    "The minutes are not yet signed by the presiding judge and the clerk; there is no signed "
-    "PDF yet.",
-)
 PDF_REASON = "Biên bản phiên tòa đã được Thẩm phán chủ tọa phiên tòa và Thư ký phiên tòa ký"
 
 
@@ -77,8 +71,13 @@ class MinutesDocuments:
     async def signed_pdf(self, actor: Actor, session: CourtSession, time_zone: str) -> MinutesFile:
         """The signed PDF of the minutes' current version; refused while they are unsigned."""
         minutes = await self.service.minutes(session.id)
-        if not minutes.signed:
-            raise InvalidTransition("minutes.not_signed", NOT_SIGNED)
+        try:
+            ensure_signed(minutes)
+        except DomainError as error:
+            await self.service.audit_edge(
+                actor, "minutes.pdf", session.id, "refused", {}, rule=error.rule
+            )
+            raise
         path = self.directory / session.id / f"v{minutes.version}-{minutes.document_hash()}.pdf"
         lock = self._making.setdefault(session.id, asyncio.Lock())
         async with lock:

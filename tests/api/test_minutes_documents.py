@@ -119,6 +119,11 @@ async def test_unsigned_minutes_have_no_pdf_and_no_bundle(api: Api) -> None:
     reply.error(409, "invalid_state", "minutes.not_signed")
     reply = await api.get(f"{API}/sessions/{sid}/documents/case-file.zip")
     reply.error(409, "invalid_state", "minutes.not_signed")
+    refused = [e for e in await api.audit(session_id=sid) if e["outcome"] == "refused"]
+    assert [(e["action"], e["rule"]) for e in refused] == [
+        ("minutes.pdf", "minutes.not_signed"),
+        ("case_file.export", "minutes.not_signed"),
+    ]
 
 
 async def test_a_participant_reads_the_pdf_only_once_signed(api: Api) -> None:
