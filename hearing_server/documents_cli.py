@@ -26,6 +26,7 @@ from hearing_server.services import HearingService
 from hearing_server.settings import Settings
 from rooms.ids import SessionId
 from rooms.participants import Actor
+from web.minutes_pdf import MissingFont
 
 __all__ = ["add_document_commands"]
 
@@ -134,7 +135,11 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
             await asyncio.to_thread(output.unlink, missing_ok=True)
             raise
 
-    bundle: ExportedBundle = args.with_service(settings, export)
+    try:
+        bundle: ExportedBundle = args.with_service(settings, export)
+    except MissingFont as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {bundle.path} ({bundle.size} bytes, SHA-256 {bundle.sha256})")
     return 0
 

@@ -282,3 +282,15 @@ async def test_a_closed_hearings_minutes_are_not_shown_to_the_parties(api: Api) 
         assert pdf.status == 403
     async with api.client.get(f"/join/{tokens['clerk']}") as page:
         assert page.status == 200 and "BIÊN BẢN PHIÊN TÒA" in await page.text()
+
+
+async def test_a_missing_font_is_named_and_nothing_is_kept(api: Api, tmp_path: Path) -> None:
+    sid, _people = await signed_hearing(api)
+    settings = api.client.server.app[SETTINGS]
+    documents = api.client.server.app[MINUTES_DOCUMENTS]
+    documents.settings = settings.model_copy(update={"document_font_dir": tmp_path / "none"})
+    reply = await api.get(f"{API}/sessions/{sid}/documents/minutes.pdf")
+    assert reply.error(503, "server.font_missing")["message"]["vi"].startswith("Máy chủ")
+    assert not (settings.data_dir / "minutes" / sid).exists() or not any(
+        (settings.data_dir / "minutes" / sid).iterdir()
+    )
