@@ -294,3 +294,30 @@ async def test_a_missing_font_is_named_and_nothing_is_kept(api: Api, tmp_path: P
     assert not (settings.data_dir / "minutes" / sid).exists() or not any(
         (settings.data_dir / "minutes" / sid).iterdir()
     )
+
+
+async def test_an_amendment_makes_a_new_signed_pdf_and_the_old_one_still_verifies(
+    api: Api,
+) -> None:
+    sid, people = await signed_hearing(api)
+    tokens = people["tokens"]
+    url = f"{API}/sessions/{sid}/documents/minutes.pdf"
+    _, before, _ = await download(api, url)
+    asked = await api.post(
+        f"{API}/sessions/{sid}/minutes/amendments",
+        {"text": "Bổ sung: bị cáo xin giảm nhẹ hình phạt"},
+        token=tokens["defendant"],
+    )
+    assert asked.status == 201, asked.body
+    _, after, _ = await download(api, url)
+    assert after != before
+    text = " ".join(" ".join(page.extract_text().split()) for page in _pages(after))
+    assert "Bổ sung: bị cáo xin giảm nhẹ hình phạt" in text
+    trusted = trusted_certificates(api.client.server.app[SETTINGS])
+    assert (await verify_pdf(before, trusted)).ok and (await verify_pdf(after, trusted)).ok
+    hashes = [
+        e["detail"]["sha256"]
+        for e in await api.audit(session_id=sid)
+        if e["action"] == "minutes.pdf"
+    ]
+    assert hashes == [hashlib.sha256(before).hexdigest(), hashlib.sha256(after).hexdigest()]
