@@ -6,12 +6,12 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest services browser bench bench-fanout bench-composition messages clean
+.PHONY: run test lint typecheck pytest services browser fonts bench bench-fanout bench-composition messages clean
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(BIN)/hearing-server serve
 
-test: $(STAMP) services browser lint typecheck pytest
+test: $(STAMP) services browser fonts lint typecheck pytest
 
 $(STAMP): pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ services:
 # Browser tests run Debian's Chromium with a fake camera and microphone.
 browser:
 	@bash scripts/ensure-chromium
+
+# The minutes' PDF embeds DejaVu Serif (Vietnamese letters): Debian's fonts-dejavu-core.
+fonts:
+	@bash scripts/ensure-fonts
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

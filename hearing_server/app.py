@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from hearing_server.bus import EventBus, LocalEventBus, RedisEventBus
+from hearing_server.case_file import CaseFileExport
+from hearing_server.minutes_documents import MinutesDocuments
 from hearing_server.persistence.database import Database
 from hearing_server.presence import ConnectionPresence, LocalPresence, RedisPresence
 from hearing_server.recordings import DownloadLinks, RecordingCatalog
@@ -30,9 +32,11 @@ from web.errors import error_middleware
 from web.health import healthz, loop_lag_metrics, metrics, request_metrics
 from web.hearing import add_hearing_routes
 from web.keys import (
+    CASE_FILES,
     HEALTH_CHECKS,
     LOOP_LAG,
     METRICS,
+    MINUTES_DOCUMENTS,
     PRESENCE,
     RECORDINGS,
     SERVICE,
@@ -173,6 +177,8 @@ def _services(clock: Clock) -> Any:
                 settings.recording_retention_days,
             )
             await catalog.reconcile()
+            documents = app[MINUTES_DOCUMENTS] = MinutesDocuments(service, settings)
+            app[CASE_FILES] = CaseFileExport(service, settings, documents, catalog)
             dispatcher = app[WEBHOOK_DISPATCHER] = WebhookDispatcher(
                 database, clock, poll_seconds=settings.webhook_poll_seconds
             )

@@ -28,6 +28,7 @@ from hearing_server.case_import import (
     parse_case_file,
 )
 from hearing_server.demo import create_demo
+from hearing_server.documents_cli import add_document_commands
 from hearing_server.persistence.database import Database
 from hearing_server.recordings_cli import add_recordings_commands
 from hearing_server.services import HearingService, utc_now
@@ -131,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=_audit_verify)
     add_recordings_commands(sub, _with_service)
+    add_document_commands(sub, _with_service)
 
     cases = sub.add_parser("cases", help="the case registry").add_subparsers(
         required=True, metavar="ACTION"

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from hearing_server.document_signing import court_certificate
 from hearing_server.recordings import DownloadLinks, RecordingCatalog, files_of
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
@@ -22,7 +23,7 @@ from recorder.integrity import seal_recording, verify_recording
 from recorder.jobs import LocalJobs, RedisJobs, composition_worker
 from recorder.layout import RecordingPaths
 from recorder.manifest import build_manifest
-from recorder.signing import CourtCertificate, ServerKey
+from recorder.signing import ServerKey
 from rooms.errors import DomainError
 from rooms.participants import Actor
 from rooms.recordings import Recording, RetentionDecision
@@ -103,16 +104,6 @@ def find_recording(settings: Settings, name: str) -> RecordingPaths | None:
         if recording.recording_id == name:
             return recording
     return None
-
-
-def court_certificate(settings: Settings) -> CourtCertificate | None:
-    if settings.recording_court_pkcs12 is None:
-        return None
-    password = settings.recording_court_pkcs12_password
-    return CourtCertificate.from_pkcs12(
-        settings.recording_court_pkcs12,
-        None if password is None else password.get_secret_value(),
-    )
 
 
 def _list(settings: Settings, args: argparse.Namespace) -> int:

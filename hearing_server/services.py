@@ -938,16 +938,18 @@ class HearingService:
         detail: dict[str, Any] | None = None,
         *,
         audit_accepted: bool = True,
+        session_id: str | None = None,
     ) -> T:
-        """Staff work outside any one session, kept to the rules every command keeps: the
-        permission check first (a refusal audited), the work, its audit entry, one commit.
-        For edges with tables of their own (webhooks) that have no domain aggregate."""
+        """Staff work outside the session aggregate, kept to the rules every command keeps:
+        the permission check first (a refusal audited), the work, its audit entry, one
+        commit. For edges with tables of their own (webhooks) that have no domain aggregate,
+        and for reads about one session (``session_id``) such as its case-file export."""
         detail = detail or {}
         async with self.database.unit_of_work() as uow:
-            await self._permit(uow, actor, action, None, check, detail)
+            await self._permit(uow, actor, action, session_id, check, detail)
             result = await work(uow)
             if audit_accepted:
-                await self._audit(uow, actor, action, None, "accepted", detail)
+                await self._audit(uow, actor, action, session_id, "accepted", detail)
             await uow.commit()
             return result
 

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     """The court's own certificate and key (PKCS#12 from its CA): recordings' manifests are
     then also signed with it (CMS), beside the server's Ed25519 key."""
     recording_court_pkcs12_password: SecretStr | None = None
+    document_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+    """Where DejaVu Serif is (Debian's ``fonts-dejavu-core``): the minutes' PDF embeds it, for
+    its Vietnamese letters."""
+    export_recording_max_mb: int = Field(default=512, ge=0)
+    """A composed recording up to this size goes into a hearing's case-file bundle; a larger
+    one is named there by its hash and the address of its staff page."""
     recording_retention_days: dict[str, int] = Field(default_factory=dict)
     """Days a recording is kept after it ends, per case type (``criminal``, ``civil``, …);
     a case type left out is kept for ever. Deletion runs only when asked (CLI or API)."""

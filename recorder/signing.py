@@ -14,6 +14,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from asn1crypto import cms as asn1_cms
@@ -23,17 +24,22 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.x509.oid import NameOID
 
 __all__ = [
+    "SERVER_CERTIFICATE_FILE",
     "SERVER_KEY_FILE",
     "CmsSignature",
     "CourtCertificate",
     "ServerKey",
+    "server_certificate",
     "verify_cms",
     "verify_ed25519",
 ]
 
 SERVER_KEY_FILE = "recording_signing_key.pem"
+SERVER_CERTIFICATE_FILE = "recording_signing_cert.pem"
+SERVER_CERTIFICATE_NAME = "Máy chủ phiên tòa trực tuyến (khóa của máy chủ)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,70 @@ class ServerKey:
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
         return hashlib.sha256(raw).hexdigest()
+
+
+def server_certificate(key: ServerKey, data_dir: Path) -> x509.Certificate:
+    """A self-signed certificate for the server's key, made once and kept beside it: PDF
+    (PAdES) and CMS signatures name their signer by a certificate. One that no longer names
+    the key (the key was replaced) is made again."""
+    path = data_dir / SERVER_CERTIFICATE_FILE
+    public = key.private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    if path.exists():
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        held = certificate.public_key()
+        if isinstance(held, Ed25519PublicKey) and public == held.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        ):
+            return certificate
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, SERVER_CERTIFICATE_NAME),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, key.fingerprint[:32]),
+        ]
+    )
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(NO_EXPIRY)  # the key has no end of life either (RFC 5280 4.1.2.5)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key.private, None)
+    )
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    try:
+        if path.exists():  # one for a replaced key: this one takes its place
+            os.replace(temporary, path)
+        else:  # created once: a process that loses the race uses the winner's
+            os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink(missing_ok=True)
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+NO_EXPIRY = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def verify_ed25519(public_key_pem: str, data: bytes, signature: bytes) -> bool:

@@ -481,6 +481,32 @@ def ensure_may_read(role: Role, minutes: Minutes, closed_hearing: bool) -> None:
         )
 
 
+NOT_SIGNED = Text(
+    "Biên bản chưa được Thẩm phán chủ tọa phiên tòa và Thư ký phiên tòa ký.",
+    "The minutes are not yet signed by the presiding judge and the clerk.",
+)
+
+
+def ensure_signed(minutes: Minutes) -> None:
+    """What leaves the court as the minutes (the signed PDF, the case file) is the signed
+    text: nothing is handed out before both signatures."""
+    if not minutes.signed:
+        raise InvalidTransition("minutes.not_signed", NOT_SIGNED)
+
+
+def readable_after_hearing(role: Role, minutes: Minutes, closed_hearing: bool) -> bool:
+    """Whether a join link opens the minutes, read only, once the hearing has ended: the signed
+    text for whoever may read it (``ensure_may_read``), so never a closed hearing's for the
+    parties; before both signatures there is nothing to show, the court's own people included."""
+    if not minutes.signed:
+        return False
+    try:
+        ensure_may_read(role, minutes, closed_hearing)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _speaker(person: Participant) -> Speaker:
     return Speaker(person.id, person.name, person.role)
 

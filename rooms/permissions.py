@@ -109,6 +109,7 @@ class StaffAction(StrEnum):
     HOLD_RECORDINGS = "hold_recordings"
     DELETE_RECORDINGS = "delete_recordings"
     END_ABANDONED = "end_abandoned"
+    EXPORT_CASE_FILE = "export_case_file"
 
 
 STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
@@ -143,6 +144,10 @@ STAFF_PERMISSIONS: dict[StaffAction, frozenset[StaffRole]] = {
     # to end: a judge of the court decides it, an administrator may clear it up; a reason is
     # always given and audited. Routine scheduling staff may not end a hearing.
     StaffAction.END_ABANDONED: frozenset({StaffRole.ADMIN, StaffRole.JUDGE}),
+    # The case-file bundle carries the identity checks and the hearing's audit extract to
+    # the case registry: the court's clerks keep the case file, its judges answer for it, an
+    # administrator helps out. IT staff run the hearing's technology, not its file.
+    StaffAction.EXPORT_CASE_FILE: frozenset({StaffRole.ADMIN, StaffRole.JUDGE, StaffRole.CLERK}),
 }
 
 OFFICIAL_LINK_ROLES = OFFICIAL_ROLES | {Role.CHAIR}

@@ -22,14 +22,24 @@ from rooms.cases import Case, MeetingInfo
 from rooms.errors import InvalidInput, NotFound, PermissionDenied
 from rooms.ids import CourtId, InvitationId, ParticipantId, PointId, SessionId, UserId
 from rooms.minutes import EntryKind, Minutes, Section, Speaker, ensure_may_read
+from rooms.participants import Actor
 from rooms.recordings import RetentionDecision
 from rooms.roles import SessionKind
 from rooms.session import ensure_schedulable
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
-from web.keys import RECORDINGS, SERVICE, SETTINGS, VERIFICATIONS, WEBHOOKS
+from web.keys import (
+    CASE_FILES,
+    MINUTES_DOCUMENTS,
+    RECORDINGS,
+    SERVICE,
+    SETTINGS,
+    VERIFICATIONS,
+    WEBHOOKS,
+)
 from web.openapi import build_openapi
+from web.temporary_download import send_temporary_file
 
 PREFIX = "/api/v1"
 
@@ -609,6 +619,56 @@ async def sign_amendment(call: Call) -> s.MinutesOut:
     )
 
 
+async def minutes_pdf_for_participant(call: Call) -> web.Response:
+    """The signed PDF for someone who took part, when the rules let them read the minutes."""
+    join = _own_session(call)
+    service = call.request.app[SERVICE]
+    minutes = await service.minutes(join.session.id)
+    ensure_may_read(join.participant.role, minutes, join.session.is_closed_hearing)
+    court = await service.court(Actor.system(), join.session.court_id)
+    actor = Actor.participant(join.participant.id, join.participant.name)
+    document = await call.request.app[MINUTES_DOCUMENTS].signed_pdf(
+        actor, join.session, court.time_zone
+    )
+    return _document_response(document.data, document.media_type, document.name)
+
+
+async def minutes_pdf_for_staff(call: Call) -> web.Response:
+    """The signed PDF for the hearing court's staff."""
+    service = call.request.app[SERVICE]
+    session = await service.session(call.staff, SessionId(call.path("session_id")))
+    court = await service.court(call.staff, session.court_id)
+    document = await call.request.app[MINUTES_DOCUMENTS].signed_pdf(
+        call.staff, session, court.time_zone
+    )
+    return _document_response(document.data, document.media_type, document.name)
+
+
+async def case_file_bundle(call: Call) -> web.StreamResponse:
+    """The case-file bundle (ZIP), made for this download and removed once sent."""
+    bundle = await call.request.app[CASE_FILES].export_to_temporary(
+        call.staff, SessionId(call.path("session_id"))
+    )
+    headers = {
+        "Content-Type": "application/zip",
+        "Content-Disposition": f'attachment; filename="{bundle.name}"',
+        "Cache-Control": "private, no-store",
+    }
+    return await send_temporary_file(call.request, bundle.path, headers)
+
+
+def _document_response(data: bytes, media_type: str, name: str) -> web.Response:
+    return web.Response(
+        body=data,
+        content_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 # ---------------------------------------------------------------------- audit
 
 
@@ -924,6 +984,35 @@ ENDPOINTS: list[Endpoint] = [
         Auth.JOIN,
         response=s.MinutesOut,
         errors=(403, 404, 422),
+    ),
+    Endpoint(
+        "GET",
+        SESSION + "/minutes/pdf",
+        minutes_pdf_for_participant,
+        "The signed minutes as a signed PDF (PAdES), for those who may read them",
+        "minutes",
+        Auth.JOIN,
+        media="application/pdf",
+        errors=(403, 404, 409),
+    ),
+    Endpoint(
+        "GET",
+        SESSION + "/documents/minutes.pdf",
+        minutes_pdf_for_staff,
+        "The signed minutes as a signed PDF (PAdES), for the court's staff",
+        "minutes",
+        media="application/pdf",
+        errors=(403, 404, 409),
+    ),
+    Endpoint(
+        "GET",
+        SESSION + "/documents/case-file.zip",
+        case_file_bundle,
+        "The hearing's case-file bundle: signed minutes, recordings, participants, audit "
+        "extract, each hashed in a signed index",
+        "minutes",
+        media="application/zip",
+        errors=(403, 404, 409),
     ),
     Endpoint(
         "PUT",

@@ -22,6 +22,7 @@ from rooms.errors import (
     PolicyViolation,
 )
 from rooms.text import Text
+from web.minutes_pdf import MissingFont
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,13 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
 STORAGE_FULL = Text(
     "Máy chủ đã hết dung lượng lưu trữ; thao tác chưa được lưu. Bộ phận kỹ thuật đã được báo.",
     "The server's storage is full; nothing was saved. IT staff have been alerted.",
+)
+
+
+FONT_MISSING = Text(
+    "Máy chủ chưa cài phông chữ để tạo bản PDF của biên bản; bộ phận kỹ thuật cần cài gói "
+    "fonts-dejavu-core.",
+    "The server lacks the font the minutes' PDF needs; IT staff must install fonts-dejavu-core.",
 )
 
 
@@ -104,6 +112,9 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except MissingFont as error:
+        log.error("%s %s: %s", request.method, request.path, error)
+        return error_response(503, "server.font_missing", "server.font_missing", FONT_MISSING)
     except Exception as error:
         if is_storage_full(error):
             log.error("storage full on %s %s: %s", request.method, request.path, error)

@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from hearing_server.case_file import CaseFileExport
+from hearing_server.minutes_documents import MinutesDocuments
 from hearing_server.presence import ConnectionPresence
 from hearing_server.recordings import RecordingCatalog
 from hearing_server.services import HearingService
@@ -31,3 +33,7 @@ RECORDINGS = web.AppKey("recordings", RecordingCatalog)
 """The recordings catalogue: search, access, download links, holds and retention."""
 VERIFICATIONS = web.AppKey("verifications", VerificationCache)
 """Recording verifications kept until a file of the recording changes."""
+MINUTES_DOCUMENTS = web.AppKey("minutes_documents", MinutesDocuments)
+"""The minutes as files: the DOCX and the signed PDF."""
+CASE_FILES = web.AppKey("case_files", CaseFileExport)
+"""A hearing's case-file bundle for the case registry."""

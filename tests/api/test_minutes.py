@@ -37,7 +37,11 @@ async def hearing_with_signers(api: Api) -> tuple[str, dict[str, Any]]:
     clerk, pj = Actor.participant(ids["clerk"]), Actor.participant(ids["presiding_judge"])
     defendant = ids["defendant"]
     await api.service.execute(
-        SYSTEM, session_id, "v", lambda s: s.verify_identity(clerk, defendant)
+        SYSTEM,
+        session_id,
+        "session.verify_identity",
+        lambda s: s.verify_identity(clerk, defendant),
+        {"participant_id": defendant},  # as signalling audits the command
     )
     await api.service.execute(SYSTEM, session_id, "a", lambda s: s.admit(clerk, defendant))
     await api.service.execute(SYSTEM, session_id, "s", lambda s: s.start(pj))

@@ -34,6 +34,7 @@ from rooms.minutes import (
     Speaker,
     form_for,
     header_of,
+    readable_after_hearing,
 )
 from rooms.session import CourtSession
 
@@ -187,3 +188,20 @@ def test_signing_locks_and_amendments_are_appended_and_chained() -> None:
         "minutes.amendment_sign",
         "minutes.amendment_sign",
     ]
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_after_the_hearing_the_signed_minutes_are_read_by_whom_the_rules_allow(
+    closed: bool,
+) -> None:
+    session, minutes = _run_hearing()
+    for role in (Role.DEFENDANT, Role.CLERK, Role.PRESIDING_JUDGE):
+        assert not readable_after_hearing(role, minutes, closed)  # nothing signed to show
+    minutes.sign(Role.CLERK, session.participants[CLERK], AT)
+    assert not readable_after_hearing(Role.DEFENDANT, minutes, closed)  # one signature only
+    minutes.sign(Role.PRESIDING_JUDGE, session.participants[PJ], AT)
+    assert readable_after_hearing(Role.CLERK, minutes, closed)
+    assert readable_after_hearing(Role.PRESIDING_JUDGE, minutes, closed)
+    assert readable_after_hearing(Role.DEFENDANT, minutes, closed) is not closed
+    assert readable_after_hearing(Role.DEFENCE_COUNSEL, minutes, closed) is not closed
+    assert not readable_after_hearing(Role.OBSERVER, minutes, closed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -31,7 +32,7 @@ from tests.api.conftest import ADMIN_PASSWORD, CLI, _cheap_password_hashing  # n
 from tests.conftest import FakeClock
 from tests.recorder.recording_fixture import START as RECORDING_START
 from tests.recorder.recording_fixture import make_recording
-from web.keys import RECORDINGS, SERVICE
+from web.keys import RECORDINGS, SERVICE, SETTINGS
 
 Client = TestClient[Any, Any]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -765,3 +766,46 @@ async def test_the_recording_page_plays_the_minutes_from_their_moment_and_names_
     assert (
         "Nguyễn Văn A · Thẩm phán chủ tọa phiên tòa" in people and "presiding_judge" not in people
     )
+
+
+async def _sign_minutes(service: HearingService, session_id: str) -> None:
+    """The presiding judge and the clerk of the hearing sign its minutes."""
+    sid = SessionId(session_id)
+    point = (await service.session(CLI, sid)).central_point.id
+    for name, role in (("Nguyễn Văn Chủ", Role.PRESIDING_JUDGE), ("Lê Thị Thư", Role.CLERK)):
+        person, _link = await service.add_participant(CLI, sid, name, role, point)
+        now = service.clock()
+        await service.change_minutes(
+            person,
+            sid,
+            "minutes.sign",
+            lambda m, p=person, r=role, at=now: m.sign(r, p, at),
+            {},
+        )
+
+
+async def test_the_signed_pdf_and_the_case_file_download_from_the_session_page(
+    admin: Browser,
+) -> None:
+    session_id = await admin.schedule_hearing()
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert "minutes.pdf" not in page.text and "case-file.zip" not in page.text
+    async with admin.client.get(f"/staff/sessions/{session_id}/minutes.pdf") as response:
+        assert response.status == 409  # not signed: the refusal page, no file
+    await _sign_minutes(admin.service, session_id)
+    page = await admin.get(f"/staff/sessions/{session_id}", lang="vi")
+    assert f"/staff/sessions/{session_id}/minutes.pdf" in page.text
+    assert "Tải biên bản đã ký (PDF)" in page.text and "Tải hồ sơ vụ án (ZIP)" in page.text
+    async with admin.client.get(f"/staff/sessions/{session_id}/minutes.pdf") as response:
+        assert response.status == 200 and response.content_type == "application/pdf"
+        assert response.headers["Content-Disposition"].endswith('bien-ban-88-2026-HS-ST.pdf"')
+        assert (await response.read()).startswith(b"%PDF")
+    async with admin.client.get(f"/staff/sessions/{session_id}/case-file.zip") as response:
+        assert response.status == 200 and response.content_type == "application/zip"
+        assert response.headers["Content-Disposition"].endswith('ho-so-88-2026-HS-ST.zip"')
+        bundle = zipfile.ZipFile(io.BytesIO(await response.read()))
+    assert {"index.json", "index.p7s", "minutes/bien-ban-88-2026-HS-ST.pdf"} <= set(
+        bundle.namelist()
+    )
+    exports = admin.client.server.app[SETTINGS].data_dir / "exports"
+    assert list(exports.iterdir()) == []  # the download's file is removed once sent

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.hearing.join import join_page, join_without_token
+from web.hearing.join import join_minutes_pdf, join_page, join_without_token
 
 __all__ = ["add_hearing_routes"]
 
 
 def add_hearing_routes(app: web.Application) -> None:
     app.router.add_get("/join/{token}", join_page, name="join")
+    app.router.add_get("/join/{token}/minutes.pdf", join_minutes_pdf)
     app.router.add_get("/join/", join_without_token)
     app.router.add_get("/join", join_without_token)

@@ -11,8 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from hearing_server.services import AuthenticationFailed
+from hearing_server.services import AuthenticationFailed, JoinContext
 from rooms.courts import Court
+from rooms.minutes import readable_after_hearing
 from rooms.participants import Actor, Participant
 from rooms.permissions import MINUTES_PERMISSIONS, Action, MinutesAction, may
 from rooms.roles import ROLES_BY_KIND, SessionKind
@@ -26,7 +27,8 @@ from rooms.states import (
 )
 from rooms.text import Text
 from web.i18n import locale_of
-from web.keys import SERVICE
+from web.keys import MINUTES_DOCUMENTS, SERVICE
+from web.minutes_layout import minutes_blocks
 from web.pages import render
 
 GONE_RULES = frozenset({"join.token_expired", "join.token_revoked"})
@@ -52,6 +54,11 @@ PRIVATE_HEADERS = {
 ENDED = Text(
     "Phiên này đã kết thúc, bị hoãn hoặc bị hủy; đường dẫn không còn dùng được.",
     "This session has ended, was postponed or was cancelled; the link can no longer be used.",
+)
+
+NOT_READABLE = Text(
+    "Biên bản phiên tòa chưa được ký, hoặc bạn không được xem biên bản của phiên tòa này.",
+    "The hearing's minutes are not signed yet, or you may not read the minutes of this hearing.",
 )
 
 NO_TOKEN = Text(
@@ -83,7 +90,7 @@ async def join_page(request: web.Request) -> web.Response:
         return await _refused(request, status, in_language(error.message, code))
     session, person = context.session, context.participant
     if session.state in ENDED_SESSION_STATES:
-        return await _refused(request, 410, in_language(ENDED, code))
+        return await _after_the_hearing(request, context, token, code)
     # The token was checked just above: the page reads its court as the server itself.
     court = await service.court(Actor.system(), session.court_id)
     permissions = {action.value for action in Action if may(person.role, action)}
@@ -171,6 +178,67 @@ def page_config(
         if Action.SET_SCREENING.value in permissions
         else [],
     }
+
+
+async def _after_the_hearing(
+    request: web.Request, context: JoinContext, token: str, code: str
+) -> web.Response:
+    """An ended session's link: the signed minutes, read only, where the rules let this
+    person read them (``readable_after_hearing``); otherwise 410 as before."""
+    session, person = context.session, context.participant
+    if session.kind is not SessionKind.HEARING or session.case is None:
+        return await _refused(request, 410, in_language(ENDED, code))
+    service = request.app[SERVICE]
+    minutes = await service.minutes(session.id)
+    if not readable_after_hearing(person.role, minutes, session.is_closed_hearing):
+        return await _refused(request, 410, in_language(ENDED, code))
+    court = await service.court(Actor.system(), session.court_id)
+    await service.audit_edge(
+        Actor.participant(person.id, person.name),
+        "minutes.read",
+        session.id,
+        "accepted",
+        {"document_hash": minutes.document_hash(), "through": "join_link"},
+    )
+    response = await render(
+        request,
+        "hearing/minutes.html",
+        blocks=minutes_blocks(minutes, court.time_zone),
+        person=person,
+        role_label=in_language(person.role.label, code),
+        pdf_path=f"/join/{token}/minutes.pdf",
+    )
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+async def join_minutes_pdf(request: web.Request) -> web.Response:
+    """The signed PDF through the join link, for whoever the read-only view is for."""
+    service = request.app[SERVICE]
+    code = locale_of(request)
+    try:
+        context = await service.resolve_join_token(request.match_info["token"])
+    except AuthenticationFailed as error:
+        status = 410 if error.rule in GONE_RULES else 404
+        return await _refused(request, status, in_language(error.message, code))
+    session, person = context.session, context.participant
+    minutes = await service.minutes(session.id)
+    if session.case is None or not readable_after_hearing(
+        person.role, minutes, session.is_closed_hearing
+    ):
+        return await _refused(request, 403, in_language(NOT_READABLE, code))
+    court = await service.court(Actor.system(), session.court_id)
+    document = await request.app[MINUTES_DOCUMENTS].signed_pdf(
+        Actor.participant(person.id, person.name), session, court.time_zone
+    )
+    return web.Response(
+        body=document.data,
+        content_type=document.media_type,
+        headers={
+            **PRIVATE_HEADERS,
+            "Content-Disposition": f'attachment; filename="{document.name}"',
+        },
+    )
 
 
 async def _refused(request: web.Request, status: int, message: str) -> web.Response:

@@ -93,6 +93,9 @@ ACTIONS: dict[str, Text] = {
         "Quyết định về yêu cầu sửa đổi, bổ sung biên bản", "Decide on an amendment"
     ),
     "minutes.amendment_sign": Text("Ký phần sửa đổi, bổ sung biên bản", "Sign an amendment"),
+    "minutes.pdf": Text("Lập bản PDF có chữ ký của biên bản", "Issue the signed minutes (PDF)"),
+    "minutes.read": Text("Đọc biên bản phiên tòa đã ký", "Read the signed minutes"),
+    "case_file.export": Text("Xuất hồ sơ vụ án", "Export the case file"),
     "recording.register": Text("Lưu bản ghi vào danh mục", "Register a recording"),
     "recording.search": Text("Tìm bản ghi", "Search recordings"),
     "recording.view": Text("Xem bản ghi", "View a recording"),

@@ -24,7 +24,7 @@ from rooms.session import CourtSession
 from rooms.states import LIVE_SESSION_STATES, SESSION_STATE_LABELS, SessionState
 from web.i18n import locale_of
 from web.keys import SERVICE, SETTINGS
-from web.staff import auth, scheduling
+from web.staff import auth, case_documents, scheduling
 from web.staff.audit_words import Reader, Staff, staff_ids
 from web.staff.auth import staff_page
 from web.staff.layout import StaffLogin, court_of, staff_render
@@ -307,7 +307,9 @@ def add_staff_routes(app: web.Application) -> None:
     app.router.add_post(session + "/participants/{participant_id}/links", scheduling.issue_link)
     app.router.add_post(session + "/links/{invitation_id}/revoke", scheduling.revoke_link)
     app.router.add_post(session + "/cancel", scheduling.cancel_session)
-    app.router.add_get(session + "/minutes.docx", scheduling.minutes_docx_download)
+    app.router.add_get(session + "/minutes.docx", case_documents.minutes_docx_download)
+    app.router.add_get(session + "/minutes.pdf", case_documents.minutes_pdf_download)
+    app.router.add_get(session + "/case-file.zip", case_documents.case_file_download)
     app.router.add_post(session + "/end", scheduling.end_session)
     app.router.add_get("/staff/monitor", monitor, name="staff_monitor")
     app.router.add_get("/staff/audit", audit_log, name="staff_audit")

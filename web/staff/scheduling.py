@@ -26,7 +26,6 @@ from web import schemas as s
 from web.api import case_from_request as case_of
 from web.i18n import locale_of
 from web.keys import SERVICE
-from web.minutes_docx import minutes_docx
 from web.staff import forms
 from web.staff.auth import Handler, staff_page
 from web.staff.layout import (
@@ -298,25 +297,5 @@ async def _detail(
         refusal_at=error_at,
         fresh=fresh,
         canonical=detail_path(session.id),
-    )
-
-
-@staff_page
-async def minutes_docx_download(request: web.Request, login: StaffLogin) -> web.StreamResponse:
-    """The hearing's minutes as they stand, for the court's own staff (another court's are
-    refused by the session read)."""
-    service = request.app[SERVICE]
-    session = await service.session(login.actor, _session_id(request))
-    court = await service.court(login.actor, session.court_id)
-    document = minutes_docx(await service.minutes(session.id), court.time_zone)
-    safe_number = "".join(
-        c if c.isalnum() else "-" for c in (session.case.number if session.case else session.id)
-    )
-    return web.Response(
-        body=document,
-        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={
-            "Content-Disposition": f'attachment; filename="bien-ban-{safe_number}.docx"',
-            "Cache-Control": "no-store",
-        },
+        minutes_signed=session.case is not None and (await service.minutes(session.id)).signed,
     )
