@@ -14,12 +14,16 @@ from redis.asyncio import Redis
 from hearing_server.bus import EventBus, LocalEventBus, RedisEventBus
 from hearing_server.persistence.database import Database
 from hearing_server.presence import ConnectionPresence, LocalPresence, RedisPresence
+from hearing_server.recording_pipeline import RecordingPipeline
 from hearing_server.recordings import DownloadLinks, RecordingCatalog
+from hearing_server.recordings_cli import court_certificate
 from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
 from hearing_server.webhooks import NotifyingBus, WebhookDispatcher, WebhookOutbox, WebhookRegistry
+from recorder.jobs import jobs_for
 from recorder.service import Recorder
+from recorder.signing import ServerKey
 from signaling.forwarding import ForwardingGateway
 from signaling.gateway import MediaGateway, MediaGatewayFactory, NoMediaGateway, ServerOfferSender
 from signaling.server import SIGNALING, SignalingServer
@@ -33,6 +37,7 @@ from web.keys import (
     LOOP_LAG,
     METRICS,
     PRESENCE,
+    RECORDING_PIPELINE,
     RECORDINGS,
     SERVICE,
     SETTINGS,
@@ -60,8 +65,10 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[METRICS] = registry
+    pipeline = app[RECORDING_PIPELINE] = RecordingPipeline(settings.effective_recordings_dir)
     app.cleanup_ctx.append(_services(clock))
-    signaling = SignalingServer(settings, media or media_gateway_factory(settings))
+    signaling = SignalingServer(settings, media or media_gateway_factory(settings, pipeline))
+    pipeline.alert = signaling.monitoring.recording_failed
     signaling.attach(app)
     app[SIGNALING] = signaling
     app[LOOP_LAG] = signaling.loop_lag
@@ -79,8 +86,11 @@ def create_app(
     return app
 
 
-def media_gateway_factory(settings: Settings) -> MediaGatewayFactory:
-    """The forwarder when media is on (the default), otherwise signalling only."""
+def media_gateway_factory(
+    settings: Settings, pipeline: RecordingPipeline | None = None
+) -> MediaGatewayFactory:
+    """The forwarder when media is on (the default), otherwise signalling only. The recorder
+    tells ``pipeline`` of recordings opening, ending and failing; it does the rest."""
     if not settings.media_enabled:
         return NoMediaGateway
 
@@ -93,6 +103,9 @@ def media_gateway_factory(settings: Settings) -> MediaGatewayFactory:
                 settings.effective_recordings_dir,
                 segment_seconds=settings.recording_segment_seconds,
                 min_free_mb=settings.recording_min_free_mb,
+                on_failure=None if pipeline is None else pipeline.capture_failed,
+                on_started=None if pipeline is None else pipeline.recording_started,
+                on_stopped=None if pipeline is None else pipeline.recording_ended,
             ),
         )
 
@@ -169,7 +182,14 @@ def _services(clock: Clock) -> Any:
                 DownloadLinks(settings.signing_key()),
                 settings.recording_retention_days,
             )
-            await catalog.reconcile()
+            pipeline = app[RECORDING_PIPELINE]
+            await pipeline.start(
+                service,
+                catalog,
+                jobs_for(settings.redis_url),
+                ServerKey.load_or_create(settings.data_dir),
+                court_certificate(settings),
+            )
             dispatcher = app[WEBHOOK_DISPATCHER] = WebhookDispatcher(
                 database, clock, poll_seconds=settings.webhook_poll_seconds
             )
@@ -178,6 +198,7 @@ def _services(clock: Clock) -> Any:
             app[HEALTH_CHECKS] = {"database": database.ping, "redis": _redis_check(redis)}
             yield
         finally:
+            await app[RECORDING_PIPELINE].close()
             if WEBHOOK_DISPATCHER in app:
                 await app[WEBHOOK_DISPATCHER].stop()
             await bus.stop()

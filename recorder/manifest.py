@@ -208,10 +208,22 @@ def _gaps(entries: Iterable[JournalEntry]) -> list[dict[str, Any]]:
                 {
                     "kind": "segment_lost",
                     "track": entry.data.get("track"),
-                    "from": at,
-                    "to": at,
+                    "from": entry.data.get("from") or at,
+                    "to": entry.data.get("to") or at,
                     "reason": entry.data.get("reason", ""),
                     "file": entry.data.get("file"),
+                }
+            )
+        elif entry.type == "recording_stopped" and entry.data.get("reason") == "crash":
+            # The sweep's crash marker: nothing is held from the last thing known recorded
+            # until the server came back and closed the recording.
+            gaps.append(
+                {
+                    "kind": "crash",
+                    "track": None,
+                    "from": at,
+                    "to": entry.data.get("swept_at") or at,
+                    "reason": "the server stopped without closing the recording",
                 }
             )
     return gaps

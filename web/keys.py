@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from hearing_server.presence import ConnectionPresence
+from hearing_server.recording_pipeline import RecordingPipeline
 from hearing_server.recordings import RecordingCatalog
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
@@ -28,3 +29,5 @@ WEBHOOK_DISPATCHER = web.AppKey("webhook_dispatcher", WebhookDispatcher)
 """Sends the notifications the outbox holds; tests drive it with their own clock."""
 RECORDINGS = web.AppKey("recordings", RecordingCatalog)
 """The recordings catalogue: search, access, download links, holds and retention."""
+RECORDING_PIPELINE = web.AppKey("recording_pipeline", RecordingPipeline)
+"""Seals, registers and composes recordings as the recorder ends them; sweeps at start."""
