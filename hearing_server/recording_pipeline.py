@@ -80,6 +80,7 @@ class RecordingPipeline:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watching: dict[Path, asyncio.Task[None]] = {}
         self._closing = False
+        self._failing: dict[SessionId, set[str]] = {}
         self.swept: list[SweptRecording] = []
         "What the start-up sweep closed (for the log and for tests)."
 
@@ -128,20 +129,34 @@ class RecordingPipeline:
     def recording_ended(self, paths: RecordingPaths, why: str) -> None:
         """On the loop, when a recording ends: seal, register, and compose (unless the
         server is stopping: then the next start composes it)."""
+        self._failing.pop(SessionId(paths.session_id), None)
         self._spawn(self._ended(paths, compose=why == SESSION_ENDED and not self._closing))
 
     def capture_failed(self, session_id: str, track_id: str, error: BaseException | None) -> None:
-        """From a capture's writer thread: hop to the loop, alert there. A resumption
-        (``error`` None) is journalled by the capture; the manifest shows the gap."""
+        """From a capture's writer thread (``error`` None: it resumed): hop to the loop.
+        The capture journals both; the manifest shows the gap."""
         loop = self._loop
-        if error is None:
-            log.info("recording of %s: capture of %s resumed", session_id, track_id)
-            return
         if loop is None or loop.is_closed():
             log.error("recording of %s: capture of %s failed: %s", session_id, track_id, error)
             return
-        detail = str(error) or type(error).__name__
-        loop.call_soon_threadsafe(self._spawn, self._alert(SessionId(session_id), track_id, detail))
+        loop.call_soon_threadsafe(self._capture_changed, SessionId(session_id), track_id, error)
+
+    def _capture_changed(
+        self, session_id: SessionId, track_id: str, error: BaseException | None
+    ) -> None:
+        """On the loop: one alert while any of the session's tracks fails (a full disk
+        fails them all at once), again only after every one of them resumed."""
+        failing = self._failing.setdefault(session_id, set())
+        if error is None:
+            failing.discard(track_id)
+            log.info("recording of %s: capture of %s resumed", session_id, track_id)
+            if not failing:
+                del self._failing[session_id]
+            return
+        first = not failing
+        failing.add(track_id)
+        if first:
+            self._spawn(self._alert(session_id, track_id, _what_failed(error)))
 
     # ------------------------------------------------------------------ the work
 
@@ -244,3 +259,10 @@ class RecordingPipeline:
                     "manifest_sha256": recording.manifest_sha256,
                 },
             )
+
+
+def _what_failed(error: BaseException) -> str:
+    """The error as staff read it: the system's words for a disk error, not its path."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__

@@ -43,6 +43,7 @@ on the same disk) still writes, and the kernel drops the lock when a writer dies
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -130,10 +131,18 @@ class Journal:
 
     def append(self, entry: JournalEntry) -> None:
         handle = self.__open()
-        handle.write(entry.to_line() + "\n")
-        handle.flush()
-        if self.__sync:
-            os.fsync(handle.fileno())
+        try:
+            handle.write(entry.to_line() + "\n")
+            handle.flush()
+            if self.__sync:
+                os.fsync(handle.fileno())
+        except OSError:
+            # A full disk may have taken part of the line: drop the handle (and what its
+            # buffer holds), so the next append reopens and ends the torn line first.
+            self.__handle = None
+            with contextlib.suppress(OSError, ValueError):
+                handle.close()
+            raise
 
     def try_lock(self) -> bool:
         """Open and lock the journal for writing; False when a live writer holds it."""
