@@ -14,14 +14,22 @@ from typing import Any, TypeVar
 import av
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
+from hearing_server.app import create_app
+from hearing_server.persistence.repositories import RecordingFilter
 from hearing_server.settings import Settings
+from recorder.integrity import verify_recording
+from recorder.journal import read_journal
 from recorder.layout import RecordingPaths
+from recorder.signing import ServerKey
+from rooms.participants import Actor
+from rooms.recordings import RecordingStatus
 from rooms.roles import StaffRole
+from tests.conftest import FakeClock
 from tests.media_e2e.conftest import MediaHearing
-from tests.signaling.harness import staff_token
-from web.keys import WEBHOOK_DISPATCHER
+from tests.signaling.harness import schedule_hearing, staff_token
+from web.keys import RECORDINGS, WEBHOOK_DISPATCHER
 
 API = "/api/v1"
 CASE = "45/2026/HS-ST"
@@ -163,3 +171,46 @@ async def test_a_recorded_hearing_is_found_verified_composed_and_announced(
     assert bodies[0]["data"]["recording_id"] == done["id"]
     assert bodies[0]["data"]["case_number"] == CASE
     assert "composed/hearing.mp4" in bodies[0]["data"]["files"]
+
+
+async def test_a_recording_running_at_shutdown_is_sealed_and_composed_at_the_next_start(
+    media_settings: Settings, clock: FakeClock
+) -> None:
+    if media_settings.effective_database_url.startswith("postgresql"):
+        pytest.skip("media does not depend on the database")
+    async with TestClient(TestServer(create_app(media_settings, clock=clock))) as first:
+        media = MediaHearing(await schedule_hearing(first))
+        try:
+            await media.join("judge")
+            await media.join("clerk")
+            judge = media.people["judge"]
+            await judge.call("start")
+            await media.wait_flowing("clerk", "judge", "camera")
+            await judge.call("start_recording")
+
+            async def segments() -> dict[str, int] | None:
+                counts = closed_segments(media_settings.effective_recordings_dir)
+                return counts if len(counts) == 4 and min(counts.values()) >= 1 else None
+
+            await eventually(segments, 30, "a closed segment of each of four tracks")
+        finally:
+            await media.close()
+            await media.hearing.close()
+    (paths,) = RecordingPaths.all_in(media_settings.effective_recordings_dir)
+    stops = [e for e in read_journal(paths.journal) if e.type == "recording_stopped"]
+    assert [e.data["reason"] for e in stops] == ["server stopped"]
+    key = ServerKey.load_or_create(media_settings.data_dir)
+    assert verify_recording(paths, key.public_key_pem).ok, "sealed on the way out"
+    assert not paths.composed_video.exists()
+
+    async with TestClient(TestServer(create_app(media_settings, clock=clock))) as second:
+        catalog = second.server.app[RECORDINGS]
+
+        async def composed() -> bool | None:
+            found = await catalog.search(Actor.system(), RecordingFilter(case_number=CASE))
+            assert [r.status for r in found] != [RecordingStatus.FAILED]
+            return True if [r.status for r in found] == [RecordingStatus.READY] else None
+
+        await eventually(composed, 180, "the recording composed after the restart", every=0.5)
+    assert verify_recording(paths, key.public_key_pem).ok
+    assert paths.composed_video.is_file()
