@@ -82,7 +82,7 @@ class RecordingPipeline:
         self._closing = False
         self._failing: dict[SessionId, set[str]] = {}
         self.swept: list[SweptRecording] = []
-        "What the start-up sweep closed (for the log and for tests)."
+        "What the start-up sweep found, for diagnostics."
 
     # ------------------------------------------------------------------ wiring
 
@@ -100,6 +100,15 @@ class RecordingPipeline:
         self._service, self._catalog, self._jobs = service, catalog, jobs
         self._key, self._court = key, court
         self.swept = await asyncio.to_thread(sweep_recordings, self.recordings_dir, key, court)
+        crashed = [s for s in self.swept if s.crashed]
+        if crashed:
+            log.warning(
+                "start-up sweep closed %d recording(s) a crash left open: %d segment(s) "
+                "salvaged, %d lost",
+                len(crashed),
+                sum(len(s.salvaged) for s in crashed),
+                sum(len(s.lost) for s in crashed),
+            )
         for recording in await catalog.reconcile():
             paths = catalog.paths_of(recording)
             if await asyncio.to_thread(needs_composition, paths):

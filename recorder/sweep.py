@@ -78,8 +78,6 @@ class SweptRecording:
     "Open segments that held nothing readable, removed."
     sealed: bool
     "Sealed by the sweep (it changed, or its manifest or signature was missing)."
-    stopped: bool
-    "The journal now says the recording ended (always true unless the sweep failed)."
 
 
 def sweep_recordings(
@@ -168,7 +166,7 @@ def _sweep_locked(
             len(salvaged),
             len(lost),
         )
-    return SweptRecording(paths, crashed, tuple(salvaged), tuple(lost), sealed, True)
+    return SweptRecording(paths, crashed, tuple(salvaged), tuple(lost), sealed)
 
 
 def _relative(paths: RecordingPaths, path: Path) -> str:
