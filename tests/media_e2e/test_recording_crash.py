@@ -208,12 +208,14 @@ async def test_a_server_killed_mid_recording_leaves_every_closed_segment_playabl
         await eventually(recorded, 60, "two closed segments of each of six tracks")
 
         async def clusters_written() -> bool | None:
-            # The muxer hands the kernel a cluster a second: die once every open segment
-            # holds more than its header, so that the sweep has something to salvage.
+            # The muxer hands the kernel a cluster a second: die once half the open segments
+            # hold more than their header (the three microphones' segments start together,
+            # so that moment comes every segment), so that the sweep has something to salvage.
             parts = list(recordings_dir.rglob("*.part"))
-            return True if len(parts) == 6 and all(p.stat().st_size > 2048 for p in parts) else None
+            written = sum(1 for p in parts if p.stat().st_size > 2048)
+            return True if len(parts) == 6 and written >= 3 else None
 
-        await eventually(clusters_written, 30, "a cluster in every open segment", every=0.05)
+        await eventually(clusters_written, 30, "a cluster in open segments", every=0.05)
         server.kill()
         before = _segments(recordings_dir)
         open_parts = list(recordings_dir.rglob("*.part"))
