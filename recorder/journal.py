@@ -128,6 +128,7 @@ class Journal:
         self.path = path
         self.__sync = sync
         self.__handle: IO[str] | None = None
+        self.__lock_fd: int | None = None
 
     def append(self, entry: JournalEntry) -> None:
         handle = self.__open()
@@ -155,18 +156,27 @@ class Journal:
     def __open(self) -> IO[str]:
         handle = self.__handle
         if handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.__lock()
             handle = self.__handle = self.__open_after_torn_line()
         return handle
+
+    def __lock(self) -> None:
+        """The writer's lock, on a descriptor of its own: a write handle dropped after a
+        failed write is reopened without ever letting go of the journal."""
+        if self.__lock_fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JournalBusy(f"{self.path} is being written by a live capture") from None
+        self.__lock_fd = fd
 
     def __open_after_torn_line(self) -> IO[str]:
         """A line the previous run left half-written is ended, so it stays one bad line."""
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - kept open
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise JournalBusy(f"{self.path} is being written by a live capture") from None
         if handle.tell() > 0:
             handle.seek(handle.tell() - 1)
             if handle.read(1) != "\n":
@@ -177,6 +187,9 @@ class Journal:
         if self.__handle is not None:
             self.__handle.close()
             self.__handle = None
+        if self.__lock_fd is not None:
+            os.close(self.__lock_fd)  # and with it the lock
+            self.__lock_fd = None
 
 
 def read_journal(path: Path) -> Iterator[JournalEntry]:
