@@ -21,6 +21,7 @@ composition died with the server) is enqueued again.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -115,6 +116,9 @@ class RecordingPipeline:
                 await self._compose(paths)
             elif recording.status is RecordingStatus.COMPOSING:
                 self._watch(paths)  # a job another process runs, or one already queued
+            elif recording.status is RecordingStatus.READY and not _seals_composed(paths):
+                # Composed as the server died: sealed with its files and announced now.
+                self._spawn(self._composed(paths, True))
 
     async def close(self) -> None:
         """Shutdown: finish sealing what the recorder just stopped, stop watching and stop
@@ -268,6 +272,15 @@ class RecordingPipeline:
                     "manifest_sha256": recording.manifest_sha256,
                 },
             )
+
+
+def _seals_composed(paths: RecordingPaths) -> bool:
+    """Whether the sealed manifest lists the composed files (sealed after composition)."""
+    try:
+        manifest = json.loads(paths.manifest.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return False
+    return isinstance(manifest, dict) and bool(manifest.get("composed"))
 
 
 def _what_failed(error: BaseException) -> str:
