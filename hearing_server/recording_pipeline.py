@@ -125,8 +125,10 @@ class RecordingPipeline:
         this process's composition children (their ``.part`` files are composed again at
         the next start)."""
         self._closing = True
-        for watcher in list(self._watching.values()):
+        watchers = list(self._watching.values())
+        for watcher in watchers:
             watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
         if isinstance(self._jobs, LocalJobs):
             self._jobs.stop()
             await self._jobs.wait_all()
