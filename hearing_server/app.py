@@ -13,16 +13,20 @@ from redis.asyncio import Redis
 
 from hearing_server.bus import EventBus, LocalEventBus, RedisEventBus
 from hearing_server.case_file import CaseFileExport
+from hearing_server.document_signing import court_certificate
 from hearing_server.minutes_documents import MinutesDocuments
 from hearing_server.persistence.database import Database
 from hearing_server.presence import ConnectionPresence, LocalPresence, RedisPresence
+from hearing_server.recording_pipeline import RecordingPipeline
 from hearing_server.recordings import DownloadLinks, RecordingCatalog
 from hearing_server.services import Clock, HearingService, utc_now
 from hearing_server.settings import Settings
 from hearing_server.tokens import TokenSigner
 from hearing_server.webhooks import NotifyingBus, WebhookDispatcher, WebhookOutbox, WebhookRegistry
 from recorder.integrity import VerificationCache
+from recorder.jobs import jobs_for
 from recorder.service import Recorder
+from recorder.signing import ServerKey
 from signaling.forwarding import ForwardingGateway
 from signaling.gateway import MediaGateway, MediaGatewayFactory, NoMediaGateway, ServerOfferSender
 from signaling.server import SIGNALING, SignalingServer
@@ -38,6 +42,7 @@ from web.keys import (
     METRICS,
     MINUTES_DOCUMENTS,
     PRESENCE,
+    RECORDING_PIPELINE,
     RECORDINGS,
     SERVICE,
     SETTINGS,
@@ -67,8 +72,10 @@ def create_app(
     app[SETTINGS] = settings
     app[VERIFICATIONS] = VerificationCache()
     app[METRICS] = registry
+    pipeline = app[RECORDING_PIPELINE] = RecordingPipeline(settings.effective_recordings_dir)
     app.cleanup_ctx.append(_services(clock))
-    signaling = SignalingServer(settings, media or media_gateway_factory(settings))
+    signaling = SignalingServer(settings, media or media_gateway_factory(settings, pipeline))
+    pipeline.alert = signaling.monitoring.recording_failed
     signaling.attach(app)
     app[SIGNALING] = signaling
     app[LOOP_LAG] = signaling.loop_lag
@@ -86,8 +93,11 @@ def create_app(
     return app
 
 
-def media_gateway_factory(settings: Settings) -> MediaGatewayFactory:
-    """The forwarder when media is on (the default), otherwise signalling only."""
+def media_gateway_factory(
+    settings: Settings, pipeline: RecordingPipeline | None = None
+) -> MediaGatewayFactory:
+    """The forwarder when media is on (the default), otherwise signalling only. The recorder
+    tells ``pipeline`` of recordings opening, ending and failing; it does the rest."""
     if not settings.media_enabled:
         return NoMediaGateway
 
@@ -100,6 +110,9 @@ def media_gateway_factory(settings: Settings) -> MediaGatewayFactory:
                 settings.effective_recordings_dir,
                 segment_seconds=settings.recording_segment_seconds,
                 min_free_mb=settings.recording_min_free_mb,
+                on_failure=None if pipeline is None else pipeline.capture_failed,
+                on_started=None if pipeline is None else pipeline.recording_started,
+                on_stopped=None if pipeline is None else pipeline.recording_ended,
             ),
         )
 
@@ -176,7 +189,14 @@ def _services(clock: Clock) -> Any:
                 DownloadLinks(settings.signing_key()),
                 settings.recording_retention_days,
             )
-            await catalog.reconcile()
+            pipeline = app[RECORDING_PIPELINE]
+            await pipeline.start(
+                service,
+                catalog,
+                jobs_for(settings.redis_url),
+                ServerKey.load_or_create(settings.data_dir),
+                court_certificate(settings),
+            )
             documents = app[MINUTES_DOCUMENTS] = MinutesDocuments(service, settings)
             app[CASE_FILES] = CaseFileExport(service, settings, documents, catalog)
             dispatcher = app[WEBHOOK_DISPATCHER] = WebhookDispatcher(
@@ -187,6 +207,7 @@ def _services(clock: Clock) -> Any:
             app[HEALTH_CHECKS] = {"database": database.ping, "redis": _redis_check(redis)}
             yield
         finally:
+            await app[RECORDING_PIPELINE].close()
             if WEBHOOK_DISPATCHER in app:
                 await app[WEBHOOK_DISPATCHER].stop()
             await bus.stop()

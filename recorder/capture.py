@@ -21,7 +21,7 @@ from typing import Any
 
 import av
 
-from signaling.media.fanout import CodecInfo, TrackFanout
+from signaling.media.fanout import CodecInfo, PublisherReport, TrackFanout
 from signaling.media.policy import TrackKey
 
 from .layout import RecordingPaths, TrackPaths
@@ -37,6 +37,9 @@ CaptureFailureCallback = Callable[["TrackCapture", BaseException | None], None]
 
 KEYFRAME_LEAD = 0.5
 """Seconds before a video boundary at which a keyframe is asked for."""
+SENDER_REPORT_SECONDS = 5.0
+"""At most one of the publisher's sender reports a track is journalled this often: the
+mapping drifts slowly, and every journal entry is an fsync."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,13 @@ class _Frame:
     keyframe: bool
     codec: CodecInfo
     new_segment: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    ntp: int
+    rtp: int
+    pts: int
 
 
 _STOP = object()
@@ -90,7 +100,8 @@ class TrackCapture:
         self.__retry_seconds = retry_seconds
         self.__on_failure = on_failure
         self.__clock = clock
-        self.__queue: queue.Queue[_Frame | object] = queue.Queue(maxsize=queue_frames)
+        self.__queue: queue.Queue[_Frame | _Report | object] = queue.Queue(maxsize=queue_frames)
+        self.__reported_at: float | None = None
         # Loop side.
         self.__started = False
         self.__segment_start: int | None = None
@@ -160,6 +171,20 @@ class TrackCapture:
             self.__fanout.request_keyframe()
         return True
 
+    def on_sender_report(self, report: PublisherReport, pts: int) -> None:
+        """The publisher's NTP↔RTP mapping (a ``SenderReportSink``): journalled by the
+        writer thread, the first after the track started and then every few seconds."""
+        if not self.__started:
+            return
+        now = self.__clock()
+        if self.__reported_at is not None and now - self.__reported_at < SENDER_REPORT_SECONDS:
+            return
+        self.__reported_at = now
+        try:
+            self.__queue.put_nowait(_Report(report.ntp_timestamp, report.rtp_timestamp, pts))
+        except queue.Full:
+            self.__reported_at = None  # the next one, then
+
     def __boundary(self, pts: int, keyframe: bool, codec: CodecInfo) -> bool:
         """Whether this frame opens a segment: the first one, or the first keyframe (video)
         or frame (audio) at or past the segment length."""
@@ -204,6 +229,11 @@ class TrackCapture:
             item = self.__queue.get()
             if item is _STOP:
                 break
+            if isinstance(item, _Report):
+                self.__journal.append(
+                    "sender_report", track=self.track_id, ntp=item.ntp, rtp=item.rtp, pts=item.pts
+                )
+                continue
             assert isinstance(item, _Frame)
             try:
                 self.__write(item)

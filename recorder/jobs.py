@@ -56,6 +56,8 @@ class LocalJobs:
         self.attempts = attempts
         self.niceness = niceness
         self.__running: set[asyncio.Future[bool]] = set()
+        self.__children: set[multiprocessing.process.BaseProcess] = set()
+        self.__stopping = False
 
     def start(self, paths: RecordingPaths) -> multiprocessing.process.BaseProcess:
         """One attempt, in a fresh interpreter (spawn: no state of the server is inherited)."""
@@ -70,10 +72,18 @@ class LocalJobs:
         """Compose, blocking, retrying a child that died; True when the files are finished."""
         write_progress(paths, "queued", 0.0)
         for _attempt in range(self.attempts):
+            if self.__stopping:
+                return False
             process = self.start(paths)
-            process.join()
+            self.__children.add(process)
+            try:
+                process.join()
+            finally:
+                self.__children.discard(process)
             if process.exitcode == 0:
                 return True
+            if self.__stopping:
+                return False  # stopped by the server: composed again at its next start
             progress = read_progress(paths)
             if progress is not None and progress.get("state") == "failed":
                 return False
@@ -85,6 +95,13 @@ class LocalJobs:
         future = asyncio.get_running_loop().run_in_executor(None, self.run, paths)
         self.__running.add(future)
         future.add_done_callback(self.__running.discard)
+
+    def stop(self) -> None:
+        """Server shutdown: end the children now (they leave only ``.part`` files and a
+        progress that is not finished, so the next start composes again)."""
+        self.__stopping = True
+        for child in list(self.__children):
+            child.terminate()
 
     async def wait_all(self) -> None:
         """For shutdown and tests: every job started by this object has ended."""

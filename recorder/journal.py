@@ -17,21 +17,34 @@ Entry types and their fields (besides ``type``, ``at``, ``mono``, ``run``):
 ``segment_closed``    track, file (relative to the recording), number, first_pts, last_pts,
                       time_base_den (packets' time base is 1/time_base_den; pts are on the
                       monotonic clock), duration (seconds), packets, bytes, sha256
-``segment_lost``      track, file, reason (the sweep found an open segment it could not save)
+``segment_lost``      track, file, reason, bytes, from, to (wall-clock stretch it held,
+                      estimated): the sweep found an open segment it could not save
 ``sender_report``     track, ntp (64-bit NTP of the publisher), rtp (its RTP timestamp),
                       pts (the same instant on the segment's pts scale)
 ``track_stopped``     track, reason (muted, left, unpublished, paused, capture_failed, …)
 ``session_event``     event (the domain event's name), details (its fields), participant
 ``capture_failed``    track (or null for every track), error
 ``capture_resumed``   track (or null)
-``recording_stopped`` reason
+``recording_stopped`` reason; the sweep's crash marker has reason ``crash``, swept_at, and
+                      is stamped with the last instant the recording is known to hold
+
+Entries the start-up sweep writes carry ``swept: true`` and the ``run`` of the run that
+crashed, so that a salvaged segment's ``segment_closed`` is placed by that run's anchor.
+A salvaged segment's ``segment_closed`` also has ``salvaged: true``: its ``first_pts`` is
+estimated from the segment before it (its file's own timestamps start at zero).
 
 A torn last line (the process died writing it) is ignored on reading, never an error: every
 line before it was flushed whole.
+
+The writer holds an exclusive ``flock`` on the journal while it is open: the start-up sweep
+(``recorder.sweep``) leaves alone a recording that a live process (this one or another node
+on the same disk) still writes, and the kernel drops the lock when a writer dies, however.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -40,7 +53,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["ENTRY_TYPES", "Journal", "JournalEntry", "read_journal"]
+__all__ = ["ENTRY_TYPES", "Journal", "JournalBusy", "JournalEntry", "read_journal"]
 
 ENTRY_TYPES = frozenset(
     {
@@ -103,6 +116,10 @@ class JournalEntry:
         return self.at + timedelta(seconds=mono - self.mono)
 
 
+class JournalBusy(OSError):
+    """Another writer (a live capture) holds the journal."""
+
+
 class Journal:
     """Appends entries to one recording's journal, each flushed and synced before returning,
     so that what the journal says happened survives a crash the moment after."""
@@ -111,16 +128,51 @@ class Journal:
         self.path = path
         self.__sync = sync
         self.__handle: IO[str] | None = None
+        self.__lock_fd: int | None = None
 
     def append(self, entry: JournalEntry) -> None:
+        handle = self.__open()
+        try:
+            handle.write(entry.to_line() + "\n")
+            handle.flush()
+            if self.__sync:
+                os.fsync(handle.fileno())
+        except OSError:
+            # A full disk may have taken part of the line: drop the handle (and what its
+            # buffer holds), so the next append reopens and ends the torn line first.
+            self.__handle = None
+            with contextlib.suppress(OSError, ValueError):
+                handle.close()
+            raise
+
+    def try_lock(self) -> bool:
+        """Open and lock the journal for writing; False when a live writer holds it."""
+        try:
+            self.__open()
+        except JournalBusy:
+            return False
+        return True
+
+    def __open(self) -> IO[str]:
         handle = self.__handle
         if handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.__lock()
             handle = self.__handle = self.__open_after_torn_line()
-        handle.write(entry.to_line() + "\n")
-        handle.flush()
-        if self.__sync:
-            os.fsync(handle.fileno())
+        return handle
+
+    def __lock(self) -> None:
+        """The writer's lock, on a descriptor of its own: a write handle dropped after a
+        failed write is reopened without ever letting go of the journal."""
+        if self.__lock_fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise JournalBusy(f"{self.path} is being written by a live capture") from None
+        self.__lock_fd = fd
 
     def __open_after_torn_line(self) -> IO[str]:
         """A line the previous run left half-written is ended, so it stays one bad line."""
@@ -135,6 +187,9 @@ class Journal:
         if self.__handle is not None:
             self.__handle.close()
             self.__handle = None
+        if self.__lock_fd is not None:
+            os.close(self.__lock_fd)  # and with it the lock
+            self.__lock_fd = None
 
 
 def read_journal(path: Path) -> Iterator[JournalEntry]:

@@ -203,13 +203,34 @@ def _gaps(entries: Iterable[JournalEntry]) -> list[dict[str, Any]]:
             closed = open_gaps.pop((_GAP_CLOSERS[entry.type], entry.data.get("track")), None)
             if closed is not None:
                 closed["to"] = at
+        elif entry.type == "track_stopped":
+            # A track that stops while its capture is failing: the gap ends with it.
+            closed = open_gaps.pop(("capture_failed", entry.data.get("track")), None)
+            if closed is not None:
+                closed["to"] = at
+        elif entry.type == "recording_stopped":
+            for gap in open_gaps.values():
+                gap["to"] = at
+            open_gaps.clear()
+            if entry.data.get("reason") == "crash":
+                # The sweep's crash marker: nothing is held from the last thing known
+                # recorded until the server came back and closed the recording.
+                gaps.append(
+                    {
+                        "kind": "crash",
+                        "track": None,
+                        "from": at,
+                        "to": entry.data.get("swept_at") or at,
+                        "reason": "the server stopped without closing the recording",
+                    }
+                )
         elif entry.type == "segment_lost":
             gaps.append(
                 {
                     "kind": "segment_lost",
                     "track": entry.data.get("track"),
-                    "from": at,
-                    "to": at,
+                    "from": entry.data.get("from") or at,
+                    "to": entry.data.get("to") or at,
                     "reason": entry.data.get("reason", ""),
                     "file": entry.data.get("file"),
                 }

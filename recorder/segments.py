@@ -39,6 +39,12 @@ _FORMATS = {
 }
 
 
+_MUXER_OPTIONS = {"cluster_time_limit": "1000", "flush_packets": "1"}
+"""The muxer holds a Matroska cluster in memory until it ends: a cluster a second, handed to
+the kernel at once, is what a crash can lose of the open segment (the sweep salvages the
+rest), instead of the whole segment."""
+
+
 def extension_for(codec_name: str) -> str:
     """``webm`` or ``mkv``; ValueError for a codec the recorder cannot store."""
     try:
@@ -122,7 +128,9 @@ class SegmentWriter:
         self.__pending: tuple[bytes, int, bool] | None = None
         self.__frame_hint = frame_hint
         track.root.mkdir(parents=True, exist_ok=True)
-        self.__container: OutputContainer = av.open(str(self.part), "w", format=container_format)
+        self.__container: OutputContainer = av.open(
+            str(self.part), "w", format=container_format, options=dict(_MUXER_OPTIONS)
+        )
         self.__stream: Any
         if codec_name == "OPUS":
             # add_mux_stream cannot carry codec-private data; a template stream's context can,

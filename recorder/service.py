@@ -26,7 +26,16 @@ from .capture import TrackCapture
 from .layout import RecordingPaths
 from .session import RECORDING_STATE_CHANGED, SessionRecorder, identities_of, metadata_of
 
-__all__ = ["LOW_SPACE", "NO_RECORDER", "FailureListener", "Recorder", "free_mb"]
+__all__ = [
+    "LOW_SPACE",
+    "NO_RECORDER",
+    "SERVER_STOPPED",
+    "SESSION_ENDED",
+    "FailureListener",
+    "Recorder",
+    "RecordingListener",
+    "free_mb",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +50,16 @@ LOW_SPACE = Text(
 
 FailureListener = Callable[[str, str, BaseException | None], None]
 """(session id, track id, the error or None when capture resumed), from a writer thread."""
+
+RecordingListener = Callable[[RecordingPaths, str], None]
+"""(the recording, why): called on the event loop when a recording opens (why: "started")
+or ends (``SESSION_ENDED``, ``SERVER_STOPPED``). It must return at once: whatever it does with
+the database or the disk it schedules, so the recorder never waits on it."""
+
+SESSION_ENDED = "session ended"
+"""The recording ended with the session: it is complete and goes on to composition."""
+SERVER_STOPPED = "server stopped"
+"""The server shut down under a running recording: sealed, composed at the next start."""
 
 
 def free_mb(directory: Path) -> int:
@@ -62,12 +81,16 @@ class Recorder:
         min_free_mb: int = 1024,
         recording_id: Callable[[CourtSession], str] | None = None,
         on_failure: FailureListener | None = None,
+        on_started: RecordingListener | None = None,
+        on_stopped: RecordingListener | None = None,
     ) -> None:
         self.recordings_dir = recordings_dir
         self.__segment_seconds = segment_seconds
         self.__min_free_mb = min_free_mb
         self.__recording_id = recording_id or _recording_id
         self.__on_failure = on_failure
+        self.__on_started = on_started
+        self.__on_stopped = on_stopped
         self.__sessions: dict[str, SessionRecorder] = {}
         self.__tracks: dict[str, dict[TrackKey, TrackFanout]] = {}
 
@@ -93,6 +116,8 @@ class Recorder:
         recorder = self.__sessions.get(session_id)
         if recorder is None and session.recording is RecordingState.RECORDING:
             recorder = self.__start(session)
+            if self.__on_started is not None:
+                self.__on_started(recorder.paths, "started")
         if recorder is None:
             return
         for event in events:
@@ -103,7 +128,9 @@ class Recorder:
         recorder.follow(session.forwarding_plan(), self.__tracks.get(session_id, {}))
         if session.recording is RecordingState.STOPPED:
             del self.__sessions[session_id]
-            await recorder.stop("session ended")
+            await recorder.stop(SESSION_ENDED)
+            if self.__on_stopped is not None:
+                self.__on_stopped(recorder.paths, SESSION_ENDED)
 
     def __start(self, session: CourtSession) -> SessionRecorder:
         judge = next(
@@ -155,7 +182,9 @@ class Recorder:
         """Shutdown: close every open segment so that only the last frames are lost."""
         sessions, self.__sessions = self.__sessions, {}
         for recorder in sessions.values():
-            await recorder.stop("server stopped")
+            await recorder.stop(SERVER_STOPPED)
+            if self.__on_stopped is not None:
+                self.__on_stopped(recorder.paths, SERVER_STOPPED)
 
 
 def _recording_id(_session: CourtSession) -> str:

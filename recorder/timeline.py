@@ -4,6 +4,14 @@ Times here are seconds of the *composed* file (``out``): the journal's wall-cloc
 the first ``run_started``, with every recording pause cut out. Each server run's monotonic
 clock is put on the wall clock by that run's ``run_started`` anchor, so segments written
 before and after a restart line up. Pure functions over journal entries; no media I/O.
+
+A track's media timestamps were put on the server's clock by the arrival of its first frame,
+which differs between one person's camera and microphone by however late each first frame
+came (a video keyframe takes several packets). The publisher's RTCP sender reports
+(``sender_report`` entries: its NTP clock against each track's timestamps) say when each
+instant was captured on one clock for all of that person's tracks: each track is shifted so
+that it agrees with the person's microphone (or their first reported track), which is what
+lip sync needs.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ __all__ = [
     "Timeline",
     "TrackInfo",
     "build_timeline",
+    "ntp_seconds",
+    "sender_report_shifts",
 ]
 
 
@@ -130,6 +140,7 @@ def build_timeline(root: Path, entries: Iterable[JournalEntry]) -> Timeline:
         return (anchor.wall_time_of(mono) - origin).total_seconds()
 
     tracks: dict[str, TrackInfo] = {}
+    shifts = sender_report_shifts(ordered)
     segments: list[PlacedSegment] = []
     pauses: list[Pause] = []
     paused_at: float | None = None
@@ -149,8 +160,9 @@ def build_timeline(root: Path, entries: Iterable[JournalEntry]) -> Timeline:
             )
         elif entry.type == "segment_closed":
             den = int(data.get("time_base_den") or 1)
-            start = seconds_of_mono(entry.run, int(data["first_pts"]) / den)
-            end = seconds_of_mono(entry.run, int(data["last_pts"]) / den)
+            shift = shifts.get((entry.run, str(data["track"])), 0.0)
+            start = seconds_of_mono(entry.run, int(data["first_pts"]) / den) + shift
+            end = seconds_of_mono(entry.run, int(data["last_pts"]) / den) + shift
             segments.append(PlacedSegment(str(data["track"]), root / str(data["file"]), start, end))
             last = max(last, end)
         elif entry.type == "recording_paused" and paused_at is None:
@@ -175,6 +187,54 @@ def build_timeline(root: Path, entries: Iterable[JournalEntry]) -> Timeline:
         duration,
         max((e.at for e in ordered), default=origin),
     )
+
+
+MAX_SHIFT_SECONDS = 2.0
+"""A sender report that would move a track further than this is not believed (a publisher's
+clock jumped, a report for another stream): the arrival-time placement stands."""
+
+
+def ntp_seconds(ntp: int) -> float:
+    """A 64-bit NTP timestamp as seconds (32.32 fixed point)."""
+    return (ntp >> 32) + (ntp & 0xFFFFFFFF) / 2**32
+
+
+def sender_report_shifts(entries: Iterable[JournalEntry]) -> dict[tuple[int, str], float]:
+    """Seconds to add to each (run, track)'s placement so that one person's tracks agree with
+    their sender reports; tracks without reports are not in the result."""
+    clock_rates: dict[str, int] = {}
+    people: dict[str, str] = {}
+    microphones: set[str] = set()
+    offsets: dict[tuple[int, str], list[float]] = {}
+    for entry in entries:
+        data = entry.data
+        if entry.type == "track_started":
+            track = str(data["track"])
+            clock_rates[track] = int(data.get("clock_rate") or 0)
+            people[track] = str(data.get("participant_id", ""))
+            if data.get("source") == "microphone":
+                microphones.add(track)
+        elif entry.type == "sender_report":
+            track = str(data.get("track"))
+            rate = clock_rates.get(track, 0)
+            if rate <= 0 or data.get("ntp") is None or data.get("pts") is None:
+                continue
+            offset = ntp_seconds(int(data["ntp"])) - int(data["pts"]) / rate
+            offsets.setdefault((entry.run, track), []).append(offset)
+    # One offset per track (the median: a late report does not move it), then per person the
+    # reference: their microphone if it reported, else their first reported track.
+    medians = {key: sorted(found)[len(found) // 2] for key, found in offsets.items()}
+    references: dict[tuple[int, str], float] = {}
+    for (run, track), offset in medians.items():
+        person = (run, people.get(track, ""))
+        if person not in references or track in microphones:
+            references[person] = offset
+    shifts = {}
+    for (run, track), offset in medians.items():
+        shift = offset - references[(run, people.get(track, ""))]
+        if abs(shift) <= MAX_SHIFT_SECONDS:
+            shifts[(run, track)] = shift
+    return shifts
 
 
 def _cut_or_pause_start(timeline: Timeline, at: float) -> float:

@@ -15,6 +15,10 @@ from .layout import RecordingPaths
 
 __all__ = ["LiveJournal"]
 
+_MAX_UNWRITTEN = 10_000
+"""Entries kept while the disk refuses them: captures stop writing on a full disk, so few
+accrue, but a long outage must not grow memory without end."""
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,16 +43,26 @@ class LiveJournal:
         self.__lock = threading.Lock()
         self.run = 1 + max((e.run for e in read_journal(paths.journal)), default=0)
         self.__journal = Journal(paths.journal, sync=sync)
+        self.__unwritten: list[JournalEntry] = []
 
     def append(self, entry_type: str, /, **data: Any) -> JournalEntry | None:
         """Write one entry; None when the disk refused it (logged: the caller is often the
-        forwarding loop, which a full disk must not stop)."""
+        forwarding loop, which a full disk must not stop). A refused entry is kept and
+        written, in its place, before the next one that can be: a failure's
+        ``capture_failed`` reaches the journal once space is back, so the gap shows."""
         with self.__lock:
             entry = JournalEntry(entry_type, self.__wall(), self.__mono(), self.run, data)
+            self.__unwritten.append(entry)
             try:
-                self.__journal.append(entry)
-            except OSError:
-                logger.exception("journal entry %s of %s lost", entry_type, self.paths.root)
+                while self.__unwritten:
+                    self.__journal.append(self.__unwritten[0])
+                    self.__unwritten.pop(0)
+            except OSError as error:
+                if len(self.__unwritten) > _MAX_UNWRITTEN:
+                    del self.__unwritten[0]  # a long outage: keep the newest
+                logger.warning(
+                    "journal entry %s of %s not written yet: %s", entry_type, self.paths.root, error
+                )
                 return None
             return entry
 

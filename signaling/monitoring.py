@@ -26,6 +26,7 @@ from rooms.alerts import Alert, AlertKind, LowSpaceAlarm
 from rooms.errors import DomainError
 from rooms.ids import ParticipantId, SessionId
 from rooms.participants import Actor
+from rooms.permissions import Action, may
 from rooms.session import CourtSession
 from rooms.states import ParticipantState
 from signaling.gateway import LinkReport, MediaGateway
@@ -247,6 +248,22 @@ class Monitoring:
     ) -> None:
         alert = await self._service().raise_alert(session_id, participant_id, kind, **facts)
         await self._sio.emit("alert", alert_body(alert), room=monitor_room(session_id))
+
+    async def recording_failed(self, session_id: SessionId, track: str, detail: str) -> None:
+        """The hearing's recording cannot be written: the monitors are alerted like for any
+        alert, and so are the people in the hearing who run its recording (the presiding
+        judge, the clerk, the technician: whoever may start it), on their console."""
+        alert = await self._service().raise_alert(
+            session_id, None, AlertKind.RECORDING_FAILED, track=track, detail=detail
+        )
+        body = alert_body(alert)
+        await self._sio.emit("alert", body, room=monitor_room(session_id))
+        session = await self._service().session(Actor.system(), session_id)
+        for person in session.participants.values():
+            if may(person.role, Action.START_RECORDING):
+                await self._sio.emit(
+                    "alert", body, room=self._participant_room(session_id, person.id)
+                )
 
     async def acknowledge_all(self, actor: Actor, session_id: SessionId) -> list[dict[str, Any]]:
         """Every open alert of one session taken in charge at once; each monitor is told."""

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from hearing_server.case_file import CaseFileExport
 from hearing_server.minutes_documents import MinutesDocuments
 from hearing_server.presence import ConnectionPresence
+from hearing_server.recording_pipeline import RecordingPipeline
 from hearing_server.recordings import RecordingCatalog
 from hearing_server.services import HearingService
 from hearing_server.settings import Settings
@@ -37,3 +38,5 @@ MINUTES_DOCUMENTS = web.AppKey("minutes_documents", MinutesDocuments)
 """The minutes as files: the DOCX and the signed PDF."""
 CASE_FILES = web.AppKey("case_files", CaseFileExport)
 """A hearing's case-file bundle for the case registry."""
+RECORDING_PIPELINE = web.AppKey("recording_pipeline", RecordingPipeline)
+"""Seals, registers and composes recordings as the recorder ends them; sweeps at start."""

@@ -2,7 +2,15 @@
 
 from .active_speaker import ActiveSpeakerDetector, SpeakerSettings
 from .aiortc_internals import AIORTC_VERSION
-from .fanout import CodecInfo, PacketSink, PublisherReport, RtpSink, TrackFanout, is_keyframe
+from .fanout import (
+    CodecInfo,
+    PacketSink,
+    PublisherReport,
+    RtpSink,
+    SenderReportSink,
+    TrackFanout,
+    is_keyframe,
+)
 from .forwarded_track import ForwardedTrack
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL, KeyframeRequester
 from .peer import (
@@ -43,6 +51,7 @@ __all__ = [
     "RenegotiateCallback",
     "RtpOutgoingStream",
     "RtpSink",
+    "SenderReportSink",
     "ServerPeer",
     "Source",
     "SpeakerSettings",

@@ -60,6 +60,7 @@ __all__ = [
     "close_peer_connection",
     "create_offer_keeping_negotiated",
     "decoder_thread_alive",
+    "frame_timestamp_of",
     "install_direct_receive",
     "install_frame_tap",
     "install_rtp_egress",
@@ -373,8 +374,10 @@ async def create_offer_keeping_negotiated(pc: RTCPeerConnection) -> str:
 RtpCallback = Callable[[RTCRtpCodecParameters, RtpPacket], None]
 """Called with (negotiated codec, RTP packet as it arrived, RTX already unwrapped)."""
 
-SenderReportCallback = Callable[[int, int, int], None]
-"""Called with (SSRC, NTP timestamp, RTP timestamp) of a sender report from the publisher."""
+SenderReportCallback = Callable[[int, int, int, int | None], None]
+"""Called with (SSRC, NTP timestamp, RTP timestamp) of a sender report from the publisher,
+and that RTP timestamp on the scale of the frames the receiver assembles (aiortc's timestamp
+mapper counts from the first frame's, unwrapped), None before any frame was assembled."""
 
 _CODECS = "_RTCRtpReceiver__codecs"
 _ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
@@ -447,7 +450,12 @@ class RtpTap:
         await self.__original_rtcp(packet)
         if isinstance(packet, RtcpSrPacket):
             info = packet.sender_info
-            self.__on_sender_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
+            self.__on_sender_report(
+                packet.ssrc,
+                info.ntp_timestamp,
+                info.rtp_timestamp,
+                frame_timestamp_of(self.__receiver, info.rtp_timestamp),
+            )
 
     async def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         """aiortc's entry point, from the transport's receive loop (see :meth:`take`)."""
@@ -529,6 +537,20 @@ class RtpTap:
                 encoded_frame.timestamp
             )
             getattr(receiver, _DECODER_QUEUE).put((codec, encoded_frame))
+
+
+def frame_timestamp_of(receiver: RTCRtpReceiver, rtp_timestamp: int) -> int | None:
+    """An RTP timestamp as the receiver's timestamp mapper would give it to a frame (from
+    the first frame's, across wraps: the nearest to the last frame), without moving it."""
+    mapper = getattr(receiver, _TIMESTAMP_MAPPER)
+    origin: int | None = getattr(mapper, "_origin", None)
+    last: int | None = getattr(mapper, "_last", None)
+    if origin is None or last is None:
+        return None
+    delta = (rtp_timestamp - last) % (1 << 32)
+    if delta >= 1 << 31:
+        delta -= 1 << 32
+    return last - origin + delta
 
 
 def install_rtp_tap(

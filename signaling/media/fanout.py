@@ -15,7 +15,15 @@ from .keyframe import KeyframeRequester
 from .policy import Kind, TrackKey
 from .rtp_rewrite import is_keyframe_start
 
-__all__ = ["CodecInfo", "PacketSink", "PublisherReport", "RtpSink", "TrackFanout", "is_keyframe"]
+__all__ = [
+    "CodecInfo",
+    "PacketSink",
+    "PublisherReport",
+    "RtpSink",
+    "SenderReportSink",
+    "TrackFanout",
+    "is_keyframe",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,16 @@ class PublisherReport:
     "The RTP timestamp the publisher sent at that time."
     received_at: float
     "Monotonic time the report arrived."
+
+
+@runtime_checkable
+class SenderReportSink(Protocol):
+    """A frame sink that also wants the publisher's sender reports (the recorder: the
+    NTP↔RTP mapping lines up one publisher's tracks on its own clock). ``pts`` is the
+    report's RTP timestamp on the frames' ``pts`` scale. Called on the event loop: it must
+    return at once."""
+
+    def on_sender_report(self, report: PublisherReport, pts: int) -> None: ...
 
 
 @runtime_checkable
@@ -377,9 +395,25 @@ class TrackFanout:
         self.__loudest_level = _NO_LEVEL
         return None if level == _NO_LEVEL else level
 
-    def sender_report_received(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
-        """The publisher's sender report for ``ssrc``: outgoing reports extrapolate it."""
-        self.__reports[ssrc] = PublisherReport(ntp_timestamp, rtp_timestamp, self.__clock())
+    def sender_report_received(
+        self,
+        ssrc: int,
+        ntp_timestamp: int,
+        rtp_timestamp: int,
+        frame_timestamp: int | None = None,
+    ) -> None:
+        """The publisher's sender report for ``ssrc``: outgoing reports extrapolate it, and
+        frame sinks that want it (:class:`SenderReportSink`) are told. ``frame_timestamp``
+        is the report's RTP timestamp on the scale of the frames :meth:`push` gets."""
+        report = self.__reports[ssrc] = PublisherReport(
+            ntp_timestamp, rtp_timestamp, self.__clock()
+        )
+        offset = self.__pts_offset
+        if frame_timestamp is None or offset is None:
+            return
+        for sub in tuple(self.__subscriptions.values()):
+            if isinstance(sub.sink, SenderReportSink):
+                sub.sink.on_sender_report(report, frame_timestamp + offset)
 
     def publisher_report(self, ssrc: int) -> PublisherReport | None:
         """The publisher's latest sender report for ``ssrc``, if one arrived."""

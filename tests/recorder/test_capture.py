@@ -12,6 +12,7 @@ import pytest
 from recorder.capture import TrackCapture, TrackIdentity
 from recorder.journal import JournalEntry, read_journal
 from recorder.layout import RecordingPaths
+from recorder.timeline import sender_report_shifts
 from recorder.writer import LiveJournal
 from signaling.media import AllowAll
 from tests.signaling_media.harness import Harness, wait_until
@@ -192,3 +193,35 @@ async def test_a_write_error_is_journalled_reported_and_recovered(
     segments = paths.track("a-microphone").closed_segments()
     assert segments[0].name == "00001.webm"
     _decoded_duration(segments[0])
+
+
+async def test_the_publishers_sender_reports_are_journalled_and_agree_across_its_tracks(
+    harness: Harness, tmp_path: Path
+) -> None:
+    await harness.join("a")
+    assert await wait_until(lambda: len(harness.room.tracks) == 2, 10)
+    paths = RecordingPaths.of(tmp_path, "session-1", "rec-1")
+    journal = LiveJournal(paths)
+    captures = _captures(harness, paths, journal)
+
+    def reported() -> bool:
+        entries = list(read_journal(paths.journal))
+        return {e.data["track"] for e in entries if e.type == "sender_report"} == {
+            "a-camera",
+            "a-microphone",
+        }
+
+    assert await wait_until(reported, 20), "no sender report from the publisher"
+    for capture in captures:
+        capture.stop("left")
+    journal.close()
+
+    entries = list(read_journal(paths.journal))
+    started = {e.data["track"]: e for e in entries if e.type == "track_started"}
+    for report in (e for e in entries if e.type == "sender_report"):
+        track = started[report.data["track"]].data
+        seconds = (report.data["pts"] - track["first_pts"]) / track["clock_rate"]
+        assert 0 <= seconds < 20, "the report's instant is on the frames' own scale"
+    shifts = sender_report_shifts(entries)
+    assert shifts[(1, "a-microphone")] == 0.0
+    assert abs(shifts[(1, "a-camera")]) < 0.5, shifts

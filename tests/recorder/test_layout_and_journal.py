@@ -59,3 +59,21 @@ def test_entries_refuse_unknown_types_and_naive_times() -> None:
         JournalEntry("made_up", T0, 0.0, 1)
     with pytest.raises(ValueError):
         JournalEntry("run_started", datetime(2030, 1, 1), 0.0, 1)
+
+
+def test_a_writer_keeps_its_lock_through_a_failed_write() -> None:
+    """A full disk (``/dev/full`` refuses every write) drops the write handle, never the
+    lock: the start-up sweep of another server must not take a live recording."""
+    device = Path("/dev/full")
+    writer = Journal(device, sync=False)
+    entry = JournalEntry("recording_paused", datetime(2030, 1, 1, tzinfo=UTC), 1.0, 1, {})
+    with pytest.raises(OSError):
+        writer.append(entry)
+    other = Journal(device, sync=False)
+    try:
+        assert not other.try_lock()
+        writer.close()
+        assert other.try_lock()
+    finally:
+        other.close()
+        writer.close()

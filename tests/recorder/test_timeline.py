@@ -68,3 +68,83 @@ def test_pauses_are_cut_and_a_pause_never_resumed_runs_to_the_end() -> None:
 def test_a_journal_without_a_run_is_refused() -> None:
     with pytest.raises(ValueError, match="run_started"):
         build_timeline(Path("/r"), [])
+
+
+def _ntp(seconds: float) -> int:
+    return round(seconds * 2**32)
+
+
+def test_sender_reports_line_up_one_persons_camera_with_their_microphone() -> None:
+    """The camera's first frame came 80 ms later than the microphone's, so its timestamps
+    were put 80 ms late on the server's clock; the publisher's reports (one NTP clock for
+    both) move the camera back, and leave another person's lone track alone."""
+    entries = [
+        _entry("run_started", 0.0, 1000.0, 1, metadata={}),
+        _entry(
+            "track_started",
+            0.0,
+            1000.0,
+            1,
+            track="p1.microphone.1",
+            participant_id="p1",
+            source="microphone",
+            kind="audio",
+            clock_rate=48_000,
+        ),
+        _entry(
+            "track_started",
+            0.0,
+            1000.0,
+            1,
+            track="p1.camera.2",
+            participant_id="p1",
+            source="camera",
+            kind="video",
+            clock_rate=90_000,
+        ),
+        _entry(
+            "track_started",
+            0.0,
+            1000.0,
+            1,
+            track="p2.camera.3",
+            participant_id="p2",
+            source="camera",
+            kind="video",
+            clock_rate=90_000,
+        ),
+        # The same publisher instant (NTP 50.0 s) is server second 1001.0 on the
+        # microphone's scale and 1001.08 on the camera's; later reports agree.
+        *(
+            _entry("sender_report", 1 + n, 1001 + n, 1, track=track, ntp=_ntp(50 + n), pts=pts)
+            for n in range(3)
+            for track, pts in (
+                ("p1.microphone.1", round((1001.0 + n) * 48_000)),
+                ("p1.camera.2", round((1001.08 + n) * 90_000)),
+                ("p2.camera.3", round((1001.3 + n) * 90_000)),
+            )
+        ),
+        *(
+            _entry(
+                "segment_closed",
+                4.0,
+                1004.0,
+                1,
+                track=track,
+                file=f"tracks/{track}/00001.webm",
+                number=1,
+                first_pts=round(first * den),
+                last_pts=round((first + 3.0) * den),
+                time_base_den=den,
+            )
+            for track, first, den in (
+                ("p1.microphone.1", 1000.5, 48_000),
+                ("p1.camera.2", 1000.58, 90_000),
+                ("p2.camera.3", 1000.5, 90_000),
+            )
+        ),
+    ]
+    timeline = build_timeline(Path("/r"), entries)
+    starts = {s.track_id: round(s.start, 3) for s in timeline.segments}
+    assert starts == {"p1.microphone.1": 0.5, "p1.camera.2": 0.5, "p2.camera.3": 0.5}
+    assert build_timeline(Path("/r"), [e for e in entries if e.type != "sender_report"])

@@ -532,3 +532,16 @@ def test_monotonic_clock_reads_what_aiortcs_datetime_clock_reads() -> None:
     # aiortc reads both through the module, per call, so replacing them reaches it
     assert "arrival_time_ms = clock.current_ms()" in inspect.getsource(RTCDtlsTransport._recv_next)
     assert "self.__ntp_timestamp = clock.current_ntp_time()" in inspect.getsource(rtcrtpsender)
+
+
+async def test_a_sender_reports_timestamp_is_mapped_as_the_frames_are() -> None:
+    """The receiver's timestamp mapper counts frames' timestamps from the first one and
+    unwraps; a sender report's timestamp is read on that scale without moving it."""
+    receiver = RTCRtpReceiver("video", make_transport())
+    assert internals.frame_timestamp_of(receiver, 1234) is None
+    mapper = receiver._RTCRtpReceiver__timestamp_mapper  # type: ignore[attr-defined]
+    first = (1 << 32) - 9000
+    assert mapper.map(first) == 0
+    assert internals.frame_timestamp_of(receiver, first + 3000) == 3000
+    assert internals.frame_timestamp_of(receiver, 6000) == 15_000  # after the wrap
+    assert mapper.map(first + 4500) == 4500, "reading a report did not move the mapper"
