@@ -487,7 +487,7 @@ class HearingService:
                 raise
             await uow.commit()
         for revoked in link.replaced:
-            await self.end_credential(CredentialKind.JOIN_LINK, revoked, "link.replaced")
+            await self.end_credential(CredentialKind.JOIN_LINK, revoked, "link.revoked")
         return link
 
     async def revoke_link(
