@@ -157,6 +157,20 @@ async def test_a_clerk_copies_reissues_and_prints_every_link(
     assert all(abs(w - A4_POINTS[0]) < 2 and abs(h - A4_POINTS[1]) < 2 for w, h in pages), pages
     await screenshot(sheets_page, "print-media")
 
+    # On a phone the list and the sheets still fit the screen.
+    phone = await new_page(
+        "phone",
+        viewport={"width": 375, "height": 740},
+        storage_state=await page.context.storage_state(),
+    )
+    for path in (f"/staff/sessions/{session_id}", f"/staff/sessions/{session_id}/links/print"):
+        await phone.goto(path)
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} is {width}px wide on a 375px phone"
+    await phone.goto(f"/staff/sessions/{session_id}#links")
+    await phone.locator(f"#link-{defendant_id}").scroll_into_view_if_needed()
+    await screenshot(phone, "session-links-phone")
+
     # One person's sheet alone, printed as a browser prints (print media).
     await sheets_page.goto(f"/staff/sessions/{session_id}/links/print?participant={defendant_id}")
     await expect(sheets_page.locator("article.sheet")).to_have_count(1)
