@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from hearing_server.bus import CredentialKind, EventBus, credential_ended
 from hearing_server.event_log import log_events, log_refusal
@@ -50,6 +50,8 @@ Clock = Callable[[], datetime]
 FactNotifier = Callable[[str, SessionId, dict[str, Any]], Awaitable[None]]
 """kind, session, facts: a lifecycle fact for the systems outside (webhooks)."""
 SAVE_ATTEMPTS = 5
+LinkExport = Literal["csv", "print"]
+"""How a session's links leave the server: a CSV file or printed invitation sheets."""
 
 
 def utc_now() -> datetime:
@@ -522,7 +524,7 @@ class HearingService:
         await self.bus.announce(credential_ended(kind, credential_id, reason))
 
     async def person_links(
-        self, actor: Actor, session_id: SessionId, export: str | None = None
+        self, actor: Actor, session_id: SessionId, export: LinkExport | None = None
     ) -> list[PersonLink]:
         """Every person of a session whose link ``actor`` may hand out (``may_handle_link``),
         in the order they were added, each with their newest valid link. The links are
