@@ -54,7 +54,7 @@ async def create_demo(service: HearingService, settings: Settings, actor: Actor)
     ]
     for name, role, point in people:
         participant, link = await service.add_participant(actor, hearing.id, name, role, point)
-        lines.append(f"  {role.label.vi:<26} {participant.name:<18} {link.url}")
+        lines.append(f"  {role.label.vi:<26} {participant.name:<18} {link.short_url}  {link.url}")
 
     meeting = await service.schedule_meeting(
         actor,
@@ -70,10 +70,10 @@ async def create_demo(service: HearingService, settings: Settings, actor: Actor)
     ]
     chair_point = meeting.central_point.id
     _, link = await service.add_participant(actor, meeting.id, "Chánh án", Role.CHAIR, chair_point)
-    lines.append(f"  {Role.CHAIR.label.vi:<26} {'Chánh án':<18} {link.url}")
+    lines.append(f"  {Role.CHAIR.label.vi:<26} {'Chánh án':<18} {link.short_url}  {link.url}")
     for n in range(1, 4):
         site = await service.add_point(actor, meeting.id, f"TAND cấp huyện số {n}", PointKind.COURT)
         name = f"Điểm cầu {n}"
         _, link = await service.add_participant(actor, meeting.id, name, Role.PARTICIPANT, site.id)
-        lines.append(f"  {Role.PARTICIPANT.label.vi:<26} {name:<18} {link.url}")
+        lines.append(f"  {Role.PARTICIPANT.label.vi:<26} {name:<18} {link.short_url}  {link.url}")
     return "\n".join(lines)

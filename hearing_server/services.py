@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from hearing_server.bus import CredentialKind, EventBus, credential_ended
 from hearing_server.event_log import log_events, log_refusal
@@ -34,10 +34,12 @@ from rooms.permissions import (
     ensure_staff_actor,
     ensure_staff_in_court,
     link_action,
+    may_handle_link,
 )
 from rooms.points import ConnectionPoint, PointKind
 from rooms.roles import Role, StaffRole
 from rooms.session import CourtSession
+from rooms.short_codes import ShortCode, new_short_code, read_short_code
 from rooms.states import ENDED_SESSION_STATES
 from rooms.text import Text
 
@@ -48,6 +50,8 @@ Clock = Callable[[], datetime]
 FactNotifier = Callable[[str, SessionId, dict[str, Any]], Awaitable[None]]
 """kind, session, facts: a lifecycle fact for the systems outside (webhooks)."""
 SAVE_ATTEMPTS = 5
+LinkExport = Literal["csv", "print"]
+"""How a session's links leave the server: a CSV file or printed invitation sheets."""
 
 
 def utc_now() -> datetime:
@@ -70,9 +74,23 @@ class RateLimited(DomainError):
 
 @dataclass(frozen=True, slots=True)
 class JoinLink:
+    """A personal link as it is handed out: the signed token in a long address, and the
+    invitation's short code in a short one. Either opens the same invitation."""
+
     invitation: Invitation
     token: str
     url: str
+    short_url: str
+    replaced: tuple[InvitationId, ...] = ()
+    """The person's earlier links this one revoked when it was issued (a re-issue)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonLink:
+    """One person of a session with the link they may use now (None: none is valid)."""
+
+    participant: Participant
+    link: JoinLink | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,8 +482,10 @@ class HearingService:
     async def issue_link(
         self, actor: Actor, session_id: SessionId, participant_id: ParticipantId
     ) -> JoinLink:
-        """A fresh link; older ones stay valid until revoked or expired. A link for someone
-        who conducts the session needs ``ISSUE_OFFICIAL_LINK``."""
+        """A fresh link that replaces the person's earlier ones: those (and their short
+        codes) are revoked in the same transaction, each audited, and whatever they hold
+        open is closed. A link for someone who conducts the session needs
+        ``ISSUE_OFFICIAL_LINK``."""
         async with self.database.unit_of_work() as uow:
             try:
                 session = await uow.sessions.get(session_id)
@@ -479,7 +499,9 @@ class HearingService:
                 await self._refuse(uow, actor, "link.issue", session_id, error, detail)
                 raise
             await uow.commit()
-            return link
+        for revoked in link.replaced:
+            await self.end_credential(CredentialKind.JOIN_LINK, revoked, "link.revoked")
+        return link
 
     async def revoke_link(
         self, actor: Actor, session_id: SessionId, invitation_id: InvitationId
@@ -511,6 +533,81 @@ class HearingService:
         credential holds open (a revoked link, a logged-out token, a deactivated account)."""
         log.info("credential ended: %s %s (%s)", kind.value, credential_id, reason)
         await self.bus.announce(credential_ended(kind, credential_id, reason))
+
+    async def person_links(
+        self, actor: Actor, session_id: SessionId, export: LinkExport | None = None
+    ) -> list[PersonLink]:
+        """Every person of a session whose link ``actor`` may hand out (``may_handle_link``),
+        in the order they were added, each with their newest valid link. The links are
+        rebuilt from the invitations: only the signing key makes them, nothing stores them.
+        ``export`` names a copy taken away (``csv``, ``print``): that is audited."""
+        now = self.clock()
+        action = "link.export" if export else "link.list"
+        detail: dict[str, Any] = {"format": export} if export else {}
+        async with self.database.unit_of_work() as uow:
+            session = await self._session_in_court(uow, actor, session_id, action, detail)
+            issued = await uow.invitations.for_session(session_id)
+            people = [p for p in session.participants.values() if may_handle_link(actor, p.role)]
+            found = [
+                PersonLink(
+                    person,
+                    next(
+                        (
+                            self._link_of(i)
+                            for i in reversed(issued)
+                            if i.participant_id == person.id and i.is_usable(now)
+                        ),
+                        None,
+                    ),
+                )
+                for person in people
+            ]
+            if export:
+                detail["participants"] = [p.participant.id for p in found if p.link is not None]
+                await self._audit(uow, actor, action, session_id, "accepted", detail)
+                await uow.commit()
+            return found
+
+    async def resolve_short_code(self, typed: str, address: str) -> JoinLink:
+        """The link a short code stands for, while its invitation is valid.
+
+        A short code has no signature: guessing is held back by the login back-off of the
+        client's address (``login_throttle``). Every refused code counts as a failed login
+        of that address, and while the address must wait every code is refused unread, so
+        a guess that happens to be right teaches nothing. The long link is never held back."""
+        now = self.clock()
+        actor = Actor(id=_address_actor(address))
+        async with self.database.unit_of_work() as uow:
+            failures = await uow.login_failures.get(ThrottleSubject.ADDRESS, address)
+            wait = login_wait(self.login_throttle, failures, None, now)
+            if wait is not None:
+                throttled = _codes_throttled(wait)
+                await self._refuse(
+                    uow, actor, "join.short_code", None, throttled, {}, counted_as=actor.id
+                )
+                raise throttled
+            code = read_short_code(typed)
+            invitation = None if code is None else await uow.invitations.by_short_code(code)
+            if invitation is not None and invitation.is_usable(now):
+                return self._link_of(invitation)
+            if invitation is None:
+                reason = "forged"
+            else:
+                reason = "revoked" if invitation.revoked_at is not None else "expired"
+            refusal = AuthenticationFailed(
+                f"join.code_{_CODE_RULES[reason]}", _token_text(reason, _JOIN_LINK_TEXTS)
+            )
+            session_id = invitation.session_id if invitation is not None else None
+            await self._refuse(
+                uow, actor, "join.short_code", session_id, refusal, {}, counted_as=actor.id
+            )
+        async with self.database.unit_of_work() as uow:
+            forget_before = now - self.login_throttle.forget_after
+            await uow.login_failures.record_failure(
+                ThrottleSubject.ADDRESS, address, now, forget_before
+            )
+            await uow.commit()
+        raise refusal
 
     async def invitations(self, actor: Actor, session_id: SessionId) -> list[Invitation]:
         """Every join link issued in one session, oldest first."""
@@ -986,19 +1083,60 @@ class HearingService:
         planned_end = session.scheduled_end or session.scheduled_start + timedelta(hours=8)
         expires_at = max(planned_end, now) + self.join_link_grace
         invitation = Invitation(
-            InvitationId(new_id()), session.id, participant_id, now, expires_at, actor.id
+            InvitationId(new_id()),
+            session.id,
+            participant_id,
+            now,
+            expires_at,
+            actor.id,
+            await self._unused_short_code(uow),
+        )
+        replaced = tuple(
+            earlier.id
+            for earlier in await uow.invitations.for_participant(participant_id)
+            if earlier.is_usable(now)
         )
         await uow.invitations.add(invitation)
-        await self._audit(
-            uow,
-            actor,
-            "link.issue",
-            session.id,
-            "accepted",
-            {"participant": participant_id, "invitation": invitation.id},
+        for earlier_id in replaced:
+            await uow.invitations.revoke(earlier_id, now, replaced_by=invitation.id)
+            await self._audit(
+                uow,
+                actor,
+                "link.revoke",
+                session.id,
+                "accepted",
+                {"invitation": earlier_id, "replaced_by": invitation.id},
+            )
+        detail: dict[str, Any] = {"participant": participant_id, "invitation": invitation.id}
+        if replaced:
+            detail["replaces"] = list(replaced)
+        await self._audit(uow, actor, "link.issue", session.id, "accepted", detail)
+        return replace(self._link_of(invitation), replaced=replaced)
+
+    def _link_of(self, invitation: Invitation) -> JoinLink:
+        """The link of an invitation, signed again: the same claims make an equally valid
+        token, so links need not be stored to be shown again."""
+        token = self.signer.join_token(
+            invitation.id,
+            invitation.session_id,
+            invitation.participant_id,
+            invitation.issued_at,
+            invitation.expires_at,
         )
-        token = self.signer.join_token(invitation.id, session.id, participant_id, now, expires_at)
-        return JoinLink(invitation, token, f"{self.base_url}/join/{token}")
+        return JoinLink(
+            invitation,
+            token,
+            f"{self.base_url}/join/{token}",
+            f"{self.base_url}/j/{invitation.short_code}",
+        )
+
+    async def _unused_short_code(self, uow: UnitOfWork) -> ShortCode:
+        """A fresh code; with 2^50 codes a clash is all but impossible, but it is checked
+        (and the unique column would refuse one anyway)."""
+        while True:
+            code = new_short_code()
+            if await uow.invitations.by_short_code(code) is None:
+                return code
 
     async def _audit(
         self,
@@ -1116,6 +1254,24 @@ def _staff_actor(user: StaffUser) -> Actor:
 def _address_actor(address: str) -> str:
     """How a client address is named in the audit trail."""
     return f"address:{address[:64]}"
+
+
+def _codes_throttled(wait: Wait) -> RateLimited:
+    seconds = wait.retry_after_seconds
+    return RateLimited(
+        "join.code_throttled",
+        Text(
+            f"Đã mở sai đường dẫn rút gọn quá nhiều lần từ mạng này; hãy thử lại sau {seconds} "
+            "giây, hoặc mở đường dẫn đầy đủ Tòa án đã gửi cho bạn.",
+            f"Too many wrong short links from this network; try again in {seconds} seconds, "
+            "or open the full link the court sent you.",
+        ),
+        seconds,
+    )
+
+
+_CODE_RULES = {"forged": "unknown", "revoked": "revoked", "expired": "expired"}
+"""How a refused short code is named: a code that names no invitation is unknown."""
 
 
 def _login_throttled(wait: Wait) -> RateLimited:

@@ -8,6 +8,7 @@ from datetime import datetime
 from rooms.errors import InvalidInput
 from rooms.ids import CourtId, InvitationId, ParticipantId, SessionId, UserId
 from rooms.roles import StaffRole
+from rooms.short_codes import ShortCode
 from rooms.text import Text
 
 
@@ -44,7 +45,11 @@ class Invitation:
     issued_at: datetime
     expires_at: datetime
     issued_by: str
+    short_code: ShortCode
+    """What the short link ``/j/<code>`` names; worth exactly what this invitation is."""
     revoked_at: datetime | None = None
+    replaced_by: InvitationId | None = None
+    """The link issued in its place, when revoked by a re-issue."""
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at

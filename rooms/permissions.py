@@ -161,6 +161,15 @@ def link_action(role: Role) -> StaffAction:
     return StaffAction.ISSUE_OFFICIAL_LINK if role in OFFICIAL_LINK_ROLES else StaffAction.SCHEDULE
 
 
+def may_handle_link(actor: Actor, role: Role) -> bool:
+    """Whether ``actor`` may see, print or export the join link of a person of ``role``:
+    the permission it takes to issue that link, so a clerk who may not mint the presiding
+    judge's link never reads it off a list either. (The court boundary is checked apart.)"""
+    if actor.is_system:
+        return True
+    return actor.staff_role is not None and staff_may(actor.staff_role, link_action(role))
+
+
 def staff_may(role: StaffRole, action: StaffAction) -> bool:
     return role in STAFF_PERMISSIONS[action]
 

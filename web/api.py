@@ -15,7 +15,7 @@ from hearing_server import __version__
 from hearing_server.case_import import ImportFileError, import_cases, parse_case_file
 from hearing_server.persistence.repositories import RecordingFilter, SessionFilter
 from hearing_server.recordings import files_of, media_type_of
-from hearing_server.services import JoinContext, JoinLink
+from hearing_server.services import JoinContext, JoinLink, PersonLink
 from hearing_server.turn import ice_servers_for
 from recorder.signing import ServerKey
 from rooms.cases import Case, MeetingInfo
@@ -25,10 +25,11 @@ from rooms.minutes import EntryKind, Minutes, Section, Speaker, ensure_may_read
 from rooms.participants import Actor
 from rooms.recordings import RetentionDecision
 from rooms.roles import SessionKind
-from rooms.session import ensure_schedulable
+from rooms.session import CourtSession, ensure_schedulable
 from rooms.text import Text
 from web import schemas as s
 from web.endpoint import Auth, Call, Endpoint, bearer_token, client_address
+from web.i18n import locale_of
 from web.keys import (
     CASE_FILES,
     MINUTES_DOCUMENTS,
@@ -38,6 +39,7 @@ from web.keys import (
     VERIFICATIONS,
     WEBHOOKS,
 )
+from web.links_csv import CSV_MEDIA_TYPE, csv_filename, links_csv
 from web.openapi import build_openapi
 from web.temporary_download import send_temporary_file
 
@@ -447,6 +449,38 @@ async def issue_link(call: Call) -> s.JoinLinkOut:
     return _link(link)
 
 
+async def list_session_links(call: Call) -> list[s.PersonLinkOut]:
+    """Every person's current link that the caller may hand out (``may_handle_link``)."""
+    people = await call.request.app[SERVICE].person_links(
+        call.staff, SessionId(call.path("session_id"))
+    )
+    return [s.PersonLinkOut.of(p) for p in people]
+
+
+async def export_session_links(call: Call) -> web.Response:
+    """The same list as a CSV file (UTF-8 with BOM, columns in the caller's language)."""
+    service = call.request.app[SERVICE]
+    session_id = SessionId(call.path("session_id"))
+    people = await service.person_links(call.staff, session_id, export="csv")
+    session = await service.session(call.staff, session_id)
+    court = await service.court(call.staff, session.court_id)
+    return links_csv_response(session, people, locale_of(call.request), court.time_zone)
+
+
+def links_csv_response(
+    session: CourtSession, people: list[PersonLink], lang: str, time_zone: str
+) -> web.Response:
+    return web.Response(
+        body=links_csv(session, people, lang, time_zone),
+        content_type=CSV_MEDIA_TYPE,
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{csv_filename(session)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 async def list_links(call: Call) -> list[s.InvitationOut]:
     invitations = await call.request.app[SERVICE].invitations(
         call.staff, SessionId(call.path("session_id"))
@@ -462,9 +496,7 @@ async def revoke_link(call: Call) -> None:
 
 
 def _link(link: JoinLink) -> s.JoinLinkOut:
-    return s.JoinLinkOut(
-        invitation=s.InvitationOut.of(link.invitation), url=link.url, token=link.token
-    )
+    return s.JoinLinkOut.of(link)
 
 
 # ---------------------------------------------------------------------- a participant's own view
@@ -882,6 +914,24 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "GET",
+        SESSION + "/links",
+        list_session_links,
+        "Every person's current join link (long and short), those the caller may hand out",
+        "links",
+        response=list[s.PersonLinkOut],
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "GET",
+        SESSION + "/links.csv",
+        export_session_links,
+        "The same links as a CSV file (UTF-8 with BOM, for Excel); audited",
+        "links",
+        media=CSV_MEDIA_TYPE,
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "GET",
         SESSION + "/participants/{participant_id}/links",
         list_links,
         "A participant's join links",
@@ -893,7 +943,7 @@ ENDPOINTS: list[Endpoint] = [
         "POST",
         SESSION + "/participants/{participant_id}/links",
         issue_link,
-        "Issue a new join link",
+        "Issue a new join link; the person's earlier links are revoked",
         "links",
         response=s.JoinLinkOut,
         status=201,

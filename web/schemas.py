@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -36,6 +36,9 @@ from rooms.states import (
     ParticipantState,
     SessionState,
 )
+
+if TYPE_CHECKING:
+    from hearing_server.services import JoinLink, PersonLink
 
 # ---------------------------------------------------------------------- shared field types
 
@@ -411,6 +414,9 @@ class InvitationOut(BaseModel):
     issued_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    replaced_by: str | None = Field(
+        description="The link issued in this one's place, when a re-issue revoked it"
+    )
 
     @classmethod
     def of(cls, i: Invitation) -> InvitationOut:
@@ -420,6 +426,7 @@ class InvitationOut(BaseModel):
             issued_at=i.issued_at,
             expires_at=i.expires_at,
             revoked_at=i.revoked_at,
+            replaced_by=i.replaced_by,
         )
 
 
@@ -427,6 +434,37 @@ class JoinLinkOut(BaseModel):
     invitation: InvitationOut
     url: str
     token: str
+    short_url: str = Field(description="/j/<short_code>: the same invitation, short enough for SMS")
+    short_code: str
+    replaced: list[str] = Field(
+        description="The person's earlier links that issuing this one revoked"
+    )
+
+    @classmethod
+    def of(cls, link: JoinLink) -> JoinLinkOut:
+        return cls(
+            invitation=InvitationOut.of(link.invitation),
+            url=link.url,
+            token=link.token,
+            short_url=link.short_url,
+            short_code=link.invitation.short_code,
+            replaced=list(link.replaced),
+        )
+
+
+class PersonLinkOut(BaseModel):
+    """One person of a session and the link they may use now (null: none is valid)."""
+
+    participant: ParticipantOut
+    join_link: JoinLinkOut | None
+
+    @classmethod
+    def of(cls, person: PersonLink) -> PersonLinkOut:
+        link = person.link
+        return cls(
+            participant=ParticipantOut.of(person.participant),
+            join_link=None if link is None else JoinLinkOut.of(link),
+        )
 
 
 class ParticipantAddedOut(BaseModel):

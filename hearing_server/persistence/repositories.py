@@ -35,6 +35,7 @@ from rooms.policy import JurisdictionPolicy
 from rooms.recordings import Recording, RecordingStatus
 from rooms.roles import Role, SessionKind, StaffRole
 from rooms.session import CourtSession
+from rooms.short_codes import ShortCode
 from rooms.states import (
     ENDED_SESSION_STATES,
     PRESENT_STATES,
@@ -527,9 +528,19 @@ class InvitationRepository:
                 issued_at=invitation.issued_at,
                 expires_at=invitation.expires_at,
                 issued_by=invitation.issued_by,
+                short_code=invitation.short_code,
                 revoked_at=invitation.revoked_at,
+                replaced_by=invitation.replaced_by,
             )
         )
+
+    async def by_short_code(self, code: ShortCode) -> Invitation | None:
+        row = (
+            await self._conn.execute(
+                select(t.invitations).where(t.invitations.c.short_code == code)
+            )
+        ).first()
+        return None if row is None else _invitation(row)
 
     async def get(self, invitation_id: str) -> Invitation | None:
         row = (
@@ -555,11 +566,14 @@ class InvitationRepository:
         )
         return [_invitation(r) for r in rows]
 
-    async def revoke(self, invitation_id: str, at: datetime) -> None:
+    async def revoke(
+        self, invitation_id: str, at: datetime, replaced_by: InvitationId | None = None
+    ) -> None:
+        """Revoke once: a second revocation keeps the first one's time."""
         await self._conn.execute(
             update(t.invitations)
             .where(and_(t.invitations.c.id == invitation_id, t.invitations.c.revoked_at.is_(None)))
-            .values(revoked_at=at)
+            .values(revoked_at=at, replaced_by=replaced_by)
         )
 
 
@@ -571,7 +585,9 @@ def _invitation(row: Row[Any]) -> Invitation:
         issued_at=row.issued_at,
         expires_at=row.expires_at,
         issued_by=row.issued_by,
+        short_code=ShortCode(row.short_code),
         revoked_at=row.revoked_at,
+        replaced_by=None if row.replaced_by is None else InvitationId(row.replaced_by),
     )
 
 

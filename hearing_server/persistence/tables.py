@@ -181,6 +181,8 @@ invitations = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("issued_by", String(64), nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("short_code", String(16), nullable=False, unique=True),
+    Column("replaced_by", ID, nullable=True),
 )
 
 recordings = Table(

@@ -81,8 +81,9 @@ async def test_every_command_is_audited_in_a_hash_chain(api: Api) -> None:
         ("session.add_point", "accepted", hearing_id),
         ("link.issue", "accepted", hearing_id),  # in the same transaction as the person
         ("session.add_participant", "accepted", hearing_id),
-        ("link.issue", "accepted", hearing_id),
-        ("link.revoke", "accepted", hearing_id),
+        ("link.revoke", "accepted", hearing_id),  # re-issuing revokes the first link...
+        ("link.issue", "accepted", hearing_id),  # ...in the transaction that issues the new one
+        ("link.revoke", "accepted", hearing_id),  # revoked by hand again: a no-op, still audited
         ("session.update", "accepted", hearing_id),
         ("meeting.schedule", "accepted", meeting_id),
         ("hearing.schedule", "refused", None),
@@ -112,7 +113,7 @@ async def test_every_command_is_audited_in_a_hash_chain(api: Api) -> None:
         "case_type": "criminal",
         "record_automatically": False,
     }
-    assert entries[11]["rule"] == "policy.state_secret"
+    assert entries[12]["rule"] == "policy.state_secret"
     # Times come from the server's clock, in UTC, to the microsecond.
     assert datetime.fromisoformat(entries[4]["at"]) == api.clock.now
 
@@ -121,7 +122,7 @@ async def test_every_command_is_audited_in_a_hash_chain(api: Api) -> None:
 
     # Reading by session and in pages.
     hearing_only = await api.audit(session_id=hearing_id)
-    assert [e["seq"] for e in hearing_only] == [4, 5, 6, 7, 8, 9, 10]
+    assert [e["seq"] for e in hearing_only] == [4, 5, 6, 7, 8, 9, 10, 11]
     page = await api.audit(after_seq=5, limit=3)
     assert [e["seq"] for e in page] == [6, 7, 8]
     bad = await api.get(f"{API}/audit", params={"limit": "5000"})

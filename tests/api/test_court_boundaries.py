@@ -81,6 +81,8 @@ async def test_another_courts_staff_can_neither_read_nor_change_a_session(
             {"name": "Kẻ mạo danh", "role": "witness", "point_id": hearing["points"][0]["id"]},
         ),
         "links": await other.get(f"{API}/sessions/{sid}/participants/{pj}/links"),
+        "everyone's links": await other.get(f"{API}/sessions/{sid}/links"),
+        "links as CSV": await other.get(f"{API}/sessions/{sid}/links.csv"),
         "judge's link": await other.post(f"{API}/sessions/{sid}/participants/{pj}/links"),
         "revoke": await other.delete(f"{API}/sessions/{sid}/links/{invitation}"),
         "audit": await other.get(f"{API}/audit", params={"session_id": sid}),
@@ -109,6 +111,7 @@ async def test_another_courts_staff_can_neither_read_nor_change_a_session(
         "session.add_participant",
         "link.issue",
         "link.list",
+        "link.export",
         "link.revoke",
         "audit.read",
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from tests.api.conftest import API, Api
+from tests.api.conftest import API, Api, Reply
 from tests.conftest import TEST_SECRET
 
 OTHER_KEY = "another-signing-key-that-is-long-enough-987654321"
@@ -25,6 +25,12 @@ async def _hearing_with_defendant(api: Api, **case: Any) -> tuple[dict[str, Any]
 
 async def _me(api: Api, session_id: str, token: str) -> Any:
     return await api.get(f"{API}/sessions/{session_id}/me", token=token)
+
+
+async def _short(api: Api, code: str) -> Reply:
+    """Open a short link as a participant's browser would, without following the redirect."""
+    async with api.client.get(f"/j/{code}", allow_redirects=False) as response:
+        return Reply(response.status, await response.text(), dict(response.headers))
 
 
 def _turn_password(username: str) -> str:
@@ -157,39 +163,62 @@ async def test_revoking_and_reissuing_links(api: Api) -> None:
     hearing, added = await _hearing_with_defendant(api)
     session_id, participant_id = hearing["id"], added["participant"]["id"]
     first = added["join_link"]
+    assert first["replaced"] == []
     api.clock.advance(timedelta(minutes=5))
 
+    # Re-issuing replaces the person's link: the old one (and its short code) is revoked in
+    # the same transaction.
     reply = await api.post(f"{API}/sessions/{session_id}/participants/{participant_id}/links")
     assert reply.status == 201, reply.body
     second = reply.body
     assert second["token"] != first["token"]
     assert second["invitation"]["id"] != first["invitation"]["id"]
+    assert second["short_code"] != first["short_code"]
     assert second["url"] == "http://hearings.test/join/" + second["token"]
-    for link in (first, second):
-        view = await _me(api, session_id, link["token"])
-        assert view.status == 200
-        assert view.body["participant"]["id"] == participant_id
-
-    links_path = f"{API}/sessions/{session_id}/participants/{participant_id}/links"
-    listed = (await api.get(links_path)).body
-    assert listed == [first["invitation"], second["invitation"]]
-
-    api.clock.advance(timedelta(minutes=5))
-    revoke = await api.delete(f"{API}/sessions/{session_id}/links/{first['invitation']['id']}")
-    assert revoke.status == 204
-    assert revoke.body == ""
+    assert second["short_url"] == "http://hearings.test/j/" + second["short_code"]
+    assert second["replaced"] == [first["invitation"]["id"]]
     err = (await _me(api, session_id, first["token"])).error(
         401, "unauthenticated", "join.token_revoked"
     )
     assert err["message"]["en"].startswith("This join link was withdrawn.")
-    assert (await _me(api, session_id, second["token"])).status == 200
+    view = await _me(api, session_id, second["token"])
+    assert view.status == 200
+    assert view.body["participant"]["id"] == participant_id
+    old_code = await _short(api, first["short_code"])
+    assert old_code.status == 410 and "đã bị thu hồi" in old_code.body
+    new_code = await _short(api, second["short_code"])
+    assert new_code.status == 303
+    assert new_code.headers["Location"] == "/join/" + second["token"]
 
+    links_path = f"{API}/sessions/{session_id}/participants/{participant_id}/links"
     listed = (await api.get(links_path)).body
-    assert [datetime.fromisoformat(i["revoked_at"]) for i in listed if i["revoked_at"]] == [
-        api.clock.now
+    assert [i["id"] for i in listed] == [first["invitation"]["id"], second["invitation"]["id"]]
+    assert datetime.fromisoformat(listed[0]["revoked_at"]) == api.clock.now
+    assert listed[0]["replaced_by"] == second["invitation"]["id"]
+    assert listed[1] == second["invitation"]
+    assert listed[1]["revoked_at"] is None and listed[1]["replaced_by"] is None
+
+    entries = [e for e in await api.audit(session_id=session_id) if e["action"] == "link.revoke"]
+    assert [(e["outcome"], e["detail"]) for e in entries] == [
+        (
+            "accepted",
+            {"invitation": first["invitation"]["id"], "replaced_by": second["invitation"]["id"]},
+        )
     ]
-    assert listed[0]["id"] == first["invitation"]["id"]
-    assert listed[1]["revoked_at"] is None
+    issued = [e for e in await api.audit(session_id=session_id) if e["action"] == "link.issue"]
+    assert issued[-1]["detail"]["replaces"] == [first["invitation"]["id"]]
+
+    # Revoking by hand: the link stops working at once.
+    api.clock.advance(timedelta(minutes=5))
+    revoke = await api.delete(f"{API}/sessions/{session_id}/links/{second['invitation']['id']}")
+    assert revoke.status == 204
+    assert revoke.body == ""
+    (await _me(api, session_id, second["token"])).error(
+        401, "unauthenticated", "join.token_revoked"
+    )
+    listed = (await api.get(links_path)).body
+    assert datetime.fromisoformat(listed[1]["revoked_at"]) == api.clock.now
+    assert listed[1]["replaced_by"] is None
 
     # Revoking again keeps the first revocation time.
     api.clock.advance(timedelta(minutes=5))

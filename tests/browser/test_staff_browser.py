@@ -114,8 +114,8 @@ async def test_staff_log_in_schedule_a_hearing_and_watch_it_live(
         page, "Trần Văn Chủ Tọa", "presiding_judge", "Phòng xử án số 1"
     )
     await expect(page).to_have_url(live_server.url(session_path))  # reload will not re-post
-    await page.get_by_role("button", name="Sao chép").click()
-    await expect(page.locator(".copy-status")).to_have_text("Đã sao chép.")
+    await page.locator('#fresh-link [data-copy="fresh-url"]').click()
+    await expect(page.locator("#fresh-link .copy-status")).to_have_text("Đã sao chép.")
     assert await page.evaluate("navigator.clipboard.readText()") == judge_link
     defendant_link = await _add_participant(
         page, "Nguyễn Văn Bị Cáo", "defendant", "Trại tạm giam Chí Hòa"

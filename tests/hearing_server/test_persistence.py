@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from hearing_server.persistence.database import Database, head_revision
+from hearing_server.persistence.database import MIGRATIONS_DIR, Database, head_revision
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
 from hearing_server.persistence.tables import metadata
 from rooms import (
@@ -27,10 +30,13 @@ from rooms import (
     Role,
     StaffRole,
 )
+from rooms.accounts import Invitation
 from rooms.alerts import AlertKind, raise_alert
 from rooms.audit import AuditEntry, verify_chain
 from rooms.courts import Court
 from rooms.errors import InvalidTransition
+from rooms.ids import InvitationId
+from rooms.short_codes import ShortCode, read_short_code
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 STAFF = Actor.staff("u-1", StaffRole.IT_STAFF, court_id=CourtId("court-1"))
@@ -59,6 +65,57 @@ async def test_migrations_build_exactly_the_schema_the_code_uses(database: Datab
 async def test_upgrading_twice_changes_nothing(database: Database) -> None:
     await database.upgrade()
     assert await database.current_revision() == head_revision()
+
+
+async def test_links_issued_before_short_codes_get_one_on_upgrade(database: Database) -> None:
+    """Revision 0009 gives every invitation already issued its own short code (so a link
+    still valid can be handed out short), and going back to 0008 takes the codes away."""
+    session = _hearing()
+    people = list(session.participants)
+    async with database.unit_of_work() as uow:
+        await uow.sessions.add(session, NOW)
+        for number, person in enumerate(people[:2]):
+            await uow.invitations.add(
+                Invitation(
+                    InvitationId(f"inv-{number}"),
+                    session.id,
+                    person,
+                    NOW,
+                    NOW + timedelta(days=1),
+                    "staff:u-1",
+                    ShortCode(f"ABCDEFGHJ{number}"),
+                )
+            )
+        await uow.commit()
+
+    def migrate(to: str, down: bool) -> Callable[[Connection], None]:
+        def run(sync: Connection) -> None:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            config.attributes["connection"] = sync
+            (command.downgrade if down else command.upgrade)(config, to)
+
+        return run
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(migrate("0008", down=True))
+        columns = await conn.run_sync(
+            lambda sync: {c["name"] for c in inspect(sync).get_columns("invitations")}
+        )
+        assert "short_code" not in columns and "replaced_by" not in columns
+    async with database.engine.begin() as conn:
+        await conn.run_sync(migrate("head", down=False))
+    async with database.unit_of_work() as uow:
+        invitations = await uow.invitations.for_session(session.id)
+    codes = [i.short_code for i in invitations]
+    assert len(codes) == 2 and len(set(codes)) == 2
+    assert all(read_short_code(code) == code for code in codes)
+    assert all(i.replaced_by is None for i in invitations)
+    async with database.unit_of_work() as uow:
+        assert await uow.invitations.by_short_code(codes[0]) == invitations[0]
+        clash = replace(invitations[1], id=InvitationId("inv-9"), short_code=codes[0])
+        with pytest.raises(IntegrityError):
+            await uow.invitations.add(clash)
 
 
 def _hearing() -> CourtSession:

@@ -87,6 +87,26 @@ async def test_a_revoked_link_closes_the_connection_it_holds(hearing: Hearing) -
     assert judge.sio.connected
 
 
+async def test_a_reissued_link_closes_what_the_old_link_holds(hearing: Hearing) -> None:
+    """A clerk re-issues a link because the old one leaked: whoever holds the old one is
+    let go at once, as for a revoked link, and the new link joins."""
+    judge, _ = await hearing.join("judge")
+    victim, _ = await hearing.join("victim")
+    [old] = await hearing.invitations("victim")
+
+    new = await hearing.service.issue_link(CLI, hearing.session_id, hearing.ids["victim"])
+    assert new.replaced == (old.id,)
+
+    goodbye = await victim.wait_for("goodbye")
+    assert goodbye["reason"] == "link.revoked"
+    await asyncio.wait_for(victim.disconnected.wait(), 5)
+    assert (await hearing.connect_refused("victim"))["rule"] == "join.token_revoked"
+    again = await hearing.connect("victim", {"token": new.token})
+    welcome = await again.wait_for("welcome")
+    assert welcome["participant_id"] == hearing.ids["victim"]
+    assert judge.sio.connected
+
+
 async def test_a_removed_person_is_let_go_at_once(hearing: Hearing) -> None:
     judge, _ = await hearing.join("judge")
     clerk, _ = await hearing.join("clerk")

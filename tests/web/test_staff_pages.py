@@ -23,16 +23,19 @@ from hearing_server.services import AuthenticationFailed, HearingService
 from hearing_server.settings import Settings
 from recorder.integrity import seal_recording
 from recorder.signing import ServerKey
-from rooms.cases import Case, CaseType, Instance
+from rooms.cases import Case, CaseType, Instance, MeetingInfo
 from rooms.errors import PermissionDenied
 from rooms.ids import CourtId, ParticipantId, SessionId
 from rooms.participants import Actor
+from rooms.points import PointKind
 from rooms.roles import Role, StaffRole
+from rooms.short_codes import grouped
 from tests.api.conftest import ADMIN_PASSWORD, CLI, _cheap_password_hashing  # noqa: F401
 from tests.conftest import FakeClock
 from tests.recorder.recording_fixture import START as RECORDING_START
 from tests.recorder.recording_fixture import make_recording
 from web.keys import RECORDINGS, SERVICE, SETTINGS
+from web.qr import qr_svg
 
 Client = TestClient[Any, Any]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -359,25 +362,53 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
     joined = await admin.service.resolve_join_token(url.rsplit("/", 1)[1])
     assert joined.participant.name == "Nguyễn Văn B"
 
+    first_short = joined.invitation.short_code
+    assert f"http://hearings.test/j/{first_short}" in person.text
+
+    # "Cấp đường dẫn mới" replaces the link: the old one is revoked at once, and the page
+    # says so.
     second = await admin.post(
         f"/staff/sessions/{session_id}/participants/{joined.participant.id}/links", {}
     )
     assert second.status == 201 and url not in second.text
+    assert "Đường dẫn cũ đã bị thu hồi" in second.text
+    second_url = second.fresh_link()
+    with pytest.raises(AuthenticationFailed) as refused:
+        await admin.service.resolve_join_token(url.rsplit("/", 1)[1])
+    assert refused.value.rule == "join.token_revoked"
+    renewed = await admin.service.resolve_join_token(second_url.rsplit("/", 1)[1])
+    assert renewed.participant.id == joined.participant.id
+    assert f"http://hearings.test/j/{renewed.invitation.short_code}" in second.text
+    with pytest.raises(AuthenticationFailed):
+        await admin.service.resolve_short_code(first_short, "192.0.2.1")
     invitations = [
         i
         for i in await admin.service.invitations(CLI, SessionId(session_id))
         if i.participant_id == joined.participant.id
     ]
-    assert len(invitations) == 2
+    # (Both issued at the test clock's same instant: compared without an order.)
+    assert {i.id: i.replaced_by for i in invitations} == {
+        joined.invitation.id: renewed.invitation.id,
+        renewed.invitation.id: None,
+    }
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert page.text.count("đã thay bằng đường dẫn mới") == 1
+    assert page.text.count("còn hiệu lực đến") == 1
+    # The list of links shows the current link, long and short, and never the old one.
+    assert second_url in page.text and url not in page.text
+    assert f"http://hearings.test/j/{renewed.invitation.short_code}" in page.text
+    assert first_short not in page.text
+
     revoked = await admin.post(
-        f"/staff/sessions/{session_id}/links/{joined.invitation.id}/revoke", {}
+        f"/staff/sessions/{session_id}/links/{renewed.invitation.id}/revoke", {}
     )
     assert revoked.status == 303
     with pytest.raises(AuthenticationFailed):
-        await admin.service.resolve_join_token(url.rsplit("/", 1)[1])
+        await admin.service.resolve_join_token(second_url.rsplit("/", 1)[1])
     page = await admin.get(f"/staff/sessions/{session_id}")
-    assert page.text.count("đã thu hồi") == 1 and page.text.count("còn hiệu lực đến") == 1
-    assert "http://hearings.test/join/" not in page.text  # a link is shown once only
+    assert page.text.count("đã thu hồi") == 1 and "còn hiệu lực đến" not in page.text
+    assert "http://hearings.test/join/" not in page.text  # no valid link left to show
+    assert "Chưa có đường dẫn còn hiệu lực." in page.text
 
     cancelled = await admin.post(f"/staff/sessions/{session_id}/cancel", {})
     assert cancelled.status == 303
@@ -393,6 +424,147 @@ async def test_a_hearing_is_scheduled_and_furnished_with_points_people_and_links
         "session.cancel",
     ):
         assert action in actions
+
+
+async def _hearing_with_people(admin: Browser) -> tuple[str, dict[str, Any]]:
+    """A hearing with its presiding judge (an official link), a defendant and a witness,
+    each with a link: who, and the link handed out."""
+    session_id = SessionId(await admin.schedule_hearing())
+    service = admin.service
+    session = await service.session(CLI, session_id)
+    remote = await service.add_point(
+        CLI, session_id, "Trại tạm giam Chí Hòa", PointKind.DETENTION_CENTRE
+    )
+    court_point = session.central_point.id
+    people: dict[str, Any] = {}
+    for key, name, role, point in (
+        ("judge", "Trần Thị Thẩm Phán", Role.PRESIDING_JUDGE, court_point),
+        ("defendant", "Lê Văn Đức", Role.DEFENDANT, remote.id),
+        ("witness", "Phạm Thị Hà", Role.WITNESS, remote.id),
+    ):
+        people[key] = await service.add_participant(CLI, session_id, name, role, point)
+    return session_id, people
+
+
+async def test_the_session_page_lists_every_persons_link_to_copy_print_and_export(
+    admin: Browser,
+) -> None:
+    session_id, people = await _hearing_with_people(admin)
+    page = await admin.get(f"/staff/sessions/{session_id}")
+    assert page.status == 200
+    assert 'id="links"' in page.text and "Đường dẫn tham gia của từng người" in page.text
+    for person, link in people.values():
+        assert f'value="{link.short_url}"' in page.text
+        assert f'value="{link.url}"' in page.text
+        assert f'data-copy="short-{person.id}"' in page.text
+        assert f'data-copy="long-{person.id}"' in page.text
+        assert f"/links/print?participant={person.id}" in page.text
+        assert grouped(link.invitation.short_code) in page.text
+    assert f'href="/staff/sessions/{session_id}/links/print"' in page.text
+    assert f'href="/staff/sessions/{session_id}/links.csv"' in page.text
+
+    # A clerk may not issue the presiding judge's link, so the list does not show it.
+    clerk = await _clerk(admin)
+    page = await clerk.get(f"/staff/sessions/{session_id}")
+    judge_link = people["judge"][1]
+    assert judge_link.short_url not in page.text and judge_link.url not in page.text
+    assert people["defendant"][1].short_url in page.text
+    sheets = await clerk.get(f"/staff/sessions/{session_id}/links/print")
+    assert sheets.text.count('<article class="sheet"') == 2
+    assert "Trần Thị Thẩm Phán" not in sheets.text
+    alone = await clerk.get(
+        f"/staff/sessions/{session_id}/links/print", participant=people["judge"][0].id
+    )
+    assert alone.status == 404 and judge_link.short_url not in alone.text
+
+
+async def test_the_print_view_has_one_a4_sheet_per_person(admin: Browser) -> None:
+    session_id, people = await _hearing_with_people(admin)
+    court = (await admin.service.courts(CLI))[0]
+    sheets = await admin.get(f"/staff/sessions/{session_id}/links/print")
+    assert sheets.status == 200
+    assert sheets.headers["Cache-Control"] == "no-store"
+    assert '<link rel="stylesheet" href="/static/staff/link-sheets.css">' in sheets.text
+    assert sheets.text.count('<article class="sheet"') == 3
+    assert sheets.text.count("<svg") == 3
+    for person, link in people.values():
+        start = sheets.text.index(f'id="sheet-{person.id}"')
+        sheet = sheets.text[start : sheets.text.index("</article>", start)]
+        assert court.name in sheet
+        assert "Giấy mời tham gia phiên tòa trực tuyến" in sheet
+        assert "88/2026/HS-ST" in sheet and "Vụ án cố ý gây thương tích" in sheet
+        assert person.name in sheet and person.role.label.vi in sheet
+        assert "Trại tạm giam Chí Hòa" in sheet or "Phòng xử án số 1" in sheet
+        assert "14:00–16:30, thứ Hai 23/11/2026 (giờ Việt Nam)" in sheet
+        assert link.short_url in sheet and link.url in sheet
+        assert grouped(link.invitation.short_code) in sheet
+        # The QR code is of the short link, drawn on the server.
+        assert str(qr_svg(link.short_url, "Mã QR của đường dẫn rút gọn")) in sheet
+        for prepare in (
+            "camera và micro",
+            "căn cước công dân hoặc hộ chiếu",
+            "nơi yên tĩnh",
+            "Cách kiểm tra thiết bị",
+            "không được đưa cho người khác",
+        ):
+            assert prepare in sheet, prepare
+
+    defendant, link = people["defendant"]
+    one = await admin.get(f"/staff/sessions/{session_id}/links/print", participant=defendant.id)
+    assert one.status == 200 and one.text.count('<article class="sheet"') == 1
+    assert link.short_url in one.text and people["witness"][1].short_url not in one.text
+    nobody = await admin.get(f"/staff/sessions/{session_id}/links/print", participant="nobody")
+    assert nobody.status == 404
+    assert "Không có người này trong danh sách đường dẫn của phiên." in nobody.text
+
+    # In English the sheet speaks English, the time still in the court's zone.
+    english = await admin.get(
+        f"/staff/sessions/{session_id}/links/print", participant=defendant.id, lang="en"
+    )
+    assert "Invitation to an online hearing" in english.text
+    assert "14:00–16:30, Monday 23 November 2026 (Vietnam time)" in english.text
+    # Each print-out and export is a copy of credentials taken away: audited.
+    exports = [
+        e.entry
+        for e in await admin.service.audit_trail(CLI, session_id)
+        if e.entry.action == "link.export"
+    ]
+    assert [e.detail["format"] for e in exports] == ["print", "print", "print", "print"]
+
+
+async def test_the_links_download_as_csv_from_the_session_page(admin: Browser) -> None:
+    session_id, people = await _hearing_with_people(admin)
+    async with admin.client.get(f"/staff/sessions/{session_id}/links.csv") as response:
+        assert response.status == 200
+        assert response.content_type == "text/csv"
+        assert "attachment" in response.headers["Content-Disposition"]
+        raw = await response.read()
+    assert raw.startswith("\ufeff".encode())
+    text = raw.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Họ và tên,Vai trò,Điểm cầu,Đường dẫn rút gọn")
+    for person, link in people.values():
+        assert f"{person.name},{person.role.label.vi}," in text
+        assert link.short_url in text and link.url in text
+
+
+async def test_a_meeting_sheet_asks_for_no_identity_document(admin: Browser) -> None:
+    service = admin.service
+    court_id = await _court_id(service)
+    meeting = await service.schedule_meeting(
+        CLI,
+        MeetingInfo(court_id, "Họp giao ban quý IV", "Văn phòng", "Chánh án"),
+        datetime(2026, 12, 2, 7, 0, tzinfo=UTC),
+        datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+        "Phòng họp trực tuyến",
+    )
+    await service.add_participant(
+        CLI, meeting.id, "Nguyễn Thị Mai", Role.PARTICIPANT, meeting.central_point.id
+    )
+    sheet = await admin.get(f"/staff/sessions/{meeting.id}/links/print")
+    assert sheet.status == 200
+    assert "Giấy mời tham gia cuộc họp trực tuyến" in sheet.text
+    assert "Nguyễn Thị Mai" in sheet.text and "Họp giao ban quý IV" in sheet.text
+    assert "căn cước" not in sheet.text
 
 
 async def test_a_form_the_domain_refuses_comes_back_with_the_input_and_its_reason(

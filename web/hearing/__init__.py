@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.hearing.join import join_minutes_pdf, join_page, join_without_token
+from web.hearing.join import join_minutes_pdf, join_page, join_without_token, short_link
 
 __all__ = ["add_hearing_routes"]
 
@@ -20,3 +20,5 @@ def add_hearing_routes(app: web.Application) -> None:
     app.router.add_get("/join/{token}/minutes.pdf", join_minutes_pdf)
     app.router.add_get("/join/", join_without_token)
     app.router.add_get("/join", join_without_token)
+    app.router.add_get("/j/{code}", short_link, name="short_link")
+    app.router.add_get("/j/", join_without_token)

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hearing_server.services import AuthenticationFailed, JoinContext
+from hearing_server.services import AuthenticationFailed, JoinContext, RateLimited
 from rooms.courts import Court
 from rooms.minutes import readable_after_hearing
 from rooms.participants import Actor, Participant
@@ -26,12 +26,15 @@ from rooms.states import (
     SessionTransition,
 )
 from rooms.text import Text
+from web.endpoint import client_address
 from web.i18n import locale_of
 from web.keys import MINUTES_DOCUMENTS, SERVICE
 from web.minutes_layout import minutes_blocks
 from web.pages import render
 
-GONE_RULES = frozenset({"join.token_expired", "join.token_revoked"})
+GONE_RULES = frozenset(
+    {"join.token_expired", "join.token_revoked", "join.code_expired", "join.code_revoked"}
+)
 """Links that were real once: 410 Gone. Any other refused link is 404: it never existed."""
 
 SESSION_COMMANDS = (
@@ -77,6 +80,26 @@ async def join_without_token(request: web.Request) -> web.Response:
     """``/join/`` alone: a link cut short is answered in the participant's words, not with
     the framework's English "404: Not Found"."""
     return await _refused(request, 404, in_language(NO_TOKEN, locale_of(request)))
+
+
+async def short_link(request: web.Request) -> web.Response:
+    """``GET /j/{code}``: the short link on a printout or in an SMS. A valid code sends the
+    browser on to its invitation's join page; any other code gets the same refusal page as
+    a bad join link, and counts toward the address's back-off (``resolve_short_code``)."""
+    code = locale_of(request)
+    try:
+        link = await request.app[SERVICE].resolve_short_code(
+            request.match_info["code"], client_address(request)
+        )
+    except RateLimited as error:
+        response = await _refused(request, 429, in_language(error.message, code))
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
+    except AuthenticationFailed as error:
+        status = 410 if error.rule in GONE_RULES else 404
+        return await _refused(request, status, in_language(error.message, code))
+    # A relative address keeps whatever host and scheme the person came through.
+    return web.Response(status=303, headers={"Location": f"/join/{link.token}", **PRIVATE_HEADERS})
 
 
 async def join_page(request: web.Request) -> web.Response:

@@ -36,6 +36,8 @@ ACTIONS: dict[str, Text] = {
     "link.issue": Text("Cấp đường dẫn tham gia", "Issue a join link"),
     "link.list": Text("Xem đường dẫn tham gia", "List join links"),
     "link.revoke": Text("Thu hồi đường dẫn tham gia", "Revoke a join link"),
+    "link.export": Text("In hoặc tải về đường dẫn tham gia", "Print or export join links"),
+    "join.short_code": Text("Mở đường dẫn rút gọn", "Open a short link"),
     "monitor.watch": Text("Giám sát phiên", "Watch a session"),
     "hearing.schedule": Text("Lên lịch phiên tòa", "Schedule a hearing"),
     "meeting.schedule": Text("Lên lịch cuộc họp", "Schedule a meeting"),
@@ -132,6 +134,10 @@ DETAIL_KEYS: dict[str, Text] = {
     "count": Text("Số lần", "Times"),
     "participant": Text("Người", "Person"),
     "invitation": Text("Đường dẫn", "Link"),
+    "replaced_by": Text("Thay bằng đường dẫn", "Replaced by link"),
+    "replaces": Text("Thay cho đường dẫn", "Replaces link"),
+    "format": Text("Hình thức", "Form"),
+    "participants": Text("Những người", "People"),
     "point_id": Text("Điểm cầu", "Connection point"),
     "case_number": Text("Số thụ lý", "Case number"),
     "case_type": Text("Loại vụ án", "Case type"),
@@ -160,7 +166,10 @@ EVENTS: dict[str, Text] = {
     "screen_share_changed": Text("chia sẻ màn hình thay đổi", "screen sharing changed"),
 }
 
-_PEOPLE_KEYS = frozenset({"participant_id", "participant", "protected", "hidden_from", "holder"})
+_PEOPLE_KEYS = frozenset(
+    {"participant_id", "participant", "participants", "protected", "hidden_from", "holder"}
+)
+EXPORT_FORMATS = {"csv": Text("tệp CSV", "CSV file"), "print": Text("bản in", "print-out")}
 
 _ROLES = frozenset(role.value for role in Role)
 _CASE_TYPES = frozenset(kind.value for kind in CaseType)
@@ -232,6 +241,8 @@ class Reader:
             return str(value.get(self.code) or value.get("vi") or "")
         if key == "events" and isinstance(value, list):
             return ", ".join(self._say(EVENTS[e]) if e in EVENTS else str(e) for e in value)
+        if key == "format" and value in EXPORT_FORMATS:
+            return self._say(EXPORT_FORMATS[value])
         if key == "role" and value in _ROLES:
             return self._say(Role(value).label)
         if key == "case_type" and value in _CASE_TYPES:

@@ -28,6 +28,7 @@ from web.staff import auth, case_documents, scheduling
 from web.staff.audit_words import Reader, Staff, staff_ids
 from web.staff.auth import staff_page
 from web.staff.layout import StaffLogin, court_of, staff_render
+from web.staff.link_sheets import add_link_sheet_routes
 from web.staff.recordings import add_recording_routes
 from web.staff.session_cookie import CSRF_KEY, derive_csrf_key
 from web.staff.summaries import LABELS, options, rows, script_labels
@@ -314,6 +315,7 @@ def add_staff_routes(app: web.Application) -> None:
     app.router.add_get("/staff/monitor", monitor, name="staff_monitor")
     app.router.add_get("/staff/audit", audit_log, name="staff_audit")
     add_recording_routes(app)
+    add_link_sheet_routes(app)
 
 
 async def _to_home(_request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ from rooms.participants import Actor
 from rooms.penal_code import CRIME_CHAPTERS, chapter_title
 from rooms.points import POINT_KIND_LABELS, PointKind
 from rooms.session import CourtSession
+from rooms.short_codes import grouped
 from rooms.states import SESSION_TRANSITIONS, SessionState, SessionTransition
 from web import schemas as s
 from web.api import case_from_request as case_of
@@ -241,9 +242,17 @@ def _session_id(request: web.Request) -> SessionId:
     return SessionId(request.match_info["session_id"])
 
 
-def _fresh(link: JoinLink, name: str) -> dict[str, str]:
-    """A link just issued: shown once, since only its signature is kept, not the link."""
-    return {"participant_id": link.invitation.participant_id, "name": name, "url": link.url}
+def _fresh(link: JoinLink, name: str) -> dict[str, Any]:
+    """A link just issued, shown at the top of the page with what it replaced (it stays in
+    the session's list of links below as well)."""
+    return {
+        "participant_id": link.invitation.participant_id,
+        "name": name,
+        "url": link.url,
+        "short_url": link.short_url,
+        "code": grouped(link.invitation.short_code),
+        "replaced": len(link.replaced),
+    }
 
 
 async def _detail(
@@ -255,7 +264,7 @@ async def _detail(
     participant_form: forms.Parsed[Any] | None = None,
     error: DomainError | None = None,
     error_at: str = "session",
-    fresh: dict[str, str] | None = None,
+    fresh: dict[str, Any] | None = None,
 ) -> web.Response:
     """The session page; ``error_at`` names the section whose form the service refused."""
     service = request.app[SERVICE]
@@ -271,6 +280,7 @@ async def _detail(
         )
         for pid in session.participants
     }
+    people_links = await service.person_links(login.actor, session.id)
     return await staff_render(
         request,
         login,
@@ -280,6 +290,9 @@ async def _detail(
         session=session,
         row=row_of(session),
         invitations=invitations,
+        people_links=people_links,
+        no_link_count=sum(1 for p in people_links if p.link is None),
+        grouped=grouped,
         now=service.clock(),
         labels=LABELS,
         roles=role_options(session.kind, lang),

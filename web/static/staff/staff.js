@@ -30,6 +30,11 @@
     });
   }
 
+  // A print button prints the page (the invitation sheets have their own print styles).
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
+  }
+
   // Forms that undo something ask first.
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
