@@ -1,7 +1,7 @@
 """A hearing may record by itself from its start: a per-hearing setting made when scheduling.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 07:00:00
 """
 
@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sessions") as batch:
-        batch.drop_column("record_automatically")
+    # A plain DROP COLUMN (SQLite 3.35+): a batch copy of ``sessions`` would drop the old
+    # table, and with foreign keys on, everything that cascades from it (invitations...).
+    op.drop_column("sessions", "record_automatically")
