@@ -25,6 +25,7 @@ from tests.browser.test_hearing_browser import (
     schedule_hearing,
     sees_video_of,
 )
+from tests.conftest import fill_disk
 
 WIDE: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 375, "height": 740}
@@ -241,3 +242,45 @@ class TestOnAServerThatCannotRecord:
         session = await live_server.service.session(CLI, session_id)
         assert session.recording is RecordingState.OFF
         assert session.state.value == "in_session"
+
+
+# ---------------------------------------------------------------------- a disk that fills up
+
+
+class TestWhenTheDiskFillsUp:
+    """The recordings on a small filesystem the test mounts, then fills while recording."""
+
+    @pytest.fixture
+    def settings_options(self, small_disk: Path) -> dict[str, Any]:
+        return {
+            "recordings_dir": small_disk / "recordings",
+            "recording_segment_seconds": 1.0,
+            "recording_min_free_mb": 0,
+        }
+
+    async def test_the_judge_is_told_at_once_that_the_recording_cannot_be_written(
+        self, live_server: LiveServer, new_page: NewPage, small_disk: Path
+    ) -> None:
+        hearing = await schedule_hearing(live_server)
+        judge = await open_link(new_page, "judge", hearing.links["judge"])
+        await judge.set_viewport_size(WIDE)
+        await join(judge)
+        await judge.click('[data-session="start"]')
+        await expect(judge.locator("#room-state")).to_have_text("Phiên tòa đang diễn ra.")
+        controls = judge.locator(".recording-controls")
+        await controls.locator('[data-recording-command="start"]').click()
+        await expect(judge.locator("#recording-indicator")).to_be_visible()
+        assert await wait_for_segments(small_disk / "recordings"), "nothing was recorded"
+
+        filler = fill_disk(small_disk)
+        try:
+            toast = judge.locator("#error-toast")
+            await expect(toast).to_contain_text(
+                "Không ghi được bản ghi phiên tòa", timeout=MEDIA_TIMEOUT_MS
+            )
+            await expect(judge.locator("#announcer")).to_contain_text(
+                "Không ghi được bản ghi phiên tòa"
+            )
+            await screen(judge, "disk-full-1366")
+        finally:
+            filler.unlink()

@@ -5,11 +5,7 @@ sealed manifest shows the gap; no segment left behind is corrupt."""
 
 from __future__ import annotations
 
-import errno
 import json
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -23,26 +19,10 @@ from recorder.signing import ServerKey
 from rooms.alerts import AlertKind
 from rooms.participants import Actor
 from rooms.roles import StaffRole
+from tests.conftest import fill_disk
 from tests.media_e2e.conftest import MediaHearing
 from tests.media_e2e.test_recording_pipeline import eventually
 from tests.signaling.harness import staff_token
-
-DISK_BYTES = 24 * 1024 * 1024
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root")
-    mount = tmp_path / "recordings-disk"
-    mount.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "tmpfs", str(mount)], check=True
-    )
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
 @pytest.fixture
@@ -55,19 +35,6 @@ def media_settings(settings: Settings, small_disk: Path) -> Settings:
             "recording_min_free_mb": 0,
         }
     )
-
-
-def _fill(disk: Path) -> Path:
-    """Take every byte left on ``disk``."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as handle:
-        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 9, 1):
-            try:
-                while True:
-                    handle.write(b"\0" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
-    return filler
 
 
 def _recording(settings: Settings) -> RecordingPaths | None:
@@ -98,7 +65,7 @@ async def test_a_full_disk_alerts_the_court_and_recording_resumes_with_the_gap_r
         return paths if len(closed) == 4 and min(closed) >= 1 else None
 
     paths = await eventually(recording, 30, "a closed segment of each of four tracks")
-    filler = _fill(small_disk)
+    filler = fill_disk(small_disk)
 
     alert = await monitor.wait_for("alert", lambda a: a["kind"] == "recording_failed")
     assert alert["session_id"] == hearing.session_id and alert["message"]["vi"]

@@ -119,6 +119,15 @@ signal.addEventListener("quality", ({ detail }) => {
 
 signal.addEventListener("error", ({ detail }) => toast(localized(detail.message) || detail.code || ""));
 
+// The server tells whoever runs the recording (and IT staff) when it cannot be written.
+signal.addEventListener("alert", ({ detail }) => {
+  if (detail.kind !== "recording_failed" || detail.acknowledged_by || !recordingControls.present) return;
+  const text = localized(detail.message);
+  recordingControls.problem(text);
+  toast(text);
+  announce(text);
+});
+
 signal.addEventListener("goodbye", ({ detail }) => end(detail.reason || "", localized(detail.message)));
 
 signal.addEventListener("refused", ({ detail }) => end("refused", localized(detail.message)));

@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 
 const REQUEST_TIMEOUT_MS = 8000;
 const RECONNECT_AFTER_MS = 1500;
-const FORWARDED = ["welcome", "session_event", "chat", "offer", "quality", "active_speaker"];
+const FORWARDED = ["welcome", "session_event", "chat", "offer", "quality", "active_speaker", "alert"];
 
 export class Signal extends EventTarget {
   #token;
