@@ -141,17 +141,23 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 # ---------------------------------------------------------------------- a disk that fills up
 
-DISK_BYTES = 24 * 1024 * 1024
+
+@pytest.fixture
+def small_disk_bytes() -> int:
+    """The size of ``small_disk``; a module overrides it for a smaller or larger one."""
+    return 24 * 1024 * 1024
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk(tmp_path: Path, small_disk_bytes: int) -> Iterator[Path]:
+    """A real filesystem of ``small_disk_bytes``, mounted for the test, to fill up."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small filesystem needs root")
-    mount = tmp_path / "recordings-disk"
+    mount = tmp_path / "small-disk"
     mount.mkdir()
     subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "tmpfs", str(mount)], check=True
+        ["mount", "-t", "tmpfs", "-o", f"size={small_disk_bytes}", "tmpfs", str(mount)],
+        check=True,
     )
     try:
         yield mount

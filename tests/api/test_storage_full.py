@@ -6,11 +6,8 @@ connection that could not be recorded is recorded once space is back."""
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 import sqlite3
-import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ from rooms.ids import SessionId
 from rooms.participants import Actor
 from rooms.states import ParticipantState
 from tests.api.conftest import API, Api, hearing_body
+from tests.conftest import fill_disk
 from tests.signaling.harness import schedule_hearing
 
 DISK_BYTES = 8 * 1024 * 1024
@@ -29,37 +27,14 @@ SYSTEM = Actor.system()
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root")
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "tmpfs", str(mount)], check=True
-    )
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)
+def small_disk_bytes() -> int:
+    return DISK_BYTES
 
 
 @pytest.fixture
 def database_url(small_disk: Path) -> str:
     """Overrides the shared fixture: this module runs on SQLite on the small disk only."""
     return f"sqlite+aiosqlite:///{small_disk / 'hearing.db'}"
-
-
-def _fill(disk: Path) -> Path:
-    """Take every byte left on ``disk`` (large writes first, then ever smaller ones)."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as handle:
-        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 9, 1):
-            try:
-                while True:
-                    handle.write(b"\0" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
-    return filler
 
 
 async def _until(condition: Callable[[], Awaitable[bool]]) -> None:
@@ -75,7 +50,7 @@ async def test_a_full_disk_is_answered_alerted_and_leaves_the_database_whole(
     api: Api, small_disk: Path
 ) -> None:
     first = await api.schedule_hearing()
-    filler = _fill(small_disk)
+    filler = fill_disk(small_disk)
 
     refused = await api.post(f"{API}/hearings", hearing_body(number="99/2026/HS-ST"))
 
@@ -111,7 +86,7 @@ async def test_a_lost_connection_the_full_disk_refused_is_recorded_once_space_is
     hearing = await schedule_hearing(api.client)
     try:
         defendant, _welcome = await hearing.join("defendant")
-        filler = _fill(small_disk)
+        filler = fill_disk(small_disk)
 
         await defendant.sio.disconnect()
         await _until(lambda: _has_alert(api, hearing.session_id, AlertKind.STORAGE_FULL))
