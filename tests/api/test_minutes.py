@@ -17,8 +17,8 @@ from web.minutes_docx import minutes_docx
 SYSTEM = Actor.system()
 
 
-async def hearing_with_signers(api: Api) -> tuple[str, dict[str, Any]]:
-    hearing = await api.schedule_hearing()
+async def hearing_with_signers(api: Api, **case: Any) -> tuple[str, dict[str, Any]]:
+    hearing = await api.schedule_hearing(**case)
     sid = hearing["id"]
     courtroom = hearing["points"][0]["id"]
     remote = await api.add_point(sid)

@@ -24,7 +24,7 @@ from pypdf import PdfReader
 from hearing_server.case_file import verify_bundle
 from hearing_server.document_signing import trusted_certificates, verify_pdf
 from rooms import Actor
-from rooms.ids import ParticipantId, SessionId
+from rooms.ids import SessionId
 from tests.api.conftest import API, CLERK_PASSWORD, Api, login_token
 from tests.api.test_minutes import hearing_with_signers
 from web.keys import MINUTES_DOCUMENTS, SETTINGS
@@ -255,26 +255,10 @@ async def test_an_ended_hearing_without_signed_minutes_stays_gone(api: Api) -> N
 
 
 async def test_a_closed_hearings_minutes_are_not_shown_to_the_parties(api: Api) -> None:
-    hearing = await api.schedule_hearing(closed_hearing=True)
-    sid = hearing["id"]
-    courtroom = hearing["points"][0]["id"]
-    remote = await api.add_point(sid)
-    added = {
-        role: await api.add_participant(sid, point, role, name)
-        for role, point, name in (
-            ("presiding_judge", courtroom, "Nguyễn Văn Chủ"),
-            ("clerk", courtroom, "Lê Thị Thư"),
-            ("defendant", remote["id"], "Trần Văn Cáo"),
-        )
-    }
-    ids = {role: ParticipantId(a["participant"]["id"]) for role, a in added.items()}
-    tokens = {role: a["join_link"]["token"] for role, a in added.items()}
-    session_id = SessionId(sid)
-    for pid in ids.values():
-        await api.service.execute(SYSTEM, session_id, "join", lambda s, p=pid: s.join(p))
-    judge = Actor.participant(ids["presiding_judge"])
-    await api.service.execute(SYSTEM, session_id, "s", lambda s: s.start(judge))
-    await api.service.execute(SYSTEM, session_id, "c", lambda s: s.close(judge))
+    sid, people = await hearing_with_signers(api, closed_hearing=True)
+    tokens = people["tokens"]
+    judge = Actor.participant(people["ids"]["presiding_judge"])
+    await api.service.execute(SYSTEM, SessionId(sid), "c", lambda s: s.close(judge))
     await signed_hearing_signatures(api, sid, {"tokens": tokens})
     async with api.client.get(f"/join/{tokens['defendant']}") as page:
         assert page.status == 410

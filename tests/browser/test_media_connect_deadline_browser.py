@@ -18,10 +18,9 @@ from playwright.async_api import expect
 
 from rooms.forwarding import ForwardingPlan
 from signaling.forwarding import ForwardingGateway
-from signaling.gateway import MediaGateway, ServerOfferSender
 from tests.browser.conftest import MEDIA_TIMEOUT_MS, LiveServer, NewPage
 from tests.browser.test_hearing_browser import join, open_link, schedule_hearing
-from tests.browser.test_media_retry_browser import link_state
+from tests.browser.test_media_retry_browser import built_with, link_state
 
 CONNECT_SECONDS = 4
 
@@ -61,12 +60,7 @@ def gateways() -> list[StrandingGateway]:
 
 @pytest.fixture
 def app_options(gateways: list[StrandingGateway]) -> dict[str, Any]:
-    def build(send_offer: ServerOfferSender) -> MediaGateway:
-        gateway = StrandingGateway(send_offer)
-        gateways.append(gateway)
-        return gateway
-
-    return {"media": build}
+    return built_with(StrandingGateway, gateways)
 
 
 @pytest.fixture

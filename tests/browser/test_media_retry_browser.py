@@ -57,14 +57,20 @@ def gateways() -> list[FlakyGateway]:
     return []
 
 
-@pytest.fixture
-def app_options(gateways: list[FlakyGateway]) -> dict[str, Any]:
+def built_with(kind: type[ForwardingGateway], gateways: list[Any]) -> dict[str, Any]:
+    """App options that build the server's forwarder as ``kind``, kept in ``gateways``."""
+
     def build(send_offer: ServerOfferSender) -> MediaGateway:
-        gateway = FlakyGateway(send_offer)
+        gateway = kind(send_offer)
         gateways.append(gateway)
         return gateway
 
     return {"media": build}
+
+
+@pytest.fixture
+def app_options(gateways: list[FlakyGateway]) -> dict[str, Any]:
+    return built_with(FlakyGateway, gateways)
 
 
 async def link_state(server: LiveServer, participant_id: str) -> str:

@@ -13,10 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 import av
@@ -34,13 +34,13 @@ from rooms.roles import Role, StaffRole
 from signaling.client import HeadlessParticipant
 from signaling.media.synthetic import opus_tone_clip, vp8_test_pattern_clip
 from tests.conftest import TEST_SECRET
+from tests.media_e2e.test_recording_pipeline import eventually
 from web.keys import SERVICE
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE = "88/2026/HS-ST"
 PASSWORD = "a-password-long-enough"
 SYSTEM = Actor(id="cli", is_system=True)
-T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -48,19 +48,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T | None]], within: float, what: str, every: float = 0.2
-) -> T:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        found = await check()
-        if found is not None:
-            return found
-        assert loop.time() < deadline, f"never: {what}"
-        await asyncio.sleep(every)
 
 
 class ServerProcess:
