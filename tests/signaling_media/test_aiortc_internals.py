@@ -532,3 +532,28 @@ def test_monotonic_clock_reads_what_aiortcs_datetime_clock_reads() -> None:
     # aiortc reads both through the module, per call, so replacing them reaches it
     assert "arrival_time_ms = clock.current_ms()" in inspect.getsource(RTCDtlsTransport._recv_next)
     assert "self.__ntp_timestamp = clock.current_ntp_time()" in inspect.getsource(rtcrtpsender)
+
+
+async def test_draining_replaces_the_standard_loops_datagram_reader_once() -> None:
+    """What ``drain_datagrams_each_turn`` relies on in asyncio's UDP transport and aioice."""
+    transport_class = internals._SELECTOR_DATAGRAM_TRANSPORT
+    read_ready = inspect.getsource(transport_class._read_ready)
+    assert "self._sock.recvfrom(self.max_size)" in read_ready  # still one datagram a call
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        connection = pc.getTransceivers()[0].receiver.transport.transport._connection
+        transports = [p.transport for p in connection._protocols]
+        assert transports and all(isinstance(t, transport_class) for t in transports)
+        for transport in transports:
+            for name in ("_sock", "_sock_fd", "_loop", "_protocol", "_conn_lost", "max_size"):
+                assert hasattr(transport, name), name
+        assert internals.drain_datagrams_each_turn(pc) == len(transports)
+        assert internals.drain_datagrams_each_turn(pc) == 0  # once per socket
+        loop = asyncio.get_running_loop()
+        for transport in transports:
+            key = loop._selector.get_key(transport._sock_fd)  # type: ignore[attr-defined]
+            assert key.data[0]._callback.__name__ == "read_ready"
+    finally:
+        await pc.close()
