@@ -70,17 +70,17 @@ async def consent_round_trip(pc: RTCPeerConnection) -> float:
     return time.monotonic() - started
 
 
-async def test_a_consent_check_is_answered_in_time_while_a_publisher_floods_a_slow_loop() -> (
-    None
-):
+async def test_a_consent_check_is_answered_in_time_while_a_publisher_floods_a_slow_loop() -> None:
     vp8_test_pattern_clip()  # encoded before the peers start: it stalls the loop too
     harness = Harness(AllowAll())
     try:
         publisher = await harness.join("judge", vp8_test_pattern_clip(), decode=False)
         peer = harness.room.peer("judge")
         assert await wait_until(
-            lambda: peer.connection_state == "connected"
-            and all(f.packets_in > 0 for f in peer.published.values()),
+            lambda: (
+                peer.connection_state == "connected"
+                and all(f.packets_in > 0 for f in peer.published.values())
+            ),
             within=20,
         )
         assert await consent_round_trip(publisher.pc) < CONSENT_TIMEOUT  # a quiet loop
