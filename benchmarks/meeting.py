@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import math
 import os
@@ -123,7 +124,7 @@ def percentile(values: list[float], fraction: float) -> float:
 # -- the server process ---------------------------------------------------------
 
 
-async def _serve(points: int, pipe: Connection) -> None:
+async def _serve(points: int, pipe: Connection, profile: str | None = None) -> None:
     loop = asyncio.get_running_loop()
     data = Path(tempfile.mkdtemp(prefix="meeting-bench-"))
     with socket.socket() as probe:
@@ -179,14 +180,20 @@ async def _serve(points: int, pipe: Connection) -> None:
     lag.start()
     pipe.send({"url": f"http://127.0.0.1:{port}", "chair": chair.token, "people": tokens})
     cpu_at = 0.0
+    profiler = cProfile.Profile()
     while True:
         command = await loop.run_in_executor(None, pipe.recv)
         if command == "begin":
+            if profile is not None:
+                profiler.enable()
             counter.reset()
             commands.seconds.clear()
             lag.samples.clear()
             cpu_at = time.process_time()
         elif command == "end":
+            if profile is not None:
+                profiler.disable()
+                profiler.dump_stats(profile)
             pipe.send(
                 {
                     **_usage(counter, lag, cpu_at, commands),
@@ -253,11 +260,13 @@ def _media_state(app: web.Application, session_id: str, chair_id: str) -> dict[s
     return states
 
 
-def _server_main(points: int, pipe: Connection, event_loop: EventLoop) -> None:
+def _server_main(
+    points: int, pipe: Connection, event_loop: EventLoop, profile: str | None = None
+) -> None:
     """The server process, on the loop ``serve`` runs (uvloop) unless told otherwise."""
     factory = serving_loop if event_loop == "uvloop" else None
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(_serve(points, pipe))
+        runner.run(_serve(points, pipe, profile))
 
 
 # -- the receivers' processes ---------------------------------------------------
@@ -398,11 +407,15 @@ class MeetingReport:
     python: str
 
 
-async def run(points: int, processes: int, event_loop: EventLoop = "uvloop") -> MeetingReport:
+async def run(
+    points: int, processes: int, event_loop: EventLoop = "uvloop", profile: str | None = None
+) -> MeetingReport:
     loop = asyncio.get_running_loop()
     ctx = get_context("spawn")
     server_pipe, theirs = ctx.Pipe()
-    server = ctx.Process(target=_server_main, args=(points, theirs, event_loop), daemon=True)
+    server = ctx.Process(
+        target=_server_main, args=(points, theirs, event_loop, profile), daemon=True
+    )
     server.start()
     setup: dict[str, Any] = await loop.run_in_executor(None, server_pipe.recv)
     people: list[tuple[str, str]] = setup["people"]
@@ -525,9 +538,14 @@ def main() -> None:
         default="uvloop",
         help="the server's event loop (serve uses uvloop)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="write a cProfile of the server process over the admissions to FILE",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}", flush=True)
-    report = asyncio.run(run(args.points, args.processes, args.loop))
+    report = asyncio.run(run(args.points, args.processes, args.loop, args.profile))
     print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
 
 
