@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import math
 import os
 import platform
 import socket
@@ -34,18 +36,21 @@ from typing import Any
 from aiohttp import web
 
 from hearing_server.app import create_app
+from hearing_server.cli import serving_loop
 from hearing_server.settings import Settings
 from rooms.cases import MeetingInfo
 from rooms.participants import Actor
 from rooms.points import PointKind
 from rooms.roles import Role
 from signaling.client import HeadlessParticipant
+from signaling.forwarding import ForwardingGateway
+from signaling.media import TrackKey
 from signaling.server import SIGNALING
 from web.keys import SERVICE
 
-from .server import LoopDelay
+from .server import EventLoop, LoopDelay
 
-__all__ = ["MeetingReport", "main"]
+__all__ = ["MeetingReport", "join_once_admitted", "main"]
 
 BENCH_ACTOR = Actor(id="benchmark", is_system=True)
 ADMIT_INTERVAL = 0.15
@@ -119,7 +124,7 @@ def percentile(values: list[float], fraction: float) -> float:
 # -- the server process ---------------------------------------------------------
 
 
-async def _serve(points: int, pipe: Connection) -> None:
+async def _serve(points: int, pipe: Connection, profile: str | None = None) -> None:
     loop = asyncio.get_running_loop()
     data = Path(tempfile.mkdtemp(prefix="meeting-bench-"))
     with socket.socket() as probe:
@@ -146,7 +151,7 @@ async def _serve(points: int, pipe: Connection) -> None:
         now,
         now + timedelta(hours=2),
     )
-    _, chair = await service.add_participant(
+    chair_person, chair = await service.add_participant(
         BENCH_ACTOR, meeting.id, "Chánh án", Role.CHAIR, meeting.central_point.id
     )
     tokens: list[tuple[str, str]] = []
@@ -175,24 +180,24 @@ async def _serve(points: int, pipe: Connection) -> None:
     lag.start()
     pipe.send({"url": f"http://127.0.0.1:{port}", "chair": chair.token, "people": tokens})
     cpu_at = 0.0
+    profiler = cProfile.Profile()
     while True:
         command = await loop.run_in_executor(None, pipe.recv)
         if command == "begin":
+            if profile is not None:
+                profiler.enable()
             counter.reset()
             commands.seconds.clear()
             lag.samples.clear()
             cpu_at = time.process_time()
         elif command == "end":
+            if profile is not None:
+                profiler.disable()
+                profiler.dump_stats(profile)
             pipe.send(
                 {
-                    "messages": counter.messages,
-                    "bytes": counter.bytes,
-                    "by_event": dict(counter.by_event),
-                    "lag_p50": percentile(lag.samples, 0.50),
-                    "lag_p99": percentile(lag.samples, 0.99),
-                    "lag_max": max(lag.samples, default=0.0),
-                    "cpu": time.process_time() - cpu_at,
-                    "commands": commands.summary(),
+                    **_usage(counter, lag, cpu_at, commands),
+                    "media": _media_state(app, str(meeting.id), str(chair_person.id)),
                 }
             )
         else:
@@ -202,11 +207,89 @@ async def _serve(points: int, pipe: Connection) -> None:
     pipe.send("closed")
 
 
-def _server_main(points: int, pipe: Connection) -> None:
-    asyncio.run(_serve(points, pipe))
+def _usage(
+    counter: SendCounter, lag: LoopDelay, cpu_at: float, commands: CommandTimer
+) -> dict[str, Any]:
+    return {
+        "messages": counter.messages,
+        "bytes": counter.bytes,
+        "by_event": dict(counter.by_event),
+        "lag_p50": percentile(lag.samples, 0.50),
+        "lag_p99": percentile(lag.samples, 0.99),
+        "lag_max": max(lag.samples, default=0.0),
+        "cpu": time.process_time() - cpu_at,
+        "commands": commands.summary(),
+    }
+
+
+def _media_state(app: web.Application, session_id: str, chair_id: str) -> dict[str, Any]:
+    """The server's side of every receiver's link to the chair's camera, by participant:
+    whether the server joined its media, subscribed it, allows it, whether the RTP stream
+    towards it started, and how many packets went out: where a receiver without video
+    stopped."""
+    gateway = app[SIGNALING].gateway
+    room = gateway.room(session_id) if isinstance(gateway, ForwardingGateway) else None
+    if room is None:
+        return {}
+    camera = TrackKey(chair_id, "camera")
+    states: dict[str, Any] = {}
+    for pid in room.participants:
+        if pid == chair_id:
+            continue
+        peer = room.peer(pid)
+        stream = peer.outgoing_stream(camera)
+        states[pid] = {
+            "connection": peer.connection_state,
+            "subscribed": camera in peer.subscriptions,
+            "allowed": peer.subscriptions.get(camera, False),
+            "negotiated": camera in peer.outgoing_tracks.values(),
+            "stream_ready": stream is not None and stream.ready,
+            "packets": peer.forwarded_packets(camera),
+        }
+    fanout = room.fanout(chair_id, "camera")
+    if fanout is not None:
+        states["(chair camera)"] = {
+            "keyframes_in": fanout.keyframes_in,
+            "packets_in": fanout.packets_in,
+            "sinks": fanout.sink_count,
+            "silent_s": None
+            if fanout.last_frame_at is None
+            else round(time.monotonic() - fanout.last_frame_at, 2),
+            "connection": room.peer(chair_id).connection_state,
+        }
+    return states
+
+
+def _server_main(
+    points: int, pipe: Connection, event_loop: EventLoop, profile: str | None = None
+) -> None:
+    """The server process, on the loop ``serve`` runs (uvloop) unless told otherwise."""
+    factory = serving_loop if event_loop == "uvloop" else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_serve(points, pipe, profile))
 
 
 # -- the receivers' processes ---------------------------------------------------
+
+
+async def join_once_admitted(client: HeadlessParticipant, times: dict[str, float]) -> None:
+    """Wait in the lobby until admitted, however long the chair takes (the last of a hundred
+    is admitted minutes after joining, far beyond the client's timeout for the server's
+    answers), then negotiate media and wait for the link; ``times`` gets the monotonic time
+    of each stage reached."""
+    await client.wait_view(
+        lambda view: (view.get("you") or {}).get("state") == "in_session", within=math.inf
+    )
+    times["in_session"] = time.monotonic()
+    await client.publish()
+    times["answered"] = time.monotonic()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MEDIA_WAIT_SECONDS
+    while client.media.pc.connectionState != "connected":
+        if loop.time() > deadline:
+            raise TimeoutError(f"media link still {client.media.pc.connectionState}")
+        await asyncio.sleep(0.1)
+    times["connected"] = time.monotonic()
 
 
 async def _receivers(url: str, people: list[tuple[str, str]], pipe: Connection) -> None:
@@ -219,12 +302,15 @@ async def _receivers(url: str, people: list[tuple[str, str]], pipe: Connection) 
         await client.join()
     pipe.send("joined")
 
+    stages: dict[str, dict[str, float]] = {c.participant_id: {} for c in clients}
+    failures: dict[str, str] = {}
+
     async def once_admitted(client: HeadlessParticipant) -> None:
-        await client.wait_view(lambda view: (view.get("you") or {}).get("state") == "in_session")
-        await client.publish()
-        deadline = loop.time() + MEDIA_WAIT_SECONDS
-        while client.media.pc.connectionState != "connected" and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
+        try:
+            await join_once_admitted(client, stages[client.participant_id])
+        except Exception as exc:
+            failures[client.participant_id] = f"{type(exc).__name__} {exc}".strip()
+            raise
 
     admitted = [loop.create_task(once_admitted(c)) for c in clients]
     command = await loop.run_in_executor(None, pipe.recv)
@@ -236,8 +322,35 @@ async def _receivers(url: str, people: list[tuple[str, str]], pipe: Connection) 
         if not c.sio.connected or c.media.pc.connectionState != "connected"
     ]
     goodbyes = Counter(str((c.goodbye or {}).get("reason")) for c in clients if c.goodbye)
-    frames = [c.frames_from(people_chair(clients), "camera") for c in clients]
-    pipe.send({"lost": lost, "goodbyes": dict(goodbyes), "frames": frames})
+    chair = people_chair(clients)
+    frames = [c.frames_from(chair, "camera") for c in clients]
+    states = {
+        c.participant_id: {
+            "admitted": (c.view.get("you") or {}).get("state") == "in_session",
+            "connection": c.media.pc.connectionState,
+            "offers_answered": c.offers_answered,
+            "camera_offered": TrackKey(chair, "camera") in c.media.tracks.values(),
+            "camera_frames": c.frames_from(chair, "camera"),
+            "microphone_frames": c.frames_from(chair, "microphone"),
+            "camera_packets": await c.packets_from(chair, "camera"),
+            "failed": failures.get(c.participant_id),
+        }
+        for c in clients
+        if c.frames_from(chair, "camera") == 0
+    }
+    for c in clients:
+        counter = c.media.counter(chair, "camera")
+        if counter is not None and counter.first_frame_at is not None:
+            stages[c.participant_id]["first_video"] = counter.first_frame_at
+    pipe.send(
+        {
+            "lost": lost,
+            "goodbyes": dict(goodbyes),
+            "frames": frames,
+            "without_video": states,
+            "stages": stages,
+        }
+    )
     await loop.run_in_executor(None, pipe.recv)
     for task in admitted:
         task.cancel()
@@ -266,6 +379,7 @@ def _receivers_main(url: str, people: list[tuple[str, str]], pipe: Connection) -
 class MeetingReport:
     points: int
     client_processes: int
+    server_loop: str
     messages: int
     bytes: int
     session_events: int
@@ -280,17 +394,28 @@ class MeetingReport:
     wall_seconds: float
     connections_lost: int
     receivers_without_video: int
+    chair: dict[str, Any]
+    "The chair's camera: its link and what the server received of it."
+    without_video: dict[str, dict[str, Any]]
+    "Each receiver without the chair's video at the end: its side and the server's."
     goodbyes: dict[str, int]
+    after_admission: dict[str, dict[str, float]]
+    """Seconds from the chair's ``admit`` acknowledgement to each stage of the receivers'
+    joins (p50 / p95 / max, and how many reached it): where a late receiver waits."""
     commands: dict[str, dict[str, float]]
     load_average: tuple[float, float, float]
     python: str
 
 
-async def run(points: int, processes: int) -> MeetingReport:
+async def run(
+    points: int, processes: int, event_loop: EventLoop = "uvloop", profile: str | None = None
+) -> MeetingReport:
     loop = asyncio.get_running_loop()
     ctx = get_context("spawn")
     server_pipe, theirs = ctx.Pipe()
-    server = ctx.Process(target=_server_main, args=(points, theirs), daemon=True)
+    server = ctx.Process(
+        target=_server_main, args=(points, theirs, event_loop, profile), daemon=True
+    )
     server.start()
     setup: dict[str, Any] = await loop.run_in_executor(None, server_pipe.recv)
     people: list[tuple[str, str]] = setup["people"]
@@ -314,10 +439,12 @@ async def run(points: int, processes: int) -> MeetingReport:
     server_pipe.send("begin")
     started = time.monotonic()
     acks: list[float] = []
+    admitted_at: dict[str, float] = {}
     for participant_id, _ in people:
         sent = time.monotonic()
         await chair.call("admit", {"participant_id": participant_id})
-        acks.append(time.monotonic() - sent)
+        admitted_at[participant_id] = time.monotonic()
+        acks.append(admitted_at[participant_id] - sent)
         await asyncio.sleep(max(0.0, ADMIT_INTERVAL - acks[-1]))
     await asyncio.sleep(HOLD_SECONDS)
     server_pipe.send("end")
@@ -330,6 +457,8 @@ async def run(points: int, processes: int) -> MeetingReport:
     for pipe in pipes:
         pipe.send("close")
         await loop.run_in_executor(None, pipe.recv)
+    chair_connection = chair.media.pc.connectionState
+    chair_frames_sent = chair.media.video_track.frames_sent if chair.media.video_track else 0
     await chair.close()
     server_pipe.send("quit")
     await loop.run_in_executor(None, server_pipe.recv)
@@ -338,9 +467,11 @@ async def run(points: int, processes: int) -> MeetingReport:
     goodbyes: Counter[str] = Counter()
     for report in reports:
         goodbyes.update(report["goodbyes"])
+    stages = {pid: times for report in reports for pid, times in report["stages"].items()}
     return MeetingReport(
         points=points,
         client_processes=count,
+        server_loop=event_loop,
         messages=usage["messages"],
         bytes=usage["bytes"],
         session_events=usage["by_event"].get("session_event", 0),
@@ -355,20 +486,66 @@ async def run(points: int, processes: int) -> MeetingReport:
         wall_seconds=round(wall, 1),
         connections_lost=sum(len(r["lost"]) for r in reports),
         receivers_without_video=sum(f == 0 for r in reports for f in r["frames"]),
+        chair={
+            "server": usage["media"].get("(chair camera)"),
+            "connection": chair_connection,
+            "camera_frames_sent": chair_frames_sent,
+        },
+        without_video={
+            pid: {"client": state, "server": usage["media"].get(pid)}
+            for r in reports
+            for pid, state in r["without_video"].items()
+        },
         goodbyes=dict(goodbyes),
+        after_admission=_after_admission(admitted_at, stages),
         commands=usage["commands"],
         load_average=os.getloadavg(),
         python=f"{sys.executable} {platform.python_version()}",
     )
 
 
+STAGES = ("in_session", "answered", "connected", "first_video")
+"""A receiver's join after its admission: it sees itself admitted, its offer is answered,
+its media link is up, the chair's first video frame arrives."""
+
+
+def _after_admission(
+    admitted_at: dict[str, float], stages: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    summary: dict[str, dict[str, float]] = {}
+    for stage in STAGES:
+        delays = [
+            times[stage] - admitted_at[pid]
+            for pid, times in stages.items()
+            if stage in times and pid in admitted_at
+        ]
+        summary[stage] = {
+            "reached": len(delays),
+            "p50_s": round(percentile(delays, 0.5), 3),
+            "p95_s": round(percentile(delays, 0.95), 3),
+            "max_s": round(max(delays, default=0.0), 3),
+        }
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=50, help="connection points, chair included")
     parser.add_argument("--processes", type=int, default=3, help="receiver client processes")
+    parser.add_argument(
+        "--loop",
+        choices=("asyncio", "uvloop"),
+        default="uvloop",
+        help="the server's event loop (serve uses uvloop)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="write a cProfile of the server process over the admissions to FILE",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}", flush=True)
-    report = asyncio.run(run(args.points, args.processes))
+    report = asyncio.run(run(args.points, args.processes, args.loop, args.profile))
     print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
 
 

@@ -17,6 +17,7 @@ from hearing_server.passwords import DUMMY_HASH, hash_password, needs_rehash, ve
 from hearing_server.persistence.database import Database, UnitOfWork, is_storage_full
 from hearing_server.persistence.repositories import ConcurrentUpdate, SessionFilter
 from hearing_server.refusals import CoalescedRefusals, CoalescingRule, RefusalCoalescer, RefusalKey
+from hearing_server.saved_sessions import SavedSessions
 from hearing_server.tokens import JoinClaims, TokenError, TokenSigner
 from rooms.accounts import Invitation, StaffUser
 from rooms.alerts import Alert, AlertKind, raise_alert
@@ -132,6 +133,8 @@ class HearingService:
         self.notify: FactNotifier | None = None
         "Told of facts outside the session's events (minutes signed, recording ready)."
         self._session_turns = KeyedLocks()
+        self.saved = SavedSessions()
+        "Sessions as this process's commands saved them, so its edges need not load them."
         self._unwritten_alerts: list[Alert] = []
         "Alerts raised while nothing could be written; written once writing works again."
         self._storage_alert: Alert | None = None
@@ -668,10 +671,11 @@ class HearingService:
         """
         detail = detail or {}
         async with self._session_turns.hold(session_id):
-            result, events, version = await self._decide_and_save(
+            result, events, session = await self._decide_and_save(
                 actor, session_id, action, command, detail, after
             )
-        await self.bus.publish(events, version)
+            self.saved.keep(session)
+        await self.bus.publish(events, session.version)
         return result
 
     async def _decide_and_save(
@@ -682,11 +686,15 @@ class HearingService:
         command: Callable[[CourtSession], T],
         detail: dict[str, Any],
         after: Callable[[UnitOfWork, CourtSession, T], Any] | None,
-    ) -> tuple[T, list[Event], int]:
+    ) -> tuple[T, list[Event], CourtSession]:
         for attempt in range(SAVE_ATTEMPTS):
             async with self.database.unit_of_work() as uow:
                 try:
-                    session = await uow.sessions.get(session_id, for_update=True)
+                    session = await uow.sessions.get(
+                        session_id,
+                        for_update=True,
+                        known=self.saved.at_least(session_id, 0) if attempt == 0 else None,
+                    )
                     result = command(session)
                 except DomainError as error:
                     await self._refuse(uow, actor, action, session_id, error, detail)
@@ -710,7 +718,7 @@ class HearingService:
                 )
                 await uow.commit()
             log_events(session, events)
-            return result, events, session.version
+            return result, events, session
         raise ConcurrentUpdate(session_id)
 
     # ------------------------------------------------------------------ minutes

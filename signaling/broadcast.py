@@ -154,7 +154,14 @@ class Broadcaster:
         cached = self._latest.get(session_id)
         if cached is not None and isinstance(version, int) and cached[0].version >= version:
             return cached
-        session = await self._edge.service.session(Actor.system(), SessionId(session_id))
+        service = self._edge.service
+        saved = (
+            service.saved.at_least(SessionId(session_id), version)
+            if isinstance(version, int)
+            else None
+        )
+        # A command of this process saved it a moment ago: no second load.
+        session = saved or await service.session(Actor.system(), SessionId(session_id))
         latest = (session, SharedPictures.of(session))
         self._latest[session_id] = latest
         return latest

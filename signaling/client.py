@@ -8,6 +8,7 @@ benchmarks, and court IT staff probing a server (``hearing-server probe JOIN_URL
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -187,9 +188,15 @@ class HeadlessParticipant:
                 await self.__changed.wait_for(lambda: found() is not None)
                 return found()
 
-    async def wait_view(self, condition: Callable[[Body], bool]) -> Body:
-        """Wait until the latest view of the session meets ``condition``."""
-        async with asyncio.timeout(self.timeout):
+    async def wait_view(
+        self, condition: Callable[[Body], bool], within: float | None = None
+    ) -> Body:
+        """Wait until the latest view of the session meets ``condition``: for ``within``
+        seconds (the client's timeout by default; ``math.inf`` for a wait that someone
+        else's pace decides, as a lobby's is: a chair admitting a hundred people one by one
+        reaches the last long after any timeout meant for the server's answers)."""
+        limit = self.timeout if within is None else within
+        async with asyncio.timeout(None if math.isinf(limit) else limit):
             async with self.__changed:
                 await self.__changed.wait_for(lambda: condition(self.view))
                 return self.view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -231,10 +232,22 @@ class SessionRepository:
         await self._write_children(rows, before)
         self._loaded[session.id] = rows
 
-    async def get(self, session_id: SessionId, *, for_update: bool = False) -> CourtSession:
+    async def get(
+        self,
+        session_id: SessionId,
+        *,
+        for_update: bool = False,
+        known: CourtSession | None = None,
+    ) -> CourtSession:
         """``for_update`` locks the session's row until the transaction ends, so writers of
         one session on any process take turns instead of failing each other's saves (it
-        does not block rows that merely refer to the session; SQLite has one writer)."""
+        does not block rows that merely refer to the session; SQLite has one writer).
+
+        ``known``: the session as this process last saved it. If the stored version is
+        still that one, its rows are what ``known`` holds (every write of a session's rows
+        is a save, and a save bumps the version), so a copy of it is returned and only the
+        case is read again (another session of the same case may rewrite it): two queries
+        instead of six, each a turn of a loop that also forwards media."""
         query = select(t.sessions).where(t.sessions.c.id == session_id)
         if for_update:
             query = query.with_for_update(key_share=True)
@@ -244,7 +257,21 @@ class SessionRepository:
                 "session.not_found",
                 Text(f"Không tìm thấy phiên {session_id}.", f"No such session: {session_id}."),
             )
+        if known is not None and known.id == row.id and known.version == row.version:
+            return await self._copy_of(known, row)
         return (await self._load([row]))[0]
+
+    async def _copy_of(self, known: CourtSession, row: Row[Any]) -> CourtSession:
+        """A session of its own for the caller to change: ``known`` stays as it was saved."""
+        session = copy.deepcopy(known, {id(known.policy): known.policy})
+        session.events = []
+        if row.case_id:
+            case_row = (
+                await self._conn.execute(select(t.cases).where(t.cases.c.id == row.case_id))
+            ).first()
+            session.case = None if case_row is None else _case(case_row)
+        self._loaded[session.id] = _rows_of(session)
+        return session
 
     async def find(self, query: SessionFilter) -> list[CourtSession]:
         stmt = select(t.sessions).order_by(t.sessions.c.scheduled_start, t.sessions.c.id)
@@ -362,18 +389,7 @@ class SessionRepository:
     def _session(
         self, row: Row[Any], case_row: Row[Any] | None, kids: dict[str, list[Row[Any]]]
     ) -> CourtSession:
-        case = None
-        if case_row is not None:
-            case = Case(
-                court_id=CourtId(case_row.court_id),
-                number=case_row.number,
-                case_type=CaseType(case_row.case_type),
-                instance=Instance(case_row.instance),
-                title=case_row.title,
-                closed_hearing=case_row.closed_hearing,
-                state_secret=case_row.state_secret,
-                penal_chapters=frozenset(case_row.penal_chapters),
-            )
+        case = None if case_row is None else _case(case_row)
         meeting = None
         if row.kind == SessionKind.MEETING.value:
             meeting = MeetingInfo(
@@ -426,6 +442,19 @@ class SessionRepository:
             for x in kids.get("screenings", [])
         }
         return session
+
+
+def _case(row: Row[Any]) -> Case:
+    return Case(
+        court_id=CourtId(row.court_id),
+        number=row.number,
+        case_type=CaseType(row.case_type),
+        instance=Instance(row.instance),
+        title=row.title,
+        closed_hearing=row.closed_hearing,
+        state_secret=row.state_secret,
+        penal_chapters=frozenset(row.penal_chapters),
+    )
 
 
 def _key_matches(table: Any, keys: Sequence[Any], key: tuple[Any, ...]) -> Any:

@@ -281,6 +281,8 @@ class ServerPeer:
             published, unpublished = self.__update_published(sending)
             answer = await self.__pc.createAnswer()
             await self.__pc.setLocalDescription(answer)
+            # Gathered now: on the standard loop, read a socket's whole backlog per turn.
+            internals.drain_datagrams_each_turn(self.__pc)
             self.__attach_ready_slots()
             for key in unpublished:
                 await self.__stopping.pop(key).stop()

@@ -453,6 +453,8 @@ class ProbeClient:
         if not sources:
             self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        # A load generator's process holds dozens of receivers: read whole backlogs per turn.
+        internals.drain_datagrams_each_turn(self.pc)
         self.__publish_mids = {str(t.mid): source for t, source in sources}
         return self.pc.localDescription.sdp, dict(self.__publish_mids)
 

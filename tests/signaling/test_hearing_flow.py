@@ -279,4 +279,4 @@ async def test_one_command_with_many_events_loads_the_session_once_for_all_of_th
     ]
     assert len(muted) >= 2
     assert all(b["view"]["session"] == muted[-1]["view"]["session"] for b in muted)
-    assert loads == 1
+    assert loads == 0  # the broadcast reads the session as the command saved it

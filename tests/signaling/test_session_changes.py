@@ -149,3 +149,34 @@ async def test_a_client_that_misses_a_message_asks_for_the_whole_view(hearing: H
         assert victim.version == (await hearing.session()).version
     finally:
         await victim.close()
+
+
+async def test_an_admission_is_told_to_everyone_without_loading_the_session_again(
+    client: Client,
+) -> None:
+    """The broadcaster reads the session as the command saved it: one load per command (the
+    command's own), not a second one for the messages (each query is a turn of a loop that
+    also forwards the meeting's media)."""
+    meeting, remote = await meeting_of(client, 4)
+    service = client.server.app[SERVICE]
+    try:
+        chair, _ = await meeting.join("chair")
+        peers = {who: (await meeting.join(who))[0] for who in remote}
+        loads = 0
+        session_of = service.session
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal loads
+            loads += 1
+            return await session_of(*args, **kwargs)
+
+        service.session = counted  # type: ignore[method-assign]
+        for who, peer in peers.items():
+            assert (await chair.call("admit", {"participant_id": meeting.ids[who]}))["ok"]
+            await peer.wait_for("session_event", person_state(meeting.ids[who], "in_session"))
+        await chair.call("ping")
+        assert loads == 0
+        for who in remote:
+            await chair.wait_for("session_event", person_state(meeting.ids[who], "in_session"))
+    finally:
+        await meeting.close()

@@ -545,3 +545,28 @@ async def test_a_sender_reports_timestamp_is_mapped_as_the_frames_are() -> None:
     assert internals.frame_timestamp_of(receiver, first + 3000) == 3000
     assert internals.frame_timestamp_of(receiver, 6000) == 15_000  # after the wrap
     assert mapper.map(first + 4500) == 4500, "reading a report did not move the mapper"
+
+
+async def test_draining_replaces_the_standard_loops_datagram_reader_once() -> None:
+    """What ``drain_datagrams_each_turn`` relies on in asyncio's UDP transport and aioice."""
+    transport_class = internals._SELECTOR_DATAGRAM_TRANSPORT
+    read_ready = inspect.getsource(transport_class._read_ready)
+    assert "self._sock.recvfrom(self.max_size)" in read_ready  # still one datagram a call
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        connection = pc.getTransceivers()[0].receiver.transport.transport._connection
+        transports = [p.transport for p in connection._protocols]
+        assert transports and all(isinstance(t, transport_class) for t in transports)
+        for transport in transports:
+            for name in ("_sock", "_sock_fd", "_loop", "_protocol", "_conn_lost", "max_size"):
+                assert hasattr(transport, name), name
+        assert internals.drain_datagrams_each_turn(pc) == len(transports)
+        assert internals.drain_datagrams_each_turn(pc) == 0  # once per socket
+        loop = asyncio.get_running_loop()
+        for transport in transports:
+            key = loop._selector.get_key(transport._sock_fd)  # type: ignore[attr-defined]
+            assert key.data[0]._callback.__name__ == "read_ready"
+    finally:
+        await pc.close()
