@@ -17,7 +17,13 @@ from playwright.async_api import Page, ViewportSize, expect
 from recorder.layout import PART_SUFFIX
 from rooms.ids import SessionId
 from rooms.media import RecordingState
-from tests.browser.conftest import ARTIFACTS, MEDIA_TIMEOUT_MS, LiveServer, NewPage
+from tests.browser.conftest import (
+    ARTIFACTS,
+    MEDIA_TIMEOUT_MS,
+    STAFF_PASSWORD,
+    LiveServer,
+    NewPage,
+)
 from tests.browser.test_hearing_browser import (
     CLI,
     join,
@@ -28,6 +34,8 @@ from tests.browser.test_hearing_browser import (
 from tests.conftest import fill_disk
 
 WIDE: ViewportSize = {"width": 1366, "height": 768}
+COMPOSED_WITHIN_MS = 120_000
+"""A deadline, not a delay: composing the short hearing takes seconds on a quiet machine."""
 PHONE: ViewportSize = {"width": 375, "height": 740}
 
 
@@ -182,6 +190,36 @@ async def test_the_judge_records_and_everyone_in_the_room_sees_it(
     await expect(pause).to_be_in_viewport()
     await screen(judge, "judge-controls-375")
     await screen(defendant, "party-recording-1366")
+
+    # The judge closes the hearing: the recording is sealed and composed, and a staff
+    # member finds it by its case number, plays it, and reads that it verifies.
+    await judge.set_viewport_size(WIDE)
+    await judge.click('[data-session="close"]')
+    await expect(defendant.locator("#ended")).to_be_visible()
+    await live_server.create_staff()
+    staff = await new_page("staff")
+    await staff.goto(live_server.url("/staff/recordings"))
+    await staff.fill("#login-username", "admin")
+    await staff.fill("#login-password", STAFF_PASSWORD)
+    await staff.get_by_role("button", name="Đăng nhập").click()
+    await staff.fill("#recordings-case", "88/2026/HS-ST")
+    await staff.get_by_role("button", name="Tìm").click()
+    await staff.get_by_role("link", name="88/2026/HS-ST").click()
+    # While it is composed the page shows the progress and reads itself again.
+    video = staff.locator("#recording-video")
+    await expect(video).to_be_visible(timeout=COMPOSED_WITHIN_MS)
+    await expect(staff.locator("#recording-state")).to_have_text("Sẵn sàng")
+    await expect(staff.locator("#verification")).to_contain_text("Đã kiểm tra")
+    await video.evaluate("v => { v.muted = true; return v.play(); }")
+    await staff.wait_for_function(
+        "() => document.getElementById('recording-video').currentTime > 0.5"
+    )
+    await expect(staff.locator("#chapters button", has_text="Tạm ngừng ghi")).to_be_visible()
+    # The minutes' entries of the hearing are moments of the recording too.
+    await expect(
+        staff.locator("#minutes-moments button", has_text="Tạm ngừng ghi âm, ghi hình.")
+    ).to_be_visible()
+    await screen(staff, "staff-plays-the-hearing-1366")
 
 
 # ---------------------------------------------------------------------- a server that cannot

@@ -935,9 +935,10 @@ async def test_the_recording_page_plays_the_minutes_from_their_moment_and_names_
     assert offsets and all(o == pytest.approx(0.5) for o in offsets), moments
     assert "Thẩm phán chủ tọa phiên tòa" in unescape(moments)
     people = page.text.split('id="people-title"')[1]
-    assert (
-        "Nguyễn Văn A · Thẩm phán chủ tọa phiên tòa" in people and "presiding_judge" not in people
-    )
+    assert "Nguyễn Văn A · Thẩm phán chủ tọa phiên tòa" in people
+    assert "presiding_judge" not in people
+    timeline = page.text.split('id="chapters"')[1].split("</ol>")[0]
+    assert "Trần Thị B · Bị cáo · camera" in unescape(timeline), timeline
 
 
 async def _sign_minutes(service: HearingService, session_id: str) -> None:

@@ -66,7 +66,7 @@ def chapters(timeline: list[dict[str, Any]], lang: str) -> list[Chapter]:
         if text is None or offset is None:
             continue
         label = text.vi if lang == "vi" else text.en
-        found.append(Chapter(entry.at, offset, label, _detail(entry)))
+        found.append(Chapter(entry.at, offset, label, _detail(entry, lang)))
     return found
 
 
@@ -88,10 +88,25 @@ def minutes_moments(
     return found
 
 
-def _detail(entry: JournalEntry) -> str:
+_ROLES = frozenset(role.value for role in Role)
+_SOURCES: dict[str, Text] = {
+    "camera": Text("camera", "camera"),
+    "microphone": Text("micro", "microphone"),
+    "screen": Text("chia sẻ màn hình", "screen share"),
+}
+
+
+def _detail(entry: JournalEntry, lang: str) -> str:
     data = entry.data
     if entry.type == "track_started":
-        return f"{data.get('name', '')} · {data.get('role', '')} · {data.get('source', '')}"
+        role = str(data.get("role", ""))
+        source = str(data.get("source", ""))
+        words = [Role(role).label if role in _ROLES else None, _SOURCES.get(source)]
+        role_name, source_name = (
+            (w.vi if lang == "vi" else w.en) if w else raw
+            for w, raw in zip(words, (role, source), strict=True)
+        )
+        return f"{data.get('name', '')} · {role_name} · {source_name}"
     if entry.type == "session_event":
         return str(data.get("event", ""))
     return str(data.get("reason") or data.get("error") or data.get("track") or "")
