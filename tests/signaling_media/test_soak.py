@@ -20,11 +20,16 @@ CYCLES = 40
 
 
 async def snapshot() -> Counter[str]:
-    """What a leak would grow: tasks by coroutine, threads, files, open connections."""
+    """What a leak would grow: tasks by coroutine, threads, files, open connections.
+
+    Only tasks that last count: media still flows to the stayers, and each packet may start
+    a task that sends its RTCP (REMB, NACK) and ends a moment later; a leaked task stays."""
+    first = asyncio.all_tasks()
+    await asyncio.sleep(0.1)
     gc.collect()
     things: Counter[str] = Counter(
         f"task {task.get_coro().__qualname__}"  # type: ignore[union-attr]
-        for task in asyncio.all_tasks()
+        for task in asyncio.all_tasks() & first
     )
     things["threads"] = threading.active_count()
     things["open files"] = len(os.listdir("/proc/self/fd"))
