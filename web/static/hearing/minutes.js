@@ -14,6 +14,7 @@ export class MinutesPanel {
   #timers = new Map();
   #versions = new Map();
   #refreshing = null;
+  #again = false;
 
   constructor(config, root) {
     this.#config = config;
@@ -38,12 +39,20 @@ export class MinutesPanel {
     return { ok: response.ok, status: response.status, data };
   }
 
-  /** Fetch the draft again (after each change the hearing reports), at most one at a time. */
+  /** Fetch the draft again (after each change the hearing reports), at most one at a time;
+   * a change reported while one is on its way is fetched again after it (the answer on its
+   * way may predate that change). */
   refresh() {
-    if (this.#refreshing) return this.#refreshing;
+    if (this.#refreshing) {
+      this.#again = true;
+      return this.#refreshing;
+    }
+    this.#again = false;
     this.#refreshing = this.#call("GET", "").then((reply) => {
       this.#refreshing = null;
       if (reply.ok) this.#show(reply.data);
+      if (this.#again) return this.refresh();
+      return undefined;
     });
     return this.#refreshing;
   }
