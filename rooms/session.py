@@ -7,7 +7,8 @@ event. Nothing here does I/O; the service layer loads, calls, saves and publishe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from copy import copy
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from rooms import events as ev
@@ -91,6 +92,17 @@ class CourtSession:
     version: int = 0
     """Bumped by every save: two writers on one session cannot both win."""
     events: list[ev.Event] = field(default_factory=list, repr=False, compare=False)
+
+    def copy_to_change(self) -> CourtSession:
+        """A copy a command may change while this one stays as it was saved (a cache keeps
+        it): participants are the only mutable parts below the session; the rest are
+        frozen values and are shared. No events: they belong to the command that made them."""
+        copied = replace(self, events=[])
+        copied.points = dict(self.points)
+        copied.participants = {pid: copy(p) for pid, p in self.participants.items()}
+        copied.screenings = set(self.screenings)
+        copied.consultation_rooms = dict(self.consultation_rooms)
+        return copied
 
     # ----------------------------------------------------------------- scheduling
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -263,8 +262,7 @@ class SessionRepository:
 
     async def _copy_of(self, known: CourtSession, row: Row[Any]) -> CourtSession:
         """A session of its own for the caller to change: ``known`` stays as it was saved."""
-        session = copy.deepcopy(known, {id(known.policy): known.policy})
-        session.events = []
+        session = known.copy_to_change()
         if row.case_id:
             case_row = (
                 await self._conn.execute(select(t.cases).where(t.cases.c.id == row.case_id))

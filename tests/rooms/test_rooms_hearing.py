@@ -1130,3 +1130,26 @@ def test_ending_an_abandoned_session_has_its_rules() -> None:
             session.end_abandoned(actor, transition, reason)
         assert refused.value.rule == rule
     assert_unchanged(session, before)
+
+
+def test_a_copy_to_change_shares_nothing_a_command_may_change() -> None:
+    """Commands work on a copy of the saved session (the process keeps the saved one);
+    changing the copy must leave the saved one as it was, whatever a command touches."""
+    saved = live_hearing().session
+    before = snapshot(saved)
+    copied = saved.copy_to_change()
+    assert copied == saved
+    assert copied.events == []
+    for spec in dataclasses.fields(saved):
+        value = getattr(saved, spec.name)
+        if isinstance(value, dict | set | list):
+            assert getattr(copied, spec.name) is not value, spec.name
+    for pid, person in saved.participants.items():
+        assert copied.participants[pid] is not person
+
+    copied.mute(act(PJ), DEFENDANT, lock=True)
+    copied.leave(LAWYER)
+    copied.set_screening(act(PJ), WITNESS, DEFENDANT)
+    copied.events.clear()
+    assert_unchanged(saved, before)
+    assert copied != saved
