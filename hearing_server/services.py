@@ -1245,9 +1245,11 @@ class HearingService:
         action: str,
         detail: dict[str, Any],
     ) -> CourtSession:
-        """Load a session for a read, refusing (and auditing) another court's staff."""
+        """Load a session for a read, refusing (and auditing) another court's staff. The
+        session this process saved last is copied when the stored version is still its
+        (a participant's own offer reads the session: 99 full loads in a 100-point meeting)."""
         try:
-            session = await uow.sessions.get(session_id)
+            session = await uow.sessions.get(session_id, known=self.saved.at_least(session_id, 0))
             ensure_staff_in_court(actor, session.court_id)
         except DomainError as error:
             await self._refuse(uow, actor, action, session_id, error, detail)

@@ -131,3 +131,39 @@ async def test_a_command_reads_only_the_session_row_after_its_own_save_and_all_a
     stored = await elsewhere.session(Actor.system(), session.id)
     assert stored.participants[party.id].identity_verified
     assert stored.participants[party.id].state == ParticipantState.IN_LOBBY
+
+
+async def test_a_read_after_this_process_saved_copies_the_saved_session(
+    two_services: tuple[HearingService, HearingService],
+) -> None:
+    """A participant's own offer reads the session: after this process saved it, the read
+    is the saved copy (no participant rows), and after another process saved it, the read
+    is that process's state."""
+    here, elsewhere = two_services
+    court = (await here.courts(Actor.system()))[0]
+    case = Case(CourtId(court.id), "9/2026/HS-ST", CaseType.CRIMINAL, Instance.FIRST_INSTANCE)
+    start = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    session = await here.schedule_hearing(CLI, case, start, start + timedelta(hours=3))
+    party, _ = await here.add_participant(
+        CLI, session.id, "Bị cáo", Role.DEFENDANT, session.central_point.id
+    )
+    queries: list[str] = []
+    event.listen(
+        here.database.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: queries.append(statement),
+    )
+    read = await here.session(Actor.system(), session.id)
+    assert not any("FROM participants" in q for q in queries), queries
+    assert read.participants[party.id].state == ParticipantState.INVITED
+    read.participants[party.id].state = ParticipantState.IN_LOBBY  # the reader's own copy
+    again = await here.session(Actor.system(), session.id)
+    assert again.participants[party.id].state == ParticipantState.INVITED
+
+    await elsewhere.execute(
+        Actor.participant(party.id), session.id, "participant.join", lambda s: s.join(party.id)
+    )
+    queries.clear()
+    fresh = await here.session(Actor.system(), session.id)
+    assert any("FROM participants" in q for q in queries)
+    assert fresh.participants[party.id].state == ParticipantState.IN_LOBBY
