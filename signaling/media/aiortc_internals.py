@@ -47,6 +47,8 @@ from aiortc.rtp import (
 )
 from aiortc.sdp import MediaDescription, SessionDescription
 
+from signaling.media.forwarding_slice import forwarding_slice
+
 __all__ = [
     "AIOICE_VERSION",
     "AIORTC_VERSION",
@@ -431,6 +433,7 @@ class RtpTap:
         self.__nack = getattr(receiver, _NACK_GENERATOR)
         self.__estimator = getattr(receiver, _BITRATE_ESTIMATOR)
         self.__marked: dict[int, float] = {}
+        self.__slice = forwarding_slice()
         self.__sending: set[asyncio.Task[None]] = set()
         self.__original_rtcp = receiver._handle_rtcp_packet
         receiver._handle_rtp_packet = self.handle_rtp  # type: ignore[method-assign]
@@ -460,8 +463,11 @@ class RtpTap:
             )
 
     async def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        """aiortc's entry point, from the transport's receive loop (see :meth:`take`)."""
+        """aiortc's entry point, from the transport's receive loop (see :meth:`take`),
+        which yields a turn whenever forwarding has held the loop for a slice."""
         self.take(packet, arrival_time_ms)
+        if self.__slice.spent():
+            await asyncio.sleep(0)
 
     def take(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         """One packet from the publisher: account for it, forward it, maybe assemble.
