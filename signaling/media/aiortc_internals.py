@@ -73,6 +73,7 @@ __all__ = [
     "negotiable_codecs",
     "ntp_now",
     "observe_received",
+    "receive_directly",
     "receiver_has_tap",
     "remote_media_ssrc",
     "report_audio_level",
@@ -594,21 +595,35 @@ def install_direct_receive(transport: RTCDtlsTransport) -> bool:
     Here an RTP datagram (RFC 7983: first byte 128-191, not RTCP) is unprotected, parsed
     and routed where it arrives, and an :class:`RtpTap` takes it synchronously.  STUN
     (consent freshness, which keeps the connection alive) never reaches this callback;
-    DTLS and SRTCP still go through the queue, as does everything before SRTP is keyed.
+    DTLS and SRTCP still go through the queue, as does everything before SRTP is keyed, and
+    so do the rest of a socket read's datagrams once forwarding has held the loop for a
+    slice (:mod:`~signaling.media.forwarding_slice`): the receive task then works through
+    them, yielding as it goes, and the datagrams after them follow through the queue until
+    it is empty, so none overtakes another.
     Returns whether it was installed now (``False``: it already was).
     """
     connection = transport.transport._connection
     if getattr(connection, _DIRECT_RECEIVE, False):
         return False
     queue_datagram = connection.data_received
+    queue: asyncio.Queue[Any] = connection._queue
     router = transport._rtp_router
     extensions: HeaderExtensionsMap = transport._rtp_header_extensions_map
     counters = transport.__dict__
+    share = forwarding_slice()
+    yielding = False
+
+    def turned() -> None:
+        nonlocal yielding
+        yielding = False
 
     def data_received(data: bytes, component: int) -> None:
+        nonlocal yielding
         srtp = transport._rx_srtp
         if (
-            srtp is None
+            yielding  # the slice ran out: the rest of this read waits for the receive task
+            or not queue.empty()  # earlier datagrams wait there: keep their order
+            or srtp is None
             or len(data) < 12
             or not 127 < data[0] < 192
             or 192 <= data[1] <= 208
@@ -633,6 +648,9 @@ def install_direct_receive(transport: RTCDtlsTransport) -> bool:
                 tap.take(packet, arrival_time_ms)
             except Exception:  # one bad packet must not take the link down with it
                 logger.exception("RTP packet of SSRC %d not forwarded", packet.ssrc)
+            if share.spent():
+                yielding = True
+                asyncio.get_running_loop().call_soon(turned)
         else:  # a receiver without a tap keeps aiortc's own (awaited) handling
             task = asyncio.get_running_loop().create_task(handler(packet, arrival_time_ms))
             pending.add(task)
@@ -642,6 +660,20 @@ def install_direct_receive(transport: RTCDtlsTransport) -> bool:
     connection.data_received = data_received  # type: ignore[method-assign]
     setattr(connection, _DIRECT_RECEIVE, True)
     return True
+
+
+def receive_directly(pc: RTCPeerConnection) -> int:
+    """:func:`install_direct_receive` on each DTLS transport of ``pc`` (one with BUNDLE);
+    returns how many were installed now. Idempotent: call after every answer."""
+    installed = 0
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        transport = transceiver.receiver.transport
+        if id(transport) in seen:
+            continue
+        seen.add(id(transport))
+        installed += install_direct_receive(transport)
+    return installed
 
 
 _DRAINED = "_hearing_drained"

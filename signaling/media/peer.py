@@ -281,8 +281,10 @@ class ServerPeer:
             published, unpublished = self.__update_published(sending)
             answer = await self.__pc.createAnswer()
             await self.__pc.setLocalDescription(answer)
-            # Gathered now: on the standard loop, read a socket's whole backlog per turn.
+            # Gathered now: on the standard loop, read a socket's whole backlog per turn;
+            # forward RTP inside the datagram callback, not through a queue and a task.
             internals.drain_datagrams_each_turn(self.__pc)
+            internals.receive_directly(self.__pc)
             self.__attach_ready_slots()
             for key in unpublished:
                 await self.__stopping.pop(key).stop()
@@ -301,6 +303,7 @@ class ServerPeer:
                     f"no server offer is waiting for an answer (state {self.__pc.signalingState!r})"
                 )
             await self.__pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            internals.receive_directly(self.__pc)
             self.__attach_ready_slots()
         if self.__negotiation_needed:
             self.__schedule_negotiation()

@@ -7,7 +7,9 @@ import contextlib
 import datetime
 import fractions
 import inspect
+import itertools
 import random
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,10 +39,12 @@ from aiortc.rtp import (
     RtcpPsfbPacket,
     RtcpSenderInfo,
     RtcpSrPacket,
+    RtpPacket,
 )
 from aiortc.sdp import MediaDescription
 
 from signaling.media import aiortc_internals as internals
+from signaling.media.forwarding_slice import SLICE_SECONDS
 
 from .harness import wait_until
 
@@ -517,6 +521,48 @@ async def test_a_packet_the_forwarder_fails_on_does_not_stop_the_next(
         assert await wait_until(lambda: len(taken) >= 25, within=15)
         assert receiver.transport.state == "connected"
     assert "not forwarded" in caplog.text
+
+
+async def test_direct_receive_queues_the_rest_of_a_read_once_a_slice_is_spent() -> None:
+    """Forwarding that holds the loop past a slice hands the rest of the socket's read to
+    aioice's queue and the receive task (which yields as it goes), in order."""
+    inside_callback: list[bool] = []
+    taken: list[tuple[bool, int]] = []
+
+    def on_rtp(codec: RTCRtpCodecParameters, packet: RtpPacket) -> None:
+        taken.append((bool(inside_callback), packet.sequence_number))
+        time.sleep(SLICE_SECONDS * 1.5)
+
+    async with _publishing_to_direct_receive(on_rtp) as (publisher, server, receiver):
+        transport = receiver.transport
+        connection = transport.transport._connection
+        direct = connection.data_received
+        held: list[tuple[bytes, int]] = []
+
+        def read_in_fives(data: bytes, component: int) -> None:
+            """Media datagrams handed over five at a time, as one read of a backlog is."""
+            if transport.state != "connected" or not 127 < data[0] < 192 or 192 <= data[1] <= 208:
+                direct(data, component)
+                return
+            held.append((data, component))
+            if len(held) < 5:
+                return
+            inside_callback.append(True)
+            try:
+                for datagram in held:
+                    direct(*datagram)
+            finally:
+                held.clear()
+                inside_callback.pop()
+
+        connection.data_received = read_in_fives
+        await _connect(publisher, server)
+        assert await wait_until(
+            lambda: {inside for inside, _ in taken} == {True, False} and len(taken) >= 40,
+            within=30,
+        ), taken
+        numbers = [number for _, number in taken]
+        assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(numbers)), numbers
 
 
 def test_monotonic_clock_reads_what_aiortcs_datetime_clock_reads() -> None:
