@@ -32,11 +32,15 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
+    RtcpRtpfbPacket,
     RtcpSenderInfo,
     RtcpSrPacket,
+    pack_remb_fci,
 )
 from aiortc.sdp import MediaDescription
 
@@ -336,6 +340,37 @@ async def test_rtp_egress_takes_nacks_and_fills_sender_reports() -> None:
     assert "self.__started = True" in inspect.getsource(RTCRtpSender.send)
     peer_connect = inspect.getsource(RTCPeerConnection._RTCPeerConnection__connect)  # type: ignore[attr-defined]
     assert "await transceiver.sender.send(self.__localRtp(transceiver))" in peer_connect
+
+
+async def test_rtp_egress_hands_remb_for_its_ssrc_on_and_keeps_aiortcs_handling() -> None:
+    sender = RTCRtpSender("video", make_transport())
+    nacks: list[int] = []
+    estimates: list[tuple[int, list[int]]] = []
+    internals.install_rtp_egress(
+        sender,
+        on_started=lambda p: None,
+        on_nack=nacks.append,
+        sender_info=lambda: None,
+        on_remb=lambda bitrate, ssrcs: estimates.append((bitrate, ssrcs)),
+    )
+    ours, other = sender._ssrc, sender._ssrc ^ 1
+
+    def remb(bitrate: int, ssrcs: list[int]) -> RtcpPsfbPacket:
+        return RtcpPsfbPacket(
+            fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
+        )
+
+    await sender._handle_rtcp_packet(remb(250_000, [other, ours]))
+    await sender._handle_rtcp_packet(remb(90_000, [other]))  # another stream's
+    await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0))
+    assert estimates == [(250_000, [other, ours])]
+    nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=ours)
+    nack.lost = [7]
+    await sender._handle_rtcp_packet(nack)  # still aiortc's: it asks for a retransmission
+    assert nacks == [7]
+    handle = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "unpack_remb_fci(packet.fci)" in handle
+    assert "self.__encoder.target_bitrate = bitrate" in handle  # all aiortc does with it
 
 
 def test_send_rtp_nowait_does_what_send_rtp_does() -> None:
