@@ -291,8 +291,8 @@ class TrackFanout:
         again (from the next keyframe, numbering continued); unknown sinks are ignored (the
         sink moved on while it was paused)."""
         sub = self.__rtp_subscriptions.get(id(sink))
-        if sub is None or sub.limited == limited:
-            return
+        if sub is None or sub.limited == limited or self.kind != "video":
+            return  # audio is small, and a hearing without it stops: never paused so
         sub.limited = limited
         if not limited:
             self.restart(sink)
@@ -490,3 +490,4 @@ class TrackFanout:
         self.__closed = True
         self.__subscriptions.clear()
         self.__rtp_subscriptions.clear()
+        self.__cap, self.__cap_until = None, math.inf
