@@ -129,8 +129,8 @@ class RtpOutgoingStream:
         self.remote_estimate = bitrate
         self.remote_estimate_at = now
         guard, source = self.__guard, self.__source
-        if guard is None or source is None or guard.limited:
-            return
+        if guard is None or source is None or guard.limited or not source.has_sink(self):
+            return  # audio; no video yet; paused (stale); or the m-line carries none now
         rate = source.bitrate()
         demand = rate if self.__demand is None else self.__demand(ssrcs)
         share = allowance(bitrate, rate, demand)

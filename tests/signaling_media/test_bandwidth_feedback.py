@@ -126,6 +126,7 @@ async def test_a_weak_receivers_video_pauses_and_resumes_at_a_keyframe_while_oth
         lambda: len(seen_c.packets) > c_at + 60 and len(heard_b.packets) > heard_at + 50, 15
     )
     assert len(seen_b.packets) <= paused_at + 3  # what was on its way
+    assert not stream_of(h, "b", MICROPHONE).paused_for_bandwidth
 
     weak.bitrate = None  # the link recovers: the try after the back-off keeps going
     assert await wait_until(lambda: len(seen_b.packets) > paused_at + 60, 20)
