@@ -277,10 +277,12 @@ async def test_rtp_tap_relies_on_receiver_attributes_that_exist() -> None:
     ):
         assert hasattr(receiver, name), name
     tap = internals.install_rtp_tap(
-        receiver, lambda c, p: None, lambda s, n, r: None, lambda: False
+        receiver, lambda c, p: None, lambda s, n, r, f: None, lambda: False
     )
     assert receiver._handle_rtp_packet == tap.handle_rtp
-    assert internals.install_rtp_tap(receiver, lambda c, p: None, lambda s, n, r: None, bool) is tap
+    assert (
+        internals.install_rtp_tap(receiver, lambda c, p: None, lambda s, n, r, f: None, bool) is tap
+    )
 
 
 def test_rtp_tap_does_what_the_receiver_handler_does_on_the_way_in() -> None:
@@ -486,7 +488,9 @@ async def _publishing_to_direct_receive(
         await publisher.setLocalDescription(await publisher.createOffer())
         await server.setRemoteDescription(publisher.localDescription)
         receiver = server.getTransceivers()[0].receiver
-        internals.install_rtp_tap(receiver, on_rtp, lambda ssrc, ntp, rtp: None, lambda: False)
+        internals.install_rtp_tap(
+            receiver, on_rtp, lambda ssrc, ntp, rtp, frame: None, lambda: False
+        )
         assert internals.install_direct_receive(receiver.transport)
         assert not internals.install_direct_receive(receiver.transport)
         yield publisher, server, receiver
@@ -518,7 +522,7 @@ async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback(
             finally:
                 inside_callback.pop()
 
-        connection.data_received = observed
+        connection.data_received = observed  # type: ignore[method-assign]
         await _connect(publisher, server)
         assert await wait_until(lambda: len(taken) >= 25, within=15)
         assert all(taken)  # none came through aioice's queue and the receive task
@@ -529,6 +533,7 @@ async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback(
         for pc in (publisher, server):
             ice = pc.getTransceivers()[0].receiver.transport.transport._connection
             pair = ice._nominated[1]
+            assert ice.remote_password is not None
             response, _ = await pair.protocol.request(
                 ice.build_request(pair, nominate=False),
                 pair.remote_addr,
