@@ -371,4 +371,5 @@ def _link_report(stats: ConnectionStats, now: float, rtcp_quiet: float | None) -
         bitrate_out_kbps=stats.bitrate_out / 1000,
         silent_seconds=silence,
         rtcp_quiet_seconds=rtcp_quiet,
+        video_paused_for_bandwidth=stats.video_paused_for_bandwidth,
     )

@@ -55,6 +55,9 @@ class LinkReport:
     rtcp_quiet_seconds: float | None = None
     """Seconds since the last RTCP report from the participant (None: none yet): the link's
     own sign of life when its media is silent."""
+    video_paused_for_bandwidth: int = 0
+    """Video tracks the participant is not sent now because its link's estimate is too low
+    for them (tried again after a back-off): why someone sees a frozen picture."""
 
 
 ServerOfferSender = Callable[[str, str, str, Mapping[str, OutgoingTrack | None]], Awaitable[None]]

@@ -43,6 +43,7 @@ from aiortc.rtp import (
     RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
+    unpack_remb_fci,
     unwrap_rtx,
 )
 from aiortc.sdp import MediaDescription, SessionDescription
@@ -53,8 +54,10 @@ __all__ = [
     "AIOICE_VERSION",
     "AIORTC_VERSION",
     "EndCallback",
+    "EstimateLimit",
     "FrameCallback",
     "FrameTap",
+    "RembCallback",
     "RtpCallback",
     "RtpSendPath",
     "RtpTap",
@@ -73,11 +76,13 @@ __all__ = [
     "negotiable_codecs",
     "ntp_now",
     "observe_received",
+    "observe_sender_rtcp",
     "receive_directly",
     "receiver_has_tap",
     "remote_media_ssrc",
     "report_audio_level",
     "restrict_received_codec",
+    "rewrite_sent_remb",
     "rtcp_ssrc",
     "send_pli",
     "send_rtp_nowait",
@@ -379,10 +384,17 @@ async def create_offer_keeping_negotiated(pc: RTCPeerConnection) -> str:
 RtpCallback = Callable[[RTCRtpCodecParameters, RtpPacket], None]
 """Called with (negotiated codec, RTP packet as it arrived, RTX already unwrapped)."""
 
+RembCallback = Callable[[int, list[int]], None]
+"""Called with (estimated maximum bitrate in bits per second, the SSRCs it is for) of a
+REMB from the remote receiver: its estimate covers all the video it receives from us."""
+
 SenderReportCallback = Callable[[int, int, int, int | None], None]
 """Called with (SSRC, NTP timestamp, RTP timestamp) of a sender report from the publisher,
 and that RTP timestamp on the scale of the frames the receiver assembles (aiortc's timestamp
 mapper counts from the first frame's, unwrapped), None before any frame was assembled."""
+
+EstimateLimit = Callable[[int], int]
+"""Maps the server's own estimate of a publisher's link (bits per second) to the REMB sent."""
 
 _CODECS = "_RTCRtpReceiver__codecs"
 _ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
@@ -422,11 +434,13 @@ class RtpTap:
         on_rtp: RtpCallback,
         on_sender_report: SenderReportCallback,
         wants_frames: Callable[[], bool],
+        limit_estimate: EstimateLimit | None = None,
     ) -> None:
         self.__receiver = receiver
         self.__on_rtp = on_rtp
         self.__on_sender_report = on_sender_report
         self.__wants_frames = wants_frames
+        self.__limit_estimate = limit_estimate
         self.__codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _CODECS)
         self.__rtx_ssrc: dict[int, int] = getattr(receiver, _RTX_SSRC)
         self.__active_ssrc: dict[int, Any] = getattr(receiver, _ACTIVE_SSRC)
@@ -445,11 +459,13 @@ class RtpTap:
         on_rtp: RtpCallback,
         on_sender_report: SenderReportCallback,
         wants_frames: Callable[[], bool],
+        limit_estimate: EstimateLimit | None = None,
     ) -> None:
         """Send later packets elsewhere (an m-line that stops and restarts publishing)."""
         self.__on_rtp = on_rtp
         self.__on_sender_report = on_sender_report
         self.__wants_frames = wants_frames
+        self.__limit_estimate = limit_estimate
 
     async def handle_rtcp(self, packet: AnyRtcpPacket) -> None:
         """aiortc's handling, plus the publisher's NTP↔RTP mapping for outgoing reports."""
@@ -490,8 +506,15 @@ class RtpTap:
             )
             rtcp_ssrc = getattr(receiver, _RTCP_SSRC)
             if rtcp_ssrc is not None and remb is not None:
+                bitrate, ssrcs = remb
+                limit = self.__limit_estimate
+                if limit is not None:
+                    bitrate = limit(bitrate)
                 feedback = RtcpPsfbPacket(
-                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                    fmt=RTCP_PSFB_APP,
+                    ssrc=rtcp_ssrc,
+                    media_ssrc=0,
+                    fci=pack_remb_fci(bitrate, ssrcs),
                 )
                 self.__send_later(receiver._send_rtcp(feedback))
         ssrc = packet.ssrc
@@ -567,18 +590,21 @@ def install_rtp_tap(
     on_rtp: RtpCallback,
     on_sender_report: SenderReportCallback,
     wants_frames: Callable[[], bool],
+    limit_estimate: EstimateLimit | None = None,
 ) -> RtpTap:
     """Take a receiver's RTP packets before its jitter buffer (see :class:`RtpTap`).
 
     Frames assembled for frame sinks go to the receiver's decoder queue, so
     install a :class:`FrameTap` too.  Installing again redirects the tap.
+    ``limit_estimate`` turns the receiver's own bandwidth estimate into the one
+    the publisher is sent (what the track's receivers can take).
     """
     existing = receiver._handle_rtp_packet
     tap = getattr(existing, "__self__", None)
     if isinstance(tap, RtpTap):
-        tap.redirect(on_rtp, on_sender_report, wants_frames)
+        tap.redirect(on_rtp, on_sender_report, wants_frames, limit_estimate)
         return tap
-    return RtpTap(receiver, on_rtp, on_sender_report, wants_frames)
+    return RtpTap(receiver, on_rtp, on_sender_report, wants_frames, limit_estimate)
 
 
 _DIRECT_RECEIVE = "_hearing_direct_receive"
@@ -823,6 +849,7 @@ def install_rtp_egress(
     on_started: Callable[[SendParameters], None],
     on_nack: Callable[[int], None],
     sender_info: Callable[[], RtcpSenderInfo | None],
+    on_remb: RembCallback | None = None,
 ) -> None:
     """Let a forwarder write a sender's RTP while aiortc keeps its RTCP.
 
@@ -831,10 +858,13 @@ def install_rtp_egress(
     gets nothing to send: ``on_started`` hands the negotiated parameters to the
     forwarder, NACKs go to ``on_nack``, and each sender report carries
     ``sender_info()`` (packet/octet counts and NTP↔RTP mapping of what the
-    forwarder sent) instead of the idle frame loop's counters.
+    forwarder sent) instead of the idle frame loop's counters.  A REMB naming
+    this sender goes to ``on_remb`` (aiortc would hand it to an encoder, and
+    there is none) before aiortc's own handling, which still sees every packet.
     """
     original_send = sender.send
     original_send_rtcp = sender._send_rtcp
+    original_handle_rtcp = sender._handle_rtcp_packet
 
     async def send(parameters: RTCRtpSendParameters) -> None:
         first = not getattr(sender, _SENDER_STARTED)
@@ -859,9 +889,27 @@ def install_rtp_egress(
                     setattr(sender, _SENDER_OCTETS, info.octet_count)
         await original_send_rtcp(packets)
 
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if (
+            on_remb is not None
+            and isinstance(packet, RtcpPsfbPacket)
+            and packet.fmt == RTCP_PSFB_APP
+        ):
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                bitrate, ssrcs = 0, []
+            if sender._ssrc in ssrcs:
+                try:
+                    on_remb(bitrate, ssrcs)
+                except Exception:  # the receiver's other feedback must still be handled
+                    logger.exception("REMB for SSRC %d not taken", sender._ssrc)
+        await original_handle_rtcp(packet)
+
     sender.send = send  # type: ignore[method-assign]
     sender._retransmit = retransmit  # type: ignore[method-assign]
     sender._send_rtcp = send_rtcp  # type: ignore[method-assign]
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
 
 
 class RtpSendPath:
@@ -939,3 +987,34 @@ def observe_received(
 
     receiver._handle_rtp_packet = handle_rtp  # type: ignore[method-assign]
     receiver._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+
+
+def observe_sender_rtcp(sender: RTCRtpSender, on_rtcp: Callable[[AnyRtcpPacket], None]) -> None:
+    """Show ``on_rtcp`` every RTCP packet routed to a sender (REMB, NACK, receiver reports)
+    before aiortc handles it: tests read the estimates a publisher is sent."""
+    original = sender._handle_rtcp_packet
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        on_rtcp(packet)
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+
+
+def rewrite_sent_remb(receiver: RTCRtpReceiver, bitrate: Callable[[int], int]) -> None:
+    """Make a receiver's REMBs say ``bitrate(own estimate)`` instead of its own estimate,
+    at aiortc's own cadence: a test plays a receiver behind a weak link."""
+    original = receiver._send_rtcp
+
+    async def send_rtcp(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            own, ssrcs = unpack_remb_fci(packet.fci)
+            packet = RtcpPsfbPacket(
+                fmt=RTCP_PSFB_APP,
+                ssrc=packet.ssrc,
+                media_ssrc=packet.media_ssrc,
+                fci=pack_remb_fci(bitrate(own), ssrcs),
+            )
+        await original(packet)
+
+    receiver._send_rtcp = send_rtcp  # type: ignore[method-assign]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 import av
 from aiortc.rtp import RtpPacket
 
+from .bandwidth import BandwidthSettings, RateMeter, ReceiverEstimate, receivers_cap
 from .keyframe import KeyframeRequester
 from .policy import Kind, TrackKey
 from .rtp_rewrite import is_keyframe_start
@@ -139,6 +141,11 @@ class _RtpSubscription:
     active: bool
     waiting_for_keyframe: bool
     restart: bool = True
+    limited: bool = False
+    "Paused for bandwidth: the receiver's link cannot carry this video now."
+    estimate: float | None = None
+    "The receiver's latest estimate of what its link allows this track, bits per second."
+    estimate_at: float = 0.0
 
 
 class TrackFanout:
@@ -161,6 +168,7 @@ class TrackFanout:
         requester: KeyframeRequester | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        bandwidth: BandwidthSettings | None = None,
     ) -> None:
         self.key = key
         self.__requester = requester
@@ -186,6 +194,10 @@ class TrackFanout:
         self.last_frame_at: float | None = None
         "Monotonic time of the last frame, for media-timeout detection."
         self.__loudest_level = _NO_LEVEL
+        self.__estimate_max_age = (bandwidth or BandwidthSettings()).estimate_max_age
+        self.__meter = RateMeter((bandwidth or BandwidthSettings()).rate_window)
+        self.__cap: float | None = None
+        self.__cap_until = math.inf
 
     @property
     def kind(self) -> Kind:
@@ -228,11 +240,13 @@ class TrackFanout:
             )
         if active and not self.__paused:
             self.__request_keyframe_for_attach()
+        self.__update_cap()
 
     def remove_sink(self, sink: PacketSink | RtpSink) -> None:
         """Stop feeding ``sink``; unknown sinks are ignored."""
         self.__subscriptions.pop(id(sink), None)
-        self.__rtp_subscriptions.pop(id(sink), None)
+        if self.__rtp_subscriptions.pop(id(sink), None) is not None:
+            self.__update_cap()
 
     def __subscription(self, sink: PacketSink | RtpSink) -> _Subscription | _RtpSubscription:
         frames = self.__subscriptions.get(id(sink))
@@ -248,6 +262,8 @@ class TrackFanout:
         sub.active = active
         if active:
             self.restart(sink)
+        if isinstance(sub, _RtpSubscription):
+            self.__update_cap()
 
     def restart(self, sink: PacketSink | RtpSink) -> None:
         """Feed ``sink`` again from the next keyframe, asking for one now (a sink that
@@ -262,6 +278,56 @@ class TrackFanout:
 
     def is_active(self, sink: PacketSink | RtpSink) -> bool:
         return self.__subscription(sink).active
+
+    # -- bandwidth ----------------------------------------------------------
+
+    def bitrate(self) -> float:
+        """The track's smoothed rate in bits per second (payload), sampled now: called when
+        a receiver's estimate arrives, never per packet."""
+        return self.__meter.sample(self.bytes_in, self.__clock())
+
+    def set_limited(self, sink: RtpSink, limited: bool) -> None:
+        """Pause an RTP sink's video because its receiver's link cannot carry it, or try it
+        again (from the next keyframe, numbering continued); unknown sinks are ignored (the
+        sink moved on while it was paused)."""
+        sub = self.__rtp_subscriptions.get(id(sink))
+        if sub is None or sub.limited == limited or self.kind != "video":
+            return  # audio is small, and a hearing without it stops: never paused so
+        sub.limited = limited
+        if not limited:
+            self.restart(sink)
+        self.__update_cap()
+
+    def is_limited(self, sink: RtpSink) -> bool:
+        sub = self.__rtp_subscriptions.get(id(sink))
+        return sub is not None and sub.limited
+
+    def report_estimate(self, sink: RtpSink, bitrate: float) -> None:
+        """A receiver's estimate of what its link allows this track (its share of its REMB):
+        what the publisher may be asked to send at most is worked out now, not per packet."""
+        sub = self.__rtp_subscriptions.get(id(sink))
+        if sub is None:
+            return
+        sub.estimate = bitrate
+        sub.estimate_at = self.__clock()
+        self.__update_cap()
+
+    def receivers_cap(self) -> float | None:
+        """The most this track's receivers can take, bits per second (None: no limit), for
+        the estimate sent to the publisher (see :func:`bandwidth.receivers_cap`)."""
+        if self.__clock() >= self.__cap_until:
+            self.__update_cap()
+        return self.__cap
+
+    def __update_cap(self) -> None:
+        receivers = (
+            ReceiverEstimate(sub.estimate, sub.estimate_at, sub.limited)
+            for sub in self.__rtp_subscriptions.values()
+            if sub.active
+        )
+        self.__cap, self.__cap_until = receivers_cap(
+            receivers, self.__clock(), self.__estimate_max_age
+        )
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe (throttled); audio needs none."""
@@ -372,7 +438,7 @@ class TrackFanout:
             return
         need_keyframe = False
         for sub in tuple(self.__rtp_subscriptions.values()):
-            if not sub.active:
+            if not sub.active or sub.limited:
                 continue
             if sub.waiting_for_keyframe:
                 if not start:
@@ -424,3 +490,4 @@ class TrackFanout:
         self.__closed = True
         self.__subscriptions.clear()
         self.__rtp_subscriptions.clear()
+        self.__cap, self.__cap_until = None, math.inf

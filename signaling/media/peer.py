@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,11 +25,12 @@ from aiortc.rtp import RtpPacket
 from aiortc.sdp import MediaDescription, SessionDescription
 
 from . import aiortc_internals as internals
+from .bandwidth import BandwidthSettings, upstream_estimate
 from .fanout import CodecInfo, PacketSink, RtpSink, TrackFanout
 from .forwarded_track import ForwardedTrack
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL, KeyframeRequester
 from .policy import SOURCES, Kind, Source, TrackKey, kind_of
-from .rtp_forwarding import FORWARDING_MODES, ForwardingMode, RtpOutgoingStream
+from .rtp_forwarding import FORWARDING_MODES, ForwardingMode, RtpOutgoingStream, VideoDemand
 from .stats import ConnectionStats, StatsSampler
 
 __all__ = [
@@ -102,9 +103,17 @@ class _PublishedTrack:
 class _OutgoingSlot:
     """One send transceiver towards the participant, reused across publishers."""
 
-    def __init__(self, kind: Kind, forwarding: ForwardingMode) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        forwarding: ForwardingMode,
+        bandwidth: BandwidthSettings | None,
+        demand: VideoDemand,
+    ) -> None:
         self.kind = kind
         self.forwarding = forwarding
+        self.bandwidth = bandwidth
+        self.demand = demand
         self.track = ForwardedTrack(kind)
         "What the sender reads; on the RTP path it is never fed, so its frame loop idles."
         self.stream: RtpOutgoingStream | None = None
@@ -130,7 +139,11 @@ class _OutgoingSlot:
         self.transceiver = transceiver
         if self.forwarding == "rtp":
             self.stream = RtpOutgoingStream(
-                self.kind, transceiver.sender, on_ready=self.on_stream_ready
+                self.kind,
+                transceiver.sender,
+                on_ready=self.on_stream_ready,
+                bandwidth=self.bandwidth,
+                demand=self.demand,
             )
 
     def on_stream_ready(self) -> None:
@@ -148,6 +161,8 @@ class _OutgoingSlot:
             self.fanout.remove_sink(self.sink)
         self.attached = False
         self.track.clear()
+        if self.stream is not None:
+            self.stream.forget_pause()
 
 
 class ServerPeer:
@@ -170,6 +185,7 @@ class ServerPeer:
         keyframe_interval: float = DEFAULT_KEYFRAME_INTERVAL,
         on_connection_state: Callable[[str, str], None] | None = None,
         forwarding: ForwardingMode = "rtp",
+        bandwidth: BandwidthSettings | None = None,
     ) -> None:
         if forwarding not in FORWARDING_MODES:
             raise ValueError(f"forwarding must be one of {FORWARDING_MODES}, got {forwarding!r}")
@@ -181,6 +197,7 @@ class ServerPeer:
         self.__video_codec = video_codec
         self.__keyframe_interval = keyframe_interval
         self.__forwarding: ForwardingMode = forwarding
+        self.__bandwidth = bandwidth
         self.__on_renegotiate = on_renegotiate
         self.__on_connection_state = on_connection_state
         internals.use_monotonic_clock()
@@ -412,7 +429,7 @@ class ServerPeer:
 
         requester = KeyframeRequester(send_pli, min_interval=self.__keyframe_interval)
         requester.start()
-        fanout = TrackFanout(key, requester)
+        fanout = TrackFanout(key, requester, bandwidth=self.__bandwidth)
         codec_info = self.__codec_info
 
         def info_of(codec: RTCRtpCodecParameters) -> CodecInfo:
@@ -439,8 +456,16 @@ class ServerPeer:
             def on_rtp(codec: RTCRtpCodecParameters, packet: RtpPacket) -> None:
                 fanout.push_rtp(info_of(codec), packet)
 
+            def limit_estimate(own: int) -> int:
+                """Ask the publisher for no more than the track's best receiver takes."""
+                return upstream_estimate(own, fanout.receivers_cap())
+
             internals.install_rtp_tap(
-                receiver, on_rtp, fanout.sender_report_received, fanout.wants_frames
+                receiver,
+                on_rtp,
+                fanout.sender_report_received,
+                fanout.wants_frames,
+                limit_estimate if key.kind == "video" else None,
             )
         self.__published[key.source] = _PublishedTrack(key, transceiver, fanout, requester, tap)
         return fanout
@@ -541,7 +566,9 @@ class ServerPeer:
             None,
         )
         if slot is None:
-            slot = _OutgoingSlot(fanout.kind, self.__forwarding)
+            slot = _OutgoingSlot(
+                fanout.kind, self.__forwarding, self.__bandwidth, self.__video_demand
+            )
             self.__slots.append(slot)
         slot.fanout = fanout
         slot.allowed = allowed
@@ -569,11 +596,42 @@ class ServerPeer:
                 if slot.attached and slot.fanout is not None:
                     slot.fanout.set_active(slot.sink, allowed)
 
+    def __video_demand(self, ssrcs: Sequence[int]) -> float:
+        """What a REMB naming ``ssrcs`` covers: the smoothed rates of the video this
+        participant is being sent on them (a paused stream takes nothing)."""
+        wanted = set(ssrcs)
+        return sum(
+            slot.fanout.bitrate()
+            for slot in self.__slots
+            if slot.kind == "video"
+            and slot.stream is not None
+            and slot.stream.ssrc in wanted
+            and slot.fanout is not None
+            and slot.attached
+            and slot.allowed
+            and not slot.stream.paused_for_bandwidth
+        )
+
+    @property
+    def video_paused_for_bandwidth(self) -> int:
+        """How many video tracks are not sent to this participant now because its link
+        cannot carry them (its REMB), until they are tried again."""
+        return sum(
+            1
+            for slot in self.__slots
+            if slot.stream is not None and slot.attached and slot.stream.paused_for_bandwidth
+        )
+
     # -- stats and lifecycle ---------------------------------------------
 
     async def stats(self) -> ConnectionStats:
         """A snapshot of connection quality; rates are since the previous call."""
-        return await self.__sampler.sample(self.__pc, self.last_media_at)
+        return await self.__sampler.sample(
+            self.__pc,
+            self.last_media_at,
+            video_paused_for_bandwidth=self.video_paused_for_bandwidth,
+            bandwidth_pauses=sum(s.stream.bandwidth_pauses for s in self.__slots if s.stream),
+        )
 
     async def close(self) -> None:
         """Unpublish, detach, stop workers and close the peer connection."""

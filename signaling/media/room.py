@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from aiortc import RTCIceCandidate
 
 from .active_speaker import ActiveSpeakerDetector, SpeakerSettings
+from .bandwidth import BandwidthSettings
 from .fanout import TrackFanout
 from .keyframe import DEFAULT_KEYFRAME_INTERVAL
 from .peer import NegotiationError, OfferResult, RenegotiateCallback, ServerPeer
@@ -56,6 +57,7 @@ class MediaRoom:
         on_active_speaker: ActiveSpeakerCallback | None = None,
         speaker_settings: SpeakerSettings | None = None,
         speaker_interval: float = SPEAKER_INTERVAL,
+        bandwidth: BandwidthSettings | None = None,
     ) -> None:
         self.room_id = room_id
         self.forwarding: ForwardingMode = forwarding
@@ -64,6 +66,7 @@ class MediaRoom:
         self.__on_renegotiate = on_renegotiate
         self.__video_codec = video_codec
         self.__keyframe_interval = keyframe_interval
+        self.__bandwidth = bandwidth
         self.__on_track_published = on_track_published
         self.__on_track_unpublished = on_track_unpublished
         self.__on_connection_state = on_connection_state
@@ -129,6 +132,7 @@ class MediaRoom:
             keyframe_interval=self.__keyframe_interval,
             on_connection_state=self.__on_connection_state,
             forwarding=self.forwarding,
+            bandwidth=self.__bandwidth,
         )
         self.__peers[participant_id] = peer
         try:

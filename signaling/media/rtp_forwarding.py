@@ -9,21 +9,29 @@ from this stream's own history.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from aiortc import RTCRtpSender
 from aiortc.rtp import RtcpSenderInfo, RtpPacket
 
 from . import aiortc_internals as internals
+from .bandwidth import BandwidthSettings, LinkGuard, allowance
 from .fanout import CodecInfo, TrackFanout
 from .policy import Kind
 from .retransmission import RetransmissionHistory, wrap_rtx
 from .rtp_rewrite import HeaderWriter, SequenceRewriter
 
-__all__ = ["FORWARDING_MODES", "PUBLISHER_REPORT_MAX_AGE", "ForwardingMode", "RtpOutgoingStream"]
+__all__ = [
+    "FORWARDING_MODES",
+    "PUBLISHER_REPORT_MAX_AGE",
+    "ForwardingMode",
+    "RtpOutgoingStream",
+    "VideoDemand",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +46,10 @@ PUBLISHER_REPORT_MAX_AGE = 15.0
 
 _NTP_UNITS = 1 << 32
 
+VideoDemand = Callable[[Sequence[int]], float]
+"""The smoothed rate (bits per second) of the video a receiver is being sent on the SSRCs
+a REMB names: a browser's estimate is for all of it, not for one stream."""
+
 
 class RtpOutgoingStream:
     """One send m-line towards a receiver, fed packet by packet (an :class:`RtpSink`).
@@ -45,6 +57,10 @@ class RtpOutgoingStream:
     It is created with the m-line's aiortc sender and learns the negotiated SSRC,
     payload types and extension ids when the sender starts (``on_ready`` is then called
     so the fan-out restarts it on a keyframe).  Packets arriving before that are refused.
+
+    Video is paused while the receiver's REMB says its link cannot carry it (see
+    :class:`~.bandwidth.LinkGuard`) and tried again after a back-off; ``demand`` tells
+    what else the receiver is sent on the SSRCs a REMB names (default: this stream only).
     """
 
     def __init__(
@@ -54,10 +70,15 @@ class RtpOutgoingStream:
         *,
         on_ready: Callable[[], None],
         clock: Callable[[], float] = time.monotonic,
+        bandwidth: BandwidthSettings | None = None,
+        demand: VideoDemand | None = None,
     ) -> None:
         self.kind = kind
         self.__on_ready = on_ready
         self.__clock = clock
+        self.__demand = demand
+        self.__guard = LinkGuard(bandwidth or BandwidthSettings()) if kind == "video" else None
+        self.__retry: asyncio.TimerHandle | None = None
         self.__writer: HeaderWriter | None = None
         self.__rewriter: SequenceRewriter | None = None
         self.__rtx: tuple[int, int] | None = None
@@ -76,18 +97,77 @@ class RtpOutgoingStream:
         "NACKed packets no longer in the history (a keyframe was asked for instead)."
         self.send_errors = 0
         "Packets the transport could not send."
+        self.remote_estimate: int | None = None
+        "The receiver's latest REMB, bits per second, for all the video it is sent."
+        self.remote_estimate_at: float | None = None
+        "Monotonic time that REMB arrived."
+        self.bandwidth_pauses = 0
+        "Times the video was paused because the receiver's link could not carry it."
+        self.bandwidth_resumes = 0
+        "Times it was tried again after such a pause."
+        self.ssrc: int | None = None
+        "The SSRC negotiated for this m-line (None until the sender starts)."
         internals.install_rtp_egress(
             sender,
             on_started=self.__started,
             on_nack=self.retransmit,
             sender_info=self.sender_info,
+            on_remb=self.__remb,
         )
 
     @property
     def ready(self) -> bool:
         return self.__writer is not None
 
+    @property
+    def paused_for_bandwidth(self) -> bool:
+        """Whether the video is paused now because the receiver's link cannot carry it."""
+        return self.__guard is not None and self.__guard.limited
+
+    def __remb(self, bitrate: int, ssrcs: list[int]) -> None:
+        now = self.__clock()
+        self.remote_estimate = bitrate
+        self.remote_estimate_at = now
+        guard, source = self.__guard, self.__source
+        if guard is None or source is None or guard.limited or not source.has_sink(self):
+            return  # audio; no video yet; paused (stale); or the m-line carries none now
+        rate = source.bitrate()
+        demand = rate if self.__demand is None else self.__demand(ssrcs)
+        share = allowance(bitrate, rate, demand)
+        source.report_estimate(self, share)
+        if guard.estimate(share, rate, now):
+            delay = guard.pause(now)
+            self.bandwidth_pauses += 1
+            source.set_limited(self, True)
+            self.__retry = asyncio.get_running_loop().call_later(delay, self.__try_again, source)
+            logger.info(
+                "video %s paused for bandwidth: %d bit/s for %.0f bit/s, next try in %.0f s",
+                source.key,
+                bitrate,
+                demand,
+                delay,
+            )
+
+    def __try_again(self, source: TrackFanout) -> None:
+        """The back-off is over: send the video again, from a keyframe."""
+        self.__retry = None
+        if self.__guard is None:
+            return
+        self.__guard.resume(self.__clock())
+        self.bandwidth_resumes += 1
+        source.set_limited(self, False)
+
+    def forget_pause(self) -> None:
+        """Drop a pause for bandwidth and its pending try: the m-line stops carrying that
+        track (it is reused for another, or goes away)."""
+        if self.__retry is not None:
+            self.__retry.cancel()
+            self.__retry = None
+        if self.__guard is not None and self.__guard.limited:
+            self.__guard.resume(self.__clock())
+
     def __started(self, parameters: internals.SendParameters) -> None:
+        self.ssrc = parameters.ssrc
         self.__writer = HeaderWriter(
             parameters.ssrc, parameters.payload_type, parameters.mid, parameters.extension_ids
         )

@@ -52,6 +52,10 @@ class ConnectionStats:
     "Round-trip time in seconds, from RTCP SR/RR; None until measured."
     last_media_at: float | None
     "Monotonic time the last encoded frame arrived from the participant."
+    video_paused_for_bandwidth: int = 0
+    "Video tracks not sent to the participant now: its link's estimate (REMB) is too low."
+    bandwidth_pauses: int = 0
+    "Times any video to the participant was paused so, since it joined."
 
     def __post_init__(self) -> None:
         if self.bitrate_in < 0 or self.bitrate_out < 0:
@@ -76,8 +80,16 @@ class StatsSampler:
         self.__prev_received = 0
         self.__prev_lost = 0
 
-    async def sample(self, pc: RTCPeerConnection, last_media_at: float | None) -> ConnectionStats:
-        """Read ``pc``'s counters once and compare with the previous sample."""
+    async def sample(
+        self,
+        pc: RTCPeerConnection,
+        last_media_at: float | None,
+        *,
+        video_paused_for_bandwidth: int = 0,
+        bandwidth_pauses: int = 0,
+    ) -> ConnectionStats:
+        """Read ``pc``'s counters once and compare with the previous sample; the figures of
+        the forwarder's own (pauses for bandwidth) are passed in."""
         bytes_in = bytes_out = 0
         received = lost_in = lost_out = 0
         jitters: list[float] = []
@@ -121,6 +133,8 @@ class StatsSampler:
             fraction_lost_out=max(fractions_out) if fractions_out else None,
             rtt=sum(rtts) / len(rtts) if rtts else None,
             last_media_at=last_media_at,
+            video_paused_for_bandwidth=video_paused_for_bandwidth,
+            bandwidth_pauses=bandwidth_pauses,
         )
         self.__prev_at = now
         self.__prev_bytes_in = bytes_in

@@ -76,6 +76,7 @@ async def test_staff_and_the_participant_see_the_link_quality_the_server_measure
     assert link["level"] in ("good", "fair")
     assert 0 <= link["loss"] <= 1
     assert link["silent_seconds"] is not None and link["silent_seconds"] < 1.5
+    assert link["video_paused_for_bandwidth"] == 0  # IT staff would see a starved link here
 
     own = await clerk.wait_for("quality", lambda b: b["connection"] == "connected")
     assert own["participant_id"] == media.id("clerk")

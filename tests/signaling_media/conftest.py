@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from signaling.media import AllowAll, ForwardingPolicy
+from signaling.media.bandwidth import BandwidthSettings
 from signaling.media.rtp_forwarding import FORWARDING_MODES, ForwardingMode
 
 from .harness import Harness
@@ -27,8 +28,11 @@ async def harness_factory(forwarding: ForwardingMode) -> AsyncIterator[Callable[
         policy: ForwardingPolicy | None = None,
         keyframe_interval: float = 1.0,
         video_codec: str = "video/VP8",
+        bandwidth: BandwidthSettings | None = None,
     ) -> Harness:
-        harness = Harness(policy or AllowAll(), keyframe_interval, video_codec, forwarding)
+        harness = Harness(
+            policy or AllowAll(), keyframe_interval, video_codec, forwarding, bandwidth=bandwidth
+        )
         made.append(harness)
         return harness
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket, RtpPacket
 
 from signaling.media import (
     ActiveSpeakerCallback,
@@ -12,7 +15,10 @@ from signaling.media import (
     TrackFanout,
     TrackKey,
 )
+from signaling.media import aiortc_internals as internals
+from signaling.media.bandwidth import BandwidthSettings
 from signaling.media.rtp_forwarding import ForwardingMode
+from signaling.media.rtp_rewrite import is_keyframe_start
 from signaling.media.synthetic import (
     EncodedClip,
     ProbeClient,
@@ -39,6 +45,7 @@ class Harness:
         on_active_speaker: ActiveSpeakerCallback | None = None,
         on_track_published: Callable[[TrackFanout], None] | None = None,
         on_track_unpublished: Callable[[TrackKey], None] | None = None,
+        bandwidth: BandwidthSettings | None = None,
     ) -> None:
         self.clients: dict[str, ProbeClient] = {}
         self.offers: dict[str, int] = {}
@@ -53,6 +60,7 @@ class Harness:
             on_active_speaker=on_active_speaker,
             on_track_published=on_track_published,
             on_track_unpublished=on_track_unpublished,
+            bandwidth=bandwidth,
         )
 
     async def __renegotiate(
@@ -97,6 +105,59 @@ class Harness:
         for client in self.clients.values():
             await client.close()
         self.clients.clear()
+
+
+@dataclass
+class Arrival:
+    sequence_number: int
+    timestamp: int
+    payload_bytes: int
+    at: float
+    keyframe_start: bool
+    "Whether a decoder may start at this packet (video of the observed codec)."
+
+
+@dataclass
+class Observed:
+    """What one receiving m-line got: its media packets (one SSRC) and sender reports."""
+
+    codec_name: str = "VP8"
+    ssrc: int | None = None
+    packets: list[Arrival] = field(default_factory=list)
+    reports: list[tuple[RtcpSrPacket, int, int]] = field(default_factory=list)
+    "Each SR with the packets and payload bytes received on its SSRC when it arrived."
+
+    def on_rtp(self, packet: RtpPacket) -> None:
+        if self.ssrc is None:
+            self.ssrc = packet.ssrc
+        if packet.ssrc == self.ssrc:  # RTX arrives on an SSRC of its own
+            loop = asyncio.get_running_loop()
+            self.packets.append(
+                Arrival(
+                    packet.sequence_number,
+                    packet.timestamp,
+                    len(packet.payload),
+                    loop.time(),
+                    is_keyframe_start(self.codec_name, packet.payload),
+                )
+            )
+
+    def on_rtcp(self, packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpSrPacket) and packet.ssrc == self.ssrc:
+            received = sum(p.payload_bytes for p in self.packets)
+            self.reports.append((packet, len(self.packets), received))
+
+
+def observe(client: ProbeClient, key: TrackKey, codec_name: str = "VP8") -> Observed:
+    """Record what ``client`` receives of ``key``, read before aiortc handles it."""
+    transceiver = next(
+        t
+        for t in client.pc.getTransceivers()
+        if t.mid is not None and client.tracks.get(t.mid) == key
+    )
+    observed = Observed(codec_name)
+    internals.observe_received(transceiver.receiver, observed.on_rtp, observed.on_rtcp)
+    return observed
 
 
 async def wait_until(predicate: Callable[[], bool], within: float, step: float = 0.05) -> bool:

@@ -34,12 +34,16 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
+    RtcpRtpfbPacket,
     RtcpSenderInfo,
     RtcpSrPacket,
     RtpPacket,
+    pack_remb_fci,
 )
 from aiortc.sdp import MediaDescription
 
@@ -277,10 +281,12 @@ async def test_rtp_tap_relies_on_receiver_attributes_that_exist() -> None:
     ):
         assert hasattr(receiver, name), name
     tap = internals.install_rtp_tap(
-        receiver, lambda c, p: None, lambda s, n, r: None, lambda: False
+        receiver, lambda c, p: None, lambda s, n, r, f: None, lambda: False
     )
     assert receiver._handle_rtp_packet == tap.handle_rtp
-    assert internals.install_rtp_tap(receiver, lambda c, p: None, lambda s, n, r: None, bool) is tap
+    assert (
+        internals.install_rtp_tap(receiver, lambda c, p: None, lambda s, n, r, f: None, bool) is tap
+    )
 
 
 def test_rtp_tap_does_what_the_receiver_handler_does_on_the_way_in() -> None:
@@ -340,6 +346,37 @@ async def test_rtp_egress_takes_nacks_and_fills_sender_reports() -> None:
     assert "self.__started = True" in inspect.getsource(RTCRtpSender.send)
     peer_connect = inspect.getsource(RTCPeerConnection._RTCPeerConnection__connect)  # type: ignore[attr-defined]
     assert "await transceiver.sender.send(self.__localRtp(transceiver))" in peer_connect
+
+
+async def test_rtp_egress_hands_remb_for_its_ssrc_on_and_keeps_aiortcs_handling() -> None:
+    sender = RTCRtpSender("video", make_transport())
+    nacks: list[int] = []
+    estimates: list[tuple[int, list[int]]] = []
+    internals.install_rtp_egress(
+        sender,
+        on_started=lambda p: None,
+        on_nack=nacks.append,
+        sender_info=lambda: None,
+        on_remb=lambda bitrate, ssrcs: estimates.append((bitrate, ssrcs)),
+    )
+    ours, other = sender._ssrc, sender._ssrc ^ 1
+
+    def remb(bitrate: int, ssrcs: list[int]) -> RtcpPsfbPacket:
+        return RtcpPsfbPacket(
+            fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
+        )
+
+    await sender._handle_rtcp_packet(remb(250_000, [other, ours]))
+    await sender._handle_rtcp_packet(remb(90_000, [other]))  # another stream's
+    await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0))
+    assert estimates == [(250_000, [other, ours])]
+    nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=ours)
+    nack.lost = [7]
+    await sender._handle_rtcp_packet(nack)  # still aiortc's: it asks for a retransmission
+    assert nacks == [7]
+    handle = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "unpack_remb_fci(packet.fci)" in handle
+    assert "self.__encoder.target_bitrate = bitrate" in handle  # all aiortc does with it
 
 
 def test_send_rtp_nowait_does_what_send_rtp_does() -> None:
@@ -455,7 +492,9 @@ async def _publishing_to_direct_receive(
         await publisher.setLocalDescription(await publisher.createOffer())
         await server.setRemoteDescription(publisher.localDescription)
         receiver = server.getTransceivers()[0].receiver
-        internals.install_rtp_tap(receiver, on_rtp, lambda ssrc, ntp, rtp: None, lambda: False)
+        internals.install_rtp_tap(
+            receiver, on_rtp, lambda ssrc, ntp, rtp, frame: None, lambda: False
+        )
         assert internals.install_direct_receive(receiver.transport)
         assert not internals.install_direct_receive(receiver.transport)
         yield publisher, server, receiver
@@ -487,7 +526,7 @@ async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback(
             finally:
                 inside_callback.pop()
 
-        connection.data_received = observed
+        connection.data_received = observed  # type: ignore[method-assign]
         await _connect(publisher, server)
         assert await wait_until(lambda: len(taken) >= 25, within=15)
         assert all(taken)  # none came through aioice's queue and the receive task
@@ -498,6 +537,7 @@ async def test_direct_receive_hands_rtp_to_the_tap_inside_the_datagram_callback(
         for pc in (publisher, server):
             ice = pc.getTransceivers()[0].receiver.transport.transport._connection
             pair = ice._nominated[1]
+            assert ice.remote_password is not None
             response, _ = await pair.protocol.request(
                 ice.build_request(pair, nominate=False),
                 pair.remote_addr,

@@ -189,3 +189,88 @@ def test_the_loudest_audio_level_is_kept_until_taken_and_not_while_paused() -> N
     fanout.set_paused(False)
     fanout.push_rtp(OPUS, audio_packet(12, (True, 50)))
     assert fanout.take_audio_level() == 50
+
+
+class RtpSinkStub:
+    """An RTP sink that takes every packet and keeps its sequence number and restart flag."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[int, bool]] = []
+
+    def on_rtp(
+        self, packet: RtpPacket, codec: CodecInfo, now: float, restart: bool, source: TrackFanout
+    ) -> bool:
+        self.got.append((packet.sequence_number, restart))
+        return True
+
+
+def vp8_packet(sequence_number: int, keyframe: bool) -> RtpPacket:
+    packet = RtpPacket(payload_type=96, sequence_number=sequence_number, timestamp=3000)
+    packet.payload = b"\x90\x80\x00" + (KEY if keyframe else DELTA)  # descriptor: S, PID 0
+    packet.marker = True
+    return packet
+
+
+def test_a_receiver_limited_for_bandwidth_gets_no_video_and_restarts_at_a_keyframe() -> None:
+    requests = Requests()
+    fanout = video_fanout(requests)
+    weak, strong = RtpSinkStub(), RtpSinkStub()
+    fanout.add_sink(weak)
+    fanout.add_sink(strong)
+    fanout.push_rtp(VP8, vp8_packet(1, keyframe=True))
+    fanout.set_limited(weak, True)
+    assert fanout.is_limited(weak) and not fanout.is_limited(strong)
+    fanout.push_rtp(VP8, vp8_packet(2, keyframe=False))
+    before = requests.attach_count
+    fanout.set_limited(weak, False)
+    assert requests.attach_count == before + 1  # asked for the keyframe it restarts on
+    fanout.push_rtp(VP8, vp8_packet(3, keyframe=False))
+    fanout.push_rtp(VP8, vp8_packet(4, keyframe=True))
+    assert strong.got == [(1, True), (2, False), (3, False), (4, False)]
+    assert weak.got == [(1, True), (4, True)]  # restart: the sink continues its numbering
+
+
+def test_audio_is_never_limited_for_bandwidth() -> None:
+    fanout = TrackFanout(TrackKey("alice", "microphone"), clock=lambda: 100.0)
+    sink = RtpSinkStub()
+    fanout.add_sink(sink)
+    fanout.set_limited(sink, True)
+    fanout.push_rtp(OPUS, audio_packet(1, None))
+    assert not fanout.is_limited(sink) and sink.got == [(1, True)]
+
+
+def test_the_cap_is_the_best_receivers_estimate_and_lapses_when_it_goes_stale() -> None:
+    clock = [100.0]
+    fanout = TrackFanout(TrackKey("alice", "camera"), clock=lambda: clock[0])
+    weak, strong, policy_off = RtpSinkStub(), RtpSinkStub(), RtpSinkStub()
+    for sink in (weak, strong, policy_off):
+        fanout.add_sink(sink)
+    fanout.set_active(policy_off, False)  # not sent the video: says nothing of it
+    assert fanout.receivers_cap() is None
+    fanout.report_estimate(weak, 100_000)
+    assert fanout.receivers_cap() is None  # strong has not said what it takes
+    fanout.report_estimate(strong, 800_000)
+    assert fanout.receivers_cap() == 800_000
+    fanout.set_limited(weak, True)
+    clock[0] += 3.0
+    fanout.report_estimate(strong, 200_000)
+    assert fanout.receivers_cap() == 200_000  # weak's last estimate stands while paused
+    clock[0] += 10.0  # strong's goes stale: it may take anything
+    assert fanout.receivers_cap() is None
+    fanout.remove_sink(strong)
+    assert fanout.receivers_cap() == 100_000
+    fanout.close()
+    assert fanout.receivers_cap() is None
+
+
+def test_the_rate_is_sampled_from_the_bytes_received() -> None:
+    clock = [100.0]
+    fanout = TrackFanout(TrackKey("alice", "camera"), clock=lambda: clock[0])
+    assert fanout.bitrate() == 0.0
+    for number in range(10):
+        clock[0] += 0.5
+        packet = vp8_packet(number, keyframe=number == 0)
+        packet.payload += bytes(6250 - len(packet.payload))
+        fanout.push_rtp(VP8, packet)
+        fanout.bitrate()
+    assert fanout.bitrate() == pytest.approx(100_000)  # 6250 bytes every half second

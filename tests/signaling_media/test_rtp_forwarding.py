@@ -9,17 +9,15 @@ import asyncio
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
-from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket, RtpPacket
 
 from signaling.media import RtpOutgoingStream, TrackKey
 from signaling.media import aiortc_internals as internals
 from signaling.media.rtp_forwarding import ForwardingMode
-from signaling.media.synthetic import ProbeClient
 
-from .harness import Harness, wait_until
+from .harness import Harness, observe, wait_until
 
 CAMERA = TrackKey("a", "camera")
 
@@ -28,45 +26,6 @@ CAMERA = TrackKey("a", "camera")
 def forwarding() -> ForwardingMode:
     """These tests are about the RTP-level path only."""
     return "rtp"
-
-
-@dataclass
-class Arrival:
-    sequence_number: int
-    timestamp: int
-    payload_bytes: int
-    at: float
-
-
-@dataclass
-class Observed:
-    """What one receiving m-line got: its media packets (one SSRC) and sender reports."""
-
-    ssrc: int | None = None
-    packets: list[Arrival] = field(default_factory=list)
-    reports: list[tuple[RtcpSrPacket, int, int]] = field(default_factory=list)
-    "Each SR with the packets and payload bytes received on its SSRC when it arrived."
-
-    def on_rtp(self, packet: RtpPacket) -> None:
-        if self.ssrc is None:
-            self.ssrc = packet.ssrc
-        if packet.ssrc == self.ssrc:  # RTX arrives on an SSRC of its own
-            loop = asyncio.get_running_loop()
-            self.packets.append(
-                Arrival(packet.sequence_number, packet.timestamp, len(packet.payload), loop.time())
-            )
-
-    def on_rtcp(self, packet: AnyRtcpPacket) -> None:
-        if isinstance(packet, RtcpSrPacket) and packet.ssrc == self.ssrc:
-            received = sum(p.payload_bytes for p in self.packets)
-            self.reports.append((packet, len(self.packets), received))
-
-
-def observe(client: ProbeClient, key: TrackKey) -> Observed:
-    transceiver = next(t for t in client.pc.getTransceivers() if client.tracks.get(t.mid) == key)
-    observed = Observed()
-    internals.observe_received(transceiver.receiver, observed.on_rtp, observed.on_rtcp)
-    return observed
 
 
 def stream_of(h: Harness, receiver: str, key: TrackKey) -> RtpOutgoingStream:

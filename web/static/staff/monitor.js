@@ -116,6 +116,7 @@ import { FollowedView } from "/static/hearing/changes.js";
     if (typeof measured.jitter_ms === "number") numbers.push(t("jitter") + " " + Math.round(measured.jitter_ms) + " ms");
     if (typeof measured.bitrate_in_kbps === "number") numbers.push(t("to the server") + " " + Math.round(measured.bitrate_in_kbps) + " kbps");
     if (typeof measured.bitrate_out_kbps === "number") numbers.push(t("from the server") + " " + Math.round(measured.bitrate_out_kbps) + " kbps");
+    if (measured.video_paused_for_bandwidth > 0) numbers.push(t("video paused for bandwidth") + " (" + measured.video_paused_for_bandwidth + ")");
     const details = el("small", { class: "numbers", text: numbers.join(" · ") });
     const qualityCell = cell(t("Quality"), level, " ", details);
     qualityCell.className = "quality";
