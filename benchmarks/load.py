@@ -64,6 +64,14 @@ class ServerProcess:
         )
         self.port = 0
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (once started)."""
+        pid = self.__process.pid
+        if pid is None:
+            raise RuntimeError("the server process has not started")
+        return pid
+
     async def start(self) -> int:
         self.__process.start()
         self.port = await asyncio.get_running_loop().run_in_executor(None, self.__ports.get)

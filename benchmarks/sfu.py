@@ -22,6 +22,7 @@ from signaling.media.synthetic import ProbeClient
 from . import fanout
 from .composition_load import CompositionLoad
 from .load import CODECS, ClientHost, ServerProcess, camera_clip, packets_received
+from .sampling import SamplingProfile, print_hot_spots
 from .server import EventLoop, Mode
 from .stats import median, p95
 
@@ -52,6 +53,7 @@ async def run(
     seconds: float,
     video_codec: str,
     event_loop: EventLoop = "uvloop",
+    profile: bool = False,
 ) -> Result:
     clip = camera_clip(video_codec)  # encode before timing anything
     server = ServerProcess(mode, video_codec, event_loop)
@@ -90,6 +92,9 @@ async def run(
     async def packets() -> int:
         return sum([await packets_received(client) for client in clients.values()])
 
+    sampling = SamplingProfile(server.pid, seconds) if profile else None
+    if sampling is not None:
+        sampling.start()
     usage_start = await host.server_usage()
     client_cpu_start = time.process_time()
     counted_start = time.monotonic()
@@ -111,9 +116,12 @@ async def run(
                 start = max(host.join_started[pid], host.join_started[other])
                 joins.append(counter.first_frame_at - start)
 
+    spots = None if sampling is None else await sampling.result()
     await host.quit_server()
     await host.close()
     await server.join()
+    if sampling is not None:
+        print_hot_spots(spots, sampling.problem)
     receivers = participants - 1
     return Result(
         mode=mode,
@@ -235,6 +243,12 @@ def main() -> None:
         action="store_true",
         help="the RTP-level hearing alone, then beside compositions running one after another",
     )
+    hearing.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip the py-spy profile of the RTP-level server over its window",
+    )
     spread = parser.add_argument_group("fan-out: 1 publisher to M receive-only participants")
     spread.add_argument("--fanout", action="store_true", help="run the fan-out search instead")
     spread.add_argument("--start", type=int, default=5, help="first M (then doubled)")
@@ -278,7 +292,9 @@ def main() -> None:
     if args.beside_composition:
         beside_composition(args.participants, seconds, video_codec, args.loop)
         return
-    rtp = asyncio.run(run("rtp", args.participants, seconds, video_codec, args.loop))
+    rtp = asyncio.run(
+        run("rtp", args.participants, seconds, video_codec, args.loop, profile=args.profile)
+    )
     report(rtp)
     frame = asyncio.run(run("frame", args.participants, seconds, video_codec, args.loop))
     report(frame)
