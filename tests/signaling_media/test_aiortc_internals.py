@@ -16,6 +16,7 @@ from typing import Any
 import aioice
 import aiortc
 import av
+import pylibsrtp
 import pytest
 from aiortc import (
     AudioStreamTrack,
@@ -656,3 +657,24 @@ async def test_draining_replaces_the_standard_loops_datagram_reader_once() -> No
             assert key.data[0]._callback.__name__ == "read_ready"
     finally:
         await pc.close()
+
+
+def test_the_srtp_protector_writes_what_pylibsrtps_protect_writes() -> None:
+    """Two sessions on one key protect one packet alike: the short path must agree with
+    pylibsrtp's, refuse what it refuses, and report libsrtp's errors."""
+    key = bytes(range(30))
+    ours, theirs = (
+        pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+        for _ in range(2)
+    )
+    protect = internals.srtp_protector(ours)
+    for number in range(5):
+        packet = bytes([0x80, 96, 0, number]) + bytes(8) + bytes([number]) * (100 + number)
+        assert protect(packet) == theirs.protect(packet)
+    with pytest.raises(ValueError, match="too long"):
+        protect(bytes([0x80, 96]) + bytes(1500))
+    with pytest.raises(pylibsrtp.Error):
+        protect(bytes([0x80, 96, 0, 1]) + bytes(8) + b"x")  # sent already: a replay
+    inside = inspect.getsource(pylibsrtp.Session._Session__process)  # type: ignore[attr-defined]
+    assert "self._buffer[0 : len(data)] = data" in inside
+    assert "func(self._srtp[0], self._cdata, len_p)" in inside
