@@ -17,7 +17,7 @@ from signaling.media.bandwidth import (
     upstream_estimate,
 )
 
-SETTINGS = BandwidthSettings()
+SETTINGS = BandwidthSettings(margin=0.8, hold=2.0)
 RATE = 1_000_000.0
 
 
@@ -101,7 +101,7 @@ def test_a_try_forgets_the_estimates_before_it() -> None:
 
 
 def test_an_injected_back_off_is_followed() -> None:
-    quick = BandwidthSettings(hold=0.5, first_retry=1.0, max_retry=3.0)
+    quick = BandwidthSettings(margin=0.8, hold=0.5, first_retry=1.0, max_retry=3.0)
     guard = LinkGuard(quick)
     assert [guard.pause(float(t)) for t in range(4)] == [1.0, 2.0, 3.0, 3.0]
 

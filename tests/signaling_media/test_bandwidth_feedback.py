@@ -98,7 +98,7 @@ async def receivers(h: Harness, *names: str) -> list[ProbeClient]:
     return clients
 
 
-QUICK = BandwidthSettings(hold=1.0, first_retry=3.0, max_retry=6.0)
+QUICK = BandwidthSettings(margin=0.8, hold=1.0, first_retry=3.0, max_retry=6.0)
 
 
 async def test_a_weak_receivers_video_pauses_and_resumes_at_a_keyframe_while_others_get_all(
@@ -157,7 +157,7 @@ async def test_a_receiver_still_short_after_a_try_waits_twice_as_long(
 async def test_the_publisher_is_not_slowed_down_by_one_weak_receiver(
     harness_factory: Callable[..., Harness],
 ) -> None:
-    h = harness_factory(bandwidth=BandwidthSettings(hold=1.0, first_retry=60.0))
+    h = harness_factory(bandwidth=BandwidthSettings(margin=0.8, hold=1.0, first_retry=60.0))
     b, c = await receivers(h, "b", "c")
     weak, good = weaken(b, CAMERA), weaken(c, CAMERA)
     feedback = publisher_feedback(h.clients["a"])
@@ -173,7 +173,7 @@ async def test_the_publisher_is_not_slowed_down_by_one_weak_receiver(
 async def test_the_publisher_is_asked_for_what_the_best_receiver_takes_when_all_are_short(
     harness_factory: Callable[..., Harness],
 ) -> None:
-    h = harness_factory(bandwidth=BandwidthSettings(hold=1.0, first_retry=60.0))
+    h = harness_factory(bandwidth=BandwidthSettings(margin=0.8, hold=1.0, first_retry=60.0))
     b, c = await receivers(h, "b", "c")
     weak, less_weak = weaken(b, CAMERA), weaken(c, CAMERA)
     feedback = publisher_feedback(h.clients["a"])
