@@ -1,8 +1,9 @@
 """A py-spy profile of the server process over a benchmark's window, summed up as hot spots.
 
-py-spy samples the process from outside (``--nonblocking``: the server is not paused per
-sample), native frames included, so the system calls and C libraries a packet goes
-through (``sendmsg``, libsrtp) show beside our own functions.
+py-spy samples the process from outside, native frames included, so the system calls and
+C libraries a packet goes through (``sendmsg``, libsrtp) show beside our own functions.
+Reading native stacks pauses the server for a moment per sample (py-spy cannot read them
+without), so the profiled window's CPU figure includes that little.
 """
 
 from __future__ import annotations
@@ -107,7 +108,6 @@ class SamplingProfile:
                 "--rate",
                 str(self.__rate),
                 "--native",
-                "--nonblocking",
                 "--format",
                 "raw",
                 "--output",
