@@ -97,6 +97,8 @@ class ServerUsage:
     audio_in: int
     loop_delay: float
     "Worst lateness of the server's event loop since the previous reading, in seconds."
+    bandwidth_pauses: int = 0
+    "Times a receiver's video was paused for bandwidth so far (its REMB)."
 
 
 class ClientHost:
@@ -178,6 +180,7 @@ class ClientHost:
                     frames_in["video"],
                     frames_in["audio"],
                     msg["loop_delay"],
+                    msg.get("bandwidth_pauses", 0),
                 )
                 self.__usage.pop(0).set_result(usage)
 

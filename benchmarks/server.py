@@ -207,13 +207,16 @@ async def serve(mode: Mode, video_codec: str, port_queue: Any) -> None:
 
     def usage() -> dict[str, Any]:
         frames_in = {"audio": 0, "video": 0}
+        bandwidth_pauses = 0
         if isinstance(room, MediaRoom):
             for fanout in room.tracks.values():
                 frames_in[fanout.kind] += fanout.frames_in
+            bandwidth_pauses = sum(room.peer(pid).bandwidth_pauses for pid in room.participants)
         return {
             "cpu": time.process_time(),
             "wall": time.monotonic(),
             "frames_in": frames_in,
+            "bandwidth_pauses": bandwidth_pauses,
             "loop_delay": delay.worst(),
         }
 

@@ -45,6 +45,8 @@ class Result:
     packets_delivered: int
     "RTP packets received by all clients, audio and video."
     join_to_first_frame: list[float]
+    bandwidth_pauses: int = 0
+    "Receivers' video paused for bandwidth (REMB), from the first join to the window's end."
 
 
 async def run(
@@ -137,6 +139,7 @@ async def run(
         audio_delivered=a_got1 - a_got0,
         packets_delivered=packets1 - packets0,
         join_to_first_frame=joins,
+        bandwidth_pauses=usage_end.bandwidth_pauses,
     )
 
 
@@ -191,6 +194,8 @@ def report(result: Result) -> None:
             f"join-to-first-frame:        median {median(joins):.2f} s, "
             f"p95 {p95(joins):.2f} s ({len(joins)} pairs)"
         )
+    if result.mode == "rtp":
+        print(f"video paused for bandwidth:  {result.bandwidth_pauses} times (receivers' REMB)")
 
 
 def delivery(result: Result) -> float:

@@ -622,6 +622,11 @@ class ServerPeer:
             if slot.stream is not None and slot.attached and slot.stream.paused_for_bandwidth
         )
 
+    @property
+    def bandwidth_pauses(self) -> int:
+        """Times this participant's video streams were paused for bandwidth so far."""
+        return sum(s.stream.bandwidth_pauses for s in self.__slots if s.stream)
+
     # -- stats and lifecycle ---------------------------------------------
 
     async def stats(self) -> ConnectionStats:
@@ -630,7 +635,7 @@ class ServerPeer:
             self.__pc,
             self.last_media_at,
             video_paused_for_bandwidth=self.video_paused_for_bandwidth,
-            bandwidth_pauses=sum(s.stream.bandwidth_pauses for s in self.__slots if s.stream),
+            bandwidth_pauses=self.bandwidth_pauses,
         )
 
     async def close(self) -> None:
