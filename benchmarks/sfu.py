@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 
 from signaling.media.synthetic import ProbeClient
+from tests.recorder.composition_load import CompositionLoad
 
 from . import fanout
-from .composition_load import CompositionLoad
 from .load import CODECS, ClientHost, ServerProcess, camera_clip, packets_received
 from .sampling import SamplingProfile, print_hot_spots
 from .server import EventLoop, Mode

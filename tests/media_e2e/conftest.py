@@ -40,8 +40,14 @@ class MediaHearing:
     def id(self, who: str) -> str:
         return str(self.hearing.ids[who])
 
-    async def join(self, who: str, *, publish: bool = True) -> HeadlessParticipant:
-        person = HeadlessParticipant(self.hearing.url.rstrip("/"), self.hearing.tokens[who])
+    async def join(
+        self, who: str, *, publish: bool = True, call_seconds: float = 10.0
+    ) -> HeadlessParticipant:
+        """``call_seconds``: how long each of the participant's calls may wait for the server
+        (a starved machine answers late)."""
+        person = HeadlessParticipant(
+            self.hearing.url.rstrip("/"), self.hearing.tokens[who], timeout=call_seconds
+        )
         self.people[who] = person
         await person.join()
         if publish:
