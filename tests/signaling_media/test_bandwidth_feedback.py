@@ -154,13 +154,20 @@ async def test_a_receiver_still_short_after_a_try_waits_twice_as_long(
     assert stream.bandwidth_resumes == 1
 
 
+async def two_receivers_reporting(
+    harness_factory: Callable[..., Harness],
+) -> tuple[Harness, tuple[Link, Link], PublisherFeedback]:
+    """Receivers b and c of a's camera whose REMB the test sets, pausing after 1 s short
+    and not trying again within a test; and what a is told to send."""
+    h = harness_factory(bandwidth=BandwidthSettings(margin=0.8, hold=1.0, first_retry=60.0))
+    b, c = await receivers(h, "b", "c")
+    return h, (weaken(b, CAMERA), weaken(c, CAMERA)), publisher_feedback(h.clients["a"])
+
+
 async def test_the_publisher_is_not_slowed_down_by_one_weak_receiver(
     harness_factory: Callable[..., Harness],
 ) -> None:
-    h = harness_factory(bandwidth=BandwidthSettings(margin=0.8, hold=1.0, first_retry=60.0))
-    b, c = await receivers(h, "b", "c")
-    weak, good = weaken(b, CAMERA), weaken(c, CAMERA)
-    feedback = publisher_feedback(h.clients["a"])
+    h, (weak, good), feedback = await two_receivers_reporting(harness_factory)
     weak.bitrate, good.bitrate = 60_000, 5_000_000
     stream_b = stream_of(h, "b", CAMERA)
     assert await wait_until(lambda: stream_b.paused_for_bandwidth, 20)
@@ -173,10 +180,7 @@ async def test_the_publisher_is_not_slowed_down_by_one_weak_receiver(
 async def test_the_publisher_is_asked_for_what_the_best_receiver_takes_when_all_are_short(
     harness_factory: Callable[..., Harness],
 ) -> None:
-    h = harness_factory(bandwidth=BandwidthSettings(margin=0.8, hold=1.0, first_retry=60.0))
-    b, c = await receivers(h, "b", "c")
-    weak, less_weak = weaken(b, CAMERA), weaken(c, CAMERA)
-    feedback = publisher_feedback(h.clients["a"])
+    h, (weak, less_weak), feedback = await two_receivers_reporting(harness_factory)
     weak.bitrate, less_weak.bitrate = 60_000, 120_000
     streams = [stream_of(h, "b", CAMERA), stream_of(h, "c", CAMERA)]
     assert await wait_until(lambda: all(s.paused_for_bandwidth for s in streams), 20)
