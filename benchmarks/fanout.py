@@ -125,6 +125,8 @@ class FanoutStep:
     "Worst lateness of the server's event loop in the window, in seconds."
     load_loop_delay: float = 0.0
     "Worst lateness of a receiver process's event loop in the window, in seconds."
+    bandwidth_pauses: int = 0
+    "Receivers' video paused for bandwidth (their REMB) by the end of the window."
     not_flowing: int = 0
     "Receivers that had no video when the window started."
     disconnected: int = 0
@@ -316,6 +318,7 @@ async def run_step(
         load_loop_delay=max(s.loop_delay for s in after),
         not_flowing=not_flowing,
         disconnected=sum(s.disconnected for s in after) + publisher_down,
+        bandwidth_pauses=server_after.bandwidth_pauses,
     )
 
 
@@ -389,6 +392,8 @@ def report_search(steps: Sequence[FanoutStep], limits: Thresholds, max_receivers
     failures = [s for s in steps if not s.sustained(limits)]
     codecs = ", ".join(sorted({c for s in steps for c in s.codecs})) or "none"
     print(f"video codec received: {codecs}")
+    pauses = ", ".join(f"M={s.receivers}: {s.bandwidth_pauses}" for s in steps)
+    print(f"video paused for bandwidth (receivers' REMB): {pauses}")
     if best is None:
         print(f"== fan-out: not sustained even at {steps[0].receivers} receivers ==")
         return
