@@ -99,8 +99,12 @@ def test_demo_prints_join_links_and_keeps_the_audit_chain(tmp_path: Path) -> Non
     assert len(links) == 11  # 7 hearing participants, chair and 3 meeting points
     assert any("Thẩm phán chủ tọa" in line for line in links)
     # Local times written the court's way, the zone by name (not UTC, not an ISO stamp).
-    slot = r"\d\d:\d\d–\d\d:\d\d, (thứ (Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ nhật) \d\d/\d\d/\d{4}"
-    assert len(re.findall(slot + r" \(giờ Việt Nam\)", demo.stdout)) == 2, demo.stdout
+    # The demo's sessions start now: one that runs past midnight names both days.
+    day = r"(?:thứ (?:Hai|Ba|Tư|Năm|Sáu|Bảy)|Chủ nhật) \d\d/\d\d/\d{4}"
+    one_day = rf"\d\d:\d\d–\d\d:\d\d, {day}"
+    two_days = rf"\d\d:\d\d, {day} – \d\d:\d\d, {day}"
+    slots = re.findall(rf"(?:{one_day}|{two_days}) \(giờ Việt Nam\)", demo.stdout)
+    assert len(slots) == 2, demo.stdout
     assert "+00:00" not in demo.stdout
     verify = subprocess.run(
         [*CLI, "audit", "verify"], env=env, capture_output=True, text=True, timeout=60

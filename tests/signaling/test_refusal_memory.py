@@ -47,11 +47,13 @@ def kept_tracebacks() -> list[TracebackType]:
     record of the test, with its exception, whatever the server does)."""
     gc.collect()
     things = gc.get_objects()
-    logged = {
-        id(record.exc_info[2])
-        for record in things
-        if isinstance(record, logging.LogRecord) and record.exc_info and record.exc_info[2]
-    }
+    logged: set[int] = set()
+    for record in things:
+        if isinstance(record, logging.LogRecord) and record.exc_info:
+            level = record.exc_info[2]
+            while level is not None:  # the whole chain, not only its outermost level
+                logged.add(id(level))
+                level = level.tb_next
     return [t for t in things if isinstance(t, TracebackType) and id(t) not in logged]
 
 
