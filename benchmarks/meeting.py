@@ -31,7 +31,7 @@ from datetime import timedelta
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -44,11 +44,16 @@ from rooms.points import PointKind
 from rooms.roles import Role
 from signaling.client import HeadlessParticipant
 from signaling.forwarding import ForwardingGateway
+from signaling.gateway import MediaGateway
 from signaling.media import TrackKey
+from signaling.media_loop import MediaLoopGateway
 from signaling.server import SIGNALING
 from web.keys import SERVICE
 
 from .server import EventLoop, LoopDelay
+
+MediaLoop = Literal["shared", "own"]
+"""Settings.media_loop: the forwarder on the signalling loop or on one of its own."""
 
 __all__ = ["MeetingReport", "join_once_admitted", "main"]
 
@@ -124,7 +129,9 @@ def percentile(values: list[float], fraction: float) -> float:
 # -- the server process ---------------------------------------------------------
 
 
-async def _serve(points: int, pipe: Connection, profile: str | None = None) -> None:
+async def _serve(
+    points: int, pipe: Connection, media_loop: MediaLoop, profile: str | None = None
+) -> None:
     loop = asyncio.get_running_loop()
     data = Path(tempfile.mkdtemp(prefix="meeting-bench-"))
     with socket.socket() as probe:
@@ -137,6 +144,7 @@ async def _serve(points: int, pipe: Connection, profile: str | None = None) -> N
         public_base_url=f"http://127.0.0.1:{port}",
         ice_servers=[],
         media_silence_seconds=600,
+        media_loop=media_loop,
     )
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
@@ -178,6 +186,10 @@ async def _serve(points: int, pipe: Connection, profile: str | None = None) -> N
     service.bus.publish = timed_publish  # type: ignore[method-assign]
     lag = LoopDelay(period=0.01)  # how late a 10 ms timer runs
     lag.start()
+    gateway = app[SIGNALING].gateway
+    media_lag: list[float] = []  # the media loop's own, when it has one
+    if isinstance(gateway, MediaLoopGateway):
+        gateway.lag.listen(media_lag.append)
     pipe.send({"url": f"http://127.0.0.1:{port}", "chair": chair.token, "people": tokens})
     cpu_at = 0.0
     profiler = cProfile.Profile()
@@ -189,6 +201,7 @@ async def _serve(points: int, pipe: Connection, profile: str | None = None) -> N
             counter.reset()
             commands.seconds.clear()
             lag.samples.clear()
+            media_lag.clear()
             cpu_at = time.process_time()
         elif command == "end":
             if profile is not None:
@@ -197,7 +210,9 @@ async def _serve(points: int, pipe: Connection, profile: str | None = None) -> N
             pipe.send(
                 {
                     **_usage(counter, lag, cpu_at, commands),
-                    "media": _media_state(app, str(meeting.id), str(chair_person.id)),
+                    "media_lag_p99": percentile(media_lag, 0.99),
+                    "media_lag_max": max(media_lag, default=0.0),
+                    "media": await _media_state(app, str(meeting.id), str(chair_person.id)),
                 }
             )
         else:
@@ -222,12 +237,18 @@ def _usage(
     }
 
 
-def _media_state(app: web.Application, session_id: str, chair_id: str) -> dict[str, Any]:
+async def _media_state(app: web.Application, session_id: str, chair_id: str) -> dict[str, Any]:
     """The server's side of every receiver's link to the chair's camera, by participant:
     whether the server joined its media, subscribed it, allows it, whether the RTP stream
     towards it started, and how many packets went out: where a receiver without video
     stopped."""
     gateway = app[SIGNALING].gateway
+    if isinstance(gateway, MediaLoopGateway):
+        return await gateway.inspect(lambda forwarder: _room_state(forwarder, session_id, chair_id))
+    return _room_state(gateway, session_id, chair_id)
+
+
+def _room_state(gateway: MediaGateway, session_id: str, chair_id: str) -> dict[str, Any]:
     room = gateway.room(session_id) if isinstance(gateway, ForwardingGateway) else None
     if room is None:
         return {}
@@ -261,12 +282,16 @@ def _media_state(app: web.Application, session_id: str, chair_id: str) -> dict[s
 
 
 def _server_main(
-    points: int, pipe: Connection, event_loop: EventLoop, profile: str | None = None
+    points: int,
+    pipe: Connection,
+    event_loop: EventLoop,
+    media_loop: MediaLoop,
+    profile: str | None = None,
 ) -> None:
     """The server process, on the loop ``serve`` runs (uvloop) unless told otherwise."""
     factory = serving_loop if event_loop == "uvloop" else None
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(_serve(points, pipe, profile))
+        runner.run(_serve(points, pipe, media_loop, profile))
 
 
 # -- the receivers' processes ---------------------------------------------------
@@ -390,6 +415,10 @@ class MeetingReport:
     loop_lag_p50_ms: float
     loop_lag_p99_ms: float
     loop_lag_max_ms: float
+    media_loop: str
+    media_loop_lag_p99_ms: float
+    media_loop_lag_max_ms: float
+    "The media loop's own lateness (50 ms timer) when it has one of its own, else 0."
     server_cpu_seconds: float
     wall_seconds: float
     connections_lost: int
@@ -408,13 +437,17 @@ class MeetingReport:
 
 
 async def run(
-    points: int, processes: int, event_loop: EventLoop = "uvloop", profile: str | None = None
+    points: int,
+    processes: int,
+    event_loop: EventLoop = "uvloop",
+    profile: str | None = None,
+    media_loop: MediaLoop = "shared",
 ) -> MeetingReport:
     loop = asyncio.get_running_loop()
     ctx = get_context("spawn")
     server_pipe, theirs = ctx.Pipe()
     server = ctx.Process(
-        target=_server_main, args=(points, theirs, event_loop, profile), daemon=True
+        target=_server_main, args=(points, theirs, event_loop, media_loop, profile), daemon=True
     )
     server.start()
     setup: dict[str, Any] = await loop.run_in_executor(None, server_pipe.recv)
@@ -482,6 +515,9 @@ async def run(
         loop_lag_p50_ms=round(usage["lag_p50"] * 1000, 1),
         loop_lag_p99_ms=round(usage["lag_p99"] * 1000, 1),
         loop_lag_max_ms=round(usage["lag_max"] * 1000, 1),
+        media_loop=media_loop,
+        media_loop_lag_p99_ms=round(usage["media_lag_p99"] * 1000, 1),
+        media_loop_lag_max_ms=round(usage["media_lag_max"] * 1000, 1),
         server_cpu_seconds=round(usage["cpu"], 2),
         wall_seconds=round(wall, 1),
         connections_lost=sum(len(r["lost"]) for r in reports),
@@ -539,13 +575,19 @@ def main() -> None:
         help="the server's event loop (serve uses uvloop)",
     )
     parser.add_argument(
+        "--media-loop",
+        choices=("shared", "own"),
+        default="shared",
+        help="the forwarder on the signalling loop, or on a loop of its own (media_loop)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="FILE",
         help="write a cProfile of the server process over the admissions to FILE",
     )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}", flush=True)
-    report = asyncio.run(run(args.points, args.processes, args.loop, args.profile))
+    report = asyncio.run(run(args.points, args.processes, args.loop, args.profile, args.media_loop))
     print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
 
 

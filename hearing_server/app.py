@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec
 
+import uvloop
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -29,6 +30,7 @@ from recorder.service import Recorder
 from recorder.signing import ServerKey
 from signaling.forwarding import ForwardingGateway
 from signaling.gateway import MediaGateway, MediaGatewayFactory, NoMediaGateway, ServerOfferSender
+from signaling.media_loop import SignallingLoop, on_a_loop_of_its_own
 from signaling.server import SIGNALING, SignalingServer
 from web.api import ENDPOINTS, openapi_document
 from web.endpoint import MAX_BODY_BYTES, add_routes
@@ -55,6 +57,9 @@ from web.proxy import forwarded_middleware, trusted_networks
 from web.staff.pages import add_staff_routes
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+P = ParamSpec("P")
 
 
 def create_app(
@@ -101,7 +106,12 @@ def media_gateway_factory(
     if not settings.media_enabled:
         return NoMediaGateway
 
-    def forwarding(send_offer: ServerOfferSender) -> MediaGateway:
+    def forwarding(
+        send_offer: ServerOfferSender, signalling: SignallingLoop | None = None
+    ) -> MediaGateway:
+        def on_signalling_loop(call: Callable[P, None]) -> Callable[P, None]:
+            return call if signalling is None else signalling.soon(call)
+
         return ForwardingGateway(
             send_offer,
             video_codec=f"video/{settings.video_codec}",
@@ -111,11 +121,17 @@ def media_gateway_factory(
                 segment_seconds=settings.recording_segment_seconds,
                 min_free_mb=settings.recording_min_free_mb,
                 on_failure=None if pipeline is None else pipeline.capture_failed,
-                on_started=None if pipeline is None else pipeline.recording_started,
-                on_stopped=None if pipeline is None else pipeline.recording_ended,
+                on_started=None
+                if pipeline is None
+                else on_signalling_loop(pipeline.recording_started),
+                on_stopped=None
+                if pipeline is None
+                else on_signalling_loop(pipeline.recording_ended),
             ),
         )
 
+    if settings.media_loop == "own":
+        return on_a_loop_of_its_own(forwarding, uvloop.new_event_loop)
     return forwarding
 
 

@@ -41,7 +41,9 @@ class LagFigures:
 class LagSamples:
     """Recent lateness samples, each stamped with the monotonic time it was taken (when the
     loop finally woke). A sample of ``lag`` taken at ``at`` means the loop could not run
-    between ``at - lag`` and ``at``. Pure: times are given, nothing is awaited."""
+    between ``at - lag`` and ``at``. Pure: times are given, nothing is awaited. Read from
+    another thread than the one recording (a loop of its own watched by the monitoring), each
+    query works on a snapshot: the C-level copy of a deque runs whole under the GIL."""
 
     def __init__(self, window: float = WINDOW_SECONDS) -> None:
         if window <= 0:
@@ -56,7 +58,7 @@ class LagSamples:
 
     def figures(self, now: float, pending: float = 0.0) -> LagFigures:
         """p50/p99/max of the window; ``pending`` is the lateness of a wake-up still overdue."""
-        lags = sorted(lag for at, lag in self.__samples if at >= now - self.__window)
+        lags = sorted(lag for at, lag in tuple(self.__samples) if at >= now - self.__window)
         if pending > 0:
             bisect.insort(lags, pending)
         if not lags:
@@ -72,7 +74,7 @@ class LagSamples:
     def max_lag(self, now: float, within: float, pending: float = 0.0) -> float:
         """The worst lateness (seconds) of any stall that overlapped the last ``within``
         seconds."""
-        overlapping = (lag for at, lag in self.__samples if at >= now - within)
+        overlapping = (lag for at, lag in tuple(self.__samples) if at >= now - within)
         return max(max(overlapping, default=0.0), pending)
 
     def late_seconds(self, now: float, within: float, threshold: float) -> float:
@@ -80,7 +82,7 @@ class LagSamples:
         ``threshold``: a long stall counts whole, scattered small delays not at all."""
         start = now - within
         late = 0.0
-        for at, lag in self.__samples:
+        for at, lag in tuple(self.__samples):
             if lag >= threshold and at > start:
                 late += at - max(at - lag, start)
         return late
@@ -88,10 +90,14 @@ class LagSamples:
     def steady_seconds(self, now: float, threshold: float) -> float:
         """Seconds since the loop last woke later than ``threshold`` (the whole window if it
         did not)."""
-        for at, lag in reversed(self.__samples):
+        for at, lag in reversed(tuple(self.__samples)):
             if lag >= threshold:
                 return max(0.0, now - at)
         return self.__window
+
+
+def _worst(figures: LagFigures) -> tuple[float, float]:
+    return figures.max_ms, figures.p99_ms
 
 
 def _percentile(ordered: list[float], share: float) -> float:
@@ -119,6 +125,16 @@ class LoopLagMonitor:
         self.__listeners: list[Callable[[float], None]] = []
         self.__expected_at: float | None = None
         self.__task: asyncio.Task[None] | None = None
+        self.__others: list[LoopLagMonitor] = []
+
+    def also_watch(self, other: LoopLagMonitor) -> None:
+        """Answer for ``other``'s loop too, by the worse of the two: the media loop of its
+        own (signaling.media_loop) is where consent checks and RTCP wait, and a stall there
+        is the server's overload as much as one of signalling. ``other`` runs its own
+        worker on its own loop; this one's start and stop leave it alone."""
+        self.__others.append(other)
+        for listener in self.__listeners:
+            other.listen(listener)
 
     def now(self) -> float:
         return self.__monotonic()
@@ -132,27 +148,32 @@ class LoopLagMonitor:
 
     def figures(self) -> LagFigures:
         now = self.now()
-        return self.samples.figures(now, self.pending(now))
+        own = self.samples.figures(now, self.pending(now))
+        return max((own, *(other.figures() for other in self.__others)), key=_worst)
 
     def max_lag(self, within: float) -> float:
         now = self.now()
-        return self.samples.max_lag(now, within, self.pending(now))
+        own = self.samples.max_lag(now, within, self.pending(now))
+        return max((own, *(other.max_lag(within) for other in self.__others)))
 
     def late_seconds(self, within: float, threshold: float) -> float:
         now = self.now()
         pending = self.pending(now)
         late = self.samples.late_seconds(now, within, threshold)
-        return late + (min(pending, within) if pending >= threshold else 0.0)
+        own = late + (min(pending, within) if pending >= threshold else 0.0)
+        return max((own, *(other.late_seconds(within, threshold) for other in self.__others)))
 
     def steady_seconds(self, threshold: float) -> float:
         now = self.now()
-        if self.pending(now) >= threshold:
-            return 0.0
-        return self.samples.steady_seconds(now, threshold)
+        own = 0.0 if self.pending(now) >= threshold else self.samples.steady_seconds(now, threshold)
+        return min((own, *(other.steady_seconds(threshold) for other in self.__others)))
 
     def listen(self, listener: Callable[[float], None]) -> None:
-        """Be told every sample's lateness in seconds (a metrics histogram)."""
+        """Be told every sample's lateness in seconds (a metrics histogram); a watched
+        loop's samples come from its own thread."""
         self.__listeners.append(listener)
+        for other in self.__others:
+            other.listen(listener)
 
     def start(self) -> None:
         self.__task = asyncio.get_running_loop().create_task(self.__run())

@@ -32,6 +32,7 @@ from signaling.edge import Edge, participant_room
 from signaling.gateway import MediaGatewayFactory, NoMediaGateway, OutgoingTrack
 from signaling.handlers import EventHandlers
 from signaling.loop_lag import LoopLagMonitor, OverloadAlarm
+from signaling.media_loop import MediaLoopGateway
 from signaling.monitoring import ALERT_COALESCE_SECONDS, Monitoring, SilencePolicy
 from signaling.ratelimit import Monotonic, RefusalLedger
 from signaling.transport import EdgeSocketServer
@@ -79,6 +80,8 @@ class SignalingServer:
         self.gateway = media(self._send_server_offer)
         self.registry = ConnectionRegistry()
         self.loop_lag = LoopLagMonitor()
+        if isinstance(self.gateway, MediaLoopGateway):
+            self.loop_lag.also_watch(self.gateway.lag)
         lag_threshold = settings.loop_lag_alert_ms / 1000
         self.monitoring = Monitoring(
             sio=self.sio,

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
+from hearing_server.settings import Settings
 from signaling.client import HeadlessParticipant
 from signaling.media.active_speaker import SILENT_LEVEL
 from signaling.media.synthetic import SyntheticAudioTrack
@@ -14,6 +17,12 @@ from tests.media_e2e.conftest import MediaHearing
 LOUD = 18
 SOFT = 40
 UNSET = object()
+
+
+@pytest.fixture(params=["shared", "own"])
+def media_settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Both media loops: on a loop of its own, the speaker is told from the signalling loop."""
+    return settings.model_copy(update={"ice_servers": [], "media_loop": request.param})
 
 
 def microphone(person: HeadlessParticipant) -> SyntheticAudioTrack:

@@ -111,3 +111,21 @@ async def test_the_worker_measures_a_real_stall_of_its_loop_and_stops_cleanly() 
     samples = len(seen)
     await asyncio.sleep(0.1)
     assert len(seen) == samples
+
+
+def test_a_monitor_answers_for_a_watched_loop_by_the_worse_of_the_two() -> None:
+    """The media loop of its own is watched through signalling's monitor."""
+    now = 100.0
+    signalling = LoopLagMonitor(monotonic=lambda: now)
+    media = LoopLagMonitor(monotonic=lambda: now)
+    signalling.also_watch(media)
+    signalling.samples.record(99.0, 0.01)
+    media.samples.record(99.5, 0.8)
+    assert signalling.max_lag(5) == pytest.approx(0.8)
+    assert signalling.figures().max_ms == pytest.approx(800)
+    assert signalling.late_seconds(5, 0.5) == pytest.approx(0.8)
+    assert signalling.steady_seconds(0.5) == pytest.approx(0.5)
+    assert media.max_lag(5) == pytest.approx(0.8)  # the watched one answers for itself only
+    signalling.samples.record(99.9, 2.0)
+    assert signalling.max_lag(5) == pytest.approx(2.0)
+    assert signalling.steady_seconds(0.5) == pytest.approx(0.1)
