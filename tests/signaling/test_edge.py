@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from socketio import packet
+
 from rooms.roles import StaffRole
 from rooms.states import SessionState
 from signaling.protocol import ABUSE_REFUSALS, MAX_MESSAGE_BYTES, MAX_SDP_BYTES, RATE_BURST
+from signaling.server import SIGNALING
+from signaling.transport import JsonOnlyPacket
 from tests.conftest import FakeClock
 from tests.signaling.harness import CLI, Hearing, staff_token
 
@@ -236,3 +240,28 @@ async def test_a_monitor_of_another_court_may_not_watch(hearing: Hearing) -> Non
     assert refused["error"]["rule"] == "staff_permission.other_court"
     [watch] = await hearing.audit("monitor.watch")
     assert (watch.outcome, watch.rule) == ("refused", "staff_permission.other_court")
+
+
+async def test_what_the_server_sends_is_never_searched_for_binary(hearing: Hearing) -> None:
+    """Views are JSON (docs/signaling.md): a search for binary parts walked every view sent."""
+    searched: list[object] = []
+    sio = hearing.client.server.app[SIGNALING].sio
+    assert sio.packet_class is JsonOnlyPacket
+
+    class Watched(JsonOnlyPacket):
+        @classmethod
+        def data_is_binary(cls, data: object) -> bool:
+            searched.append(data)
+            return False
+
+    sio.packet_class = Watched
+    try:
+        peer, welcome = await hearing.join("judge")
+        assert welcome["view"]["participants"]
+        assert (await peer.call("start"))["ok"]
+        await peer.wait_for("session_event")
+    finally:
+        sio.packet_class = JsonOnlyPacket
+    assert searched == []
+    encoded = JsonOnlyPacket(packet.EVENT, data=["x", {"nested": [[{"a": 1}]]}]).encode()
+    assert encoded == '2["x",{"nested":[[{"a":1}]]}]'
