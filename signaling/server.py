@@ -40,8 +40,10 @@ from signaling.transport import EdgeSocketServer
 __all__ = ["SIGNALING", "SOCKETIO_CHANNEL", "SOCKETIO_PATH", "SignalingServer", "participant_room"]
 
 SOCKETIO_PATH = "socket.io"
-DRAIN_SECONDS = 3.0
-"""How long shutdown lets background work (recording departures, goodbyes) finish."""
+DRAIN_SECONDS = 10.0
+"""How long shutdown lets background work (recording departures, goodbyes) finish: a
+departure cut off mid-query leaves its database connection unclosed, and on a busy machine
+3 s was not always enough for everyone's departures."""
 SOCKETIO_CHANNEL = "hearing:socketio"
 """The Redis channel socket.io processes share in cluster mode."""
 
