@@ -41,6 +41,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+SETTLE_SECONDS = 10.0
+"""How long shutdown lets the forwarder's work on the signalling loop finish."""
 
 
 class SignallingLoop:
@@ -49,6 +51,8 @@ class SignallingLoop:
 
     def __init__(self) -> None:
         self.__loop: asyncio.AbstractEventLoop | None = None
+        self.__running: set[asyncio.Task[Any]] = set()
+        """What the forwarder started here and has not finished (touched on this loop only)."""
 
     def note_running(self) -> None:
         self.__loop = asyncio.get_running_loop()
@@ -60,7 +64,30 @@ class SignallingLoop:
         if loop is None or loop.is_closed():
             coroutine.close()
             raise RuntimeError("the signalling loop is not running")
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
+        running = asyncio.run_coroutine_threadsafe(self.__tracked(coroutine), loop)
+        return await asyncio.wrap_future(running)
+
+    async def settle(self, within: float) -> None:
+        """At shutdown, on the signalling loop: let what the forwarder started here finish
+        (an active speaker's announcement reads the session from the database), then cancel
+        what is left. Work still running once the database is closed would open a connection
+        on it that nothing closes."""
+        if self.__running:
+            await asyncio.wait(set(self.__running), timeout=within)
+        for task in tuple(self.__running):
+            task.cancel()
+        if self.__running:
+            await asyncio.gather(*self.__running, return_exceptions=True)
+
+    async def __tracked(self, work: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.current_task()
+        if task is not None:
+            self.__running.add(task)
+        try:
+            return await work
+        finally:
+            if task is not None:
+                self.__running.discard(task)
 
     def soon(self, call: Callable[P, None]) -> Callable[P, None]:
         """``call`` made on the signalling loop, whichever thread calls it (the recorder's
@@ -175,6 +202,7 @@ class MediaLoopGateway:
             await self.__there(self.lag.stop())
             self.__loop.call_soon_threadsafe(self.__loop.stop)
             await asyncio.get_running_loop().run_in_executor(None, self.__thread.join)
+            await self.signalling.settle(SETTLE_SECONDS)
 
     # -- crossing ------------------------------------------------------------------------
 
