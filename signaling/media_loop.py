@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from rooms.forwarding import ForwardingPlan
 from rooms.text import Text
+from signaling.draining import drain
 from signaling.gateway import (
     ActiveSpeakerListener,
     IceCandidateInfo,
@@ -72,12 +73,7 @@ class SignallingLoop:
         (an active speaker's announcement reads the session from the database), then cancel
         what is left. Work still running once the database is closed would open a connection
         on it that nothing closes."""
-        if self.__running:
-            await asyncio.wait(set(self.__running), timeout=within)
-        for task in tuple(self.__running):
-            task.cancel()
-        if self.__running:
-            await asyncio.gather(*self.__running, return_exceptions=True)
+        await drain(self.__running, within)
 
     async def __tracked(self, work: Coroutine[Any, Any, T]) -> T:
         task = asyncio.current_task()

@@ -28,6 +28,7 @@ from signaling.broadcast import Broadcaster
 from signaling.connecting import ConnectionHandling
 from signaling.connections import ConnectionRegistry
 from signaling.dispatch import Dispatcher, Refusals
+from signaling.draining import drain
 from signaling.edge import Edge, participant_room
 from signaling.gateway import MediaGatewayFactory, NoMediaGateway, OutgoingTrack
 from signaling.handlers import EventHandlers
@@ -142,14 +143,7 @@ class SignalingServer:
         edge.closing = True
         await self.connections.close_all()
         await self.monitoring.stop()
-        if edge.tasks:
-            # Drain first: work cut off mid-query (a departure being recorded) would leave
-            # the database driver answering a loop that is gone.
-            await asyncio.wait(set(edge.tasks), timeout=DRAIN_SECONDS)
-        for task in list(edge.tasks):
-            task.cancel()
-        if edge.tasks:
-            await asyncio.gather(*edge.tasks, return_exceptions=True)
+        await drain(edge.tasks, DRAIN_SECONDS)  # a departure being recorded, among them
         if self._service is not None:
             await self.refusals.write_coalesced(everything=True)
         await self.gateway.close()

@@ -4,7 +4,7 @@ headless participants (socket.io + aiortc over loopback) joining with their join
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -76,6 +76,18 @@ class MediaHearing:
         deadline = loop.time() + within
         while not await self.flowing(receiver, publisher, source):
             assert loop.time() < deadline, f"{publisher}'s {source} never reached {receiver}"
+
+    async def wait_everyone_flowing(self, people: Sequence[str]) -> None:
+        """Until each of ``people`` receives every other's camera and microphone."""
+        await asyncio.gather(
+            *(
+                self.wait_flowing(receiver, publisher, source)
+                for receiver in people
+                for publisher in people
+                for source in ("camera", "microphone")
+                if receiver != publisher
+            )
+        )
 
     async def wait_stopped(
         self, receiver: str, publisher: str, source: Source, within: float = 5.0

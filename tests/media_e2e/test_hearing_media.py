@@ -27,15 +27,7 @@ async def test_everyone_taking_part_receives_the_others_and_the_lobby_receives_n
     victim = await media.join("victim")  # stays in the lobby
 
     people = ("judge", "clerk", "defendant")
-    await asyncio.gather(
-        *(
-            media.wait_flowing(receiver, publisher, source)
-            for receiver in people
-            for publisher in people
-            for source in ("camera", "microphone")
-            if receiver != publisher
-        )
-    )
+    await media.wait_everyone_flowing(people)
     frames = media.people["judge"].frames_from(media.id("defendant"), "camera")
     assert frames > 0
 

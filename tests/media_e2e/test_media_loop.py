@@ -55,15 +55,7 @@ async def test_the_hearing_flows_and_follows_the_judge_with_media_on_its_own_loo
         await media.join(who)
     await media.admit("defendant")  # server offers go from the media loop to signalling
     people = ("judge", "clerk", "defendant")
-    await asyncio.gather(
-        *(
-            media.wait_flowing(receiver, publisher, source)
-            for receiver in people
-            for publisher in people
-            for source in ("camera", "microphone")
-            if receiver != publisher
-        )
-    )
+    await media.wait_everyone_flowing(people)
     assert await media_loop(media).inspect(has_room(media.hearing.session_id))
 
     judge = media.people["judge"]
