@@ -100,7 +100,9 @@ class Settings(BaseSettings):
     media_loop: Literal["shared", "own"] = "shared"
     """``own``: the forwarder runs on an event loop of its own, in a thread of the server
     process, so that signalling (an ``admit`` and its database round trips) does not wait
-    behind the fan-out of a large meeting; ``shared``: one loop for both."""
+    behind the fan-out of a large meeting; ``shared``: one loop for both. Experimental: it
+    did not lower ``admit`` latency clearly (docs/benchmarks.md), and a recording stopped by
+    a shutdown can leave a database connection unclosed."""
     media_connect_seconds: float = Field(default=30, ge=1, le=300)
     """How long a page waits for its media link to connect before it starts again (with
     back-off, telling the person); slow networks with TURN over TCP may need longer."""

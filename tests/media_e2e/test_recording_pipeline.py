@@ -36,17 +36,10 @@ CASE = "45/2026/HS-ST"
 T = TypeVar("T")
 
 
-@pytest.fixture(params=["shared", "own"])
-def media_settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    """Both media loops: on a loop of its own, the recorder's openings and endings still
-    reach the pipeline (on the signalling loop), at shutdown too."""
+@pytest.fixture
+def media_settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={
-            "ice_servers": [],
-            "recording_segment_seconds": 1.0,
-            "recording_min_free_mb": 0,
-            "media_loop": request.param,
-        }
+        update={"ice_servers": [], "recording_segment_seconds": 1.0, "recording_min_free_mb": 0}
     )
 
 
