@@ -16,6 +16,7 @@ one loop's objects is touched from the other.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
@@ -38,6 +39,7 @@ from signaling.loop_lag import LoopLagMonitor
 if TYPE_CHECKING:
     from rooms.session import CourtSession
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -92,7 +94,10 @@ class SignallingLoop:
         def hop(*args: P.args, **kwargs: P.kwargs) -> None:
             loop = self.__loop
             if loop is None or loop.is_closed():
-                call(*args, **kwargs)  # nothing else runs: shutdown, or before the first call
+                # Called here it would start the pipeline's database work on the media loop,
+                # which shutdown stops with that work unfinished; the next start's sweep
+                # finds and seals what the recorder left.
+                log.warning("signalling loop gone: %s not delivered", call.__qualname__)
                 return
             loop.call_soon_threadsafe(lambda: call(*args, **kwargs))
 
